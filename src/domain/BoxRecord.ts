@@ -1,0 +1,168 @@
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import { HealthCheck } from "./HealthCheck.js"
+
+/**
+ * One box as recorded in `boxes.json` (SPEC §2). Snake_case keys, as the original
+ * a3s-box writes them. Every key this schema does not know is preserved on decode
+ * and written back on encode.
+ */
+export const BoxRecord = Schema.Struct({
+  id: Schema.String,
+  short_id: Schema.String,
+  name: Schema.String,
+  /** `created`, `running`, `paused`, `stopped`, `dead`, or anything another tool wrote. */
+  status: Schema.String,
+  pid: Schema.optionalWith(Schema.NullOr(Schema.Number), { default: () => null }),
+  pid_start_time: Schema.optionalWith(Schema.NullOr(Schema.Number), { default: () => null }),
+  cmd: Schema.Array(Schema.String),
+  env: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { default: () => ({}) }),
+  box_dir: Schema.String,
+  console_log: Schema.String,
+  workdir: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
+  created_at: Schema.String,
+  started_at: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
+  auto_remove: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  restart_policy: Schema.optionalWith(Schema.String, { default: () => "no" }),
+  max_restart_count: Schema.optionalWith(Schema.Number, { default: () => 0 }),
+  restart_count: Schema.optionalWith(Schema.Number, { default: () => 0 }),
+  stopped_by_user: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  exit_code: Schema.optionalWith(Schema.NullOr(Schema.Number), { default: () => null }),
+  health_check: Schema.optionalWith(Schema.NullOr(HealthCheck), { default: () => null }),
+  healthcheck_disabled: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  health_status: Schema.optionalWith(Schema.String, { default: () => "none" }),
+  health_retries: Schema.optionalWith(Schema.Number, { default: () => 0 }),
+  health_last_check: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
+  stop_signal: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
+  stop_timeout: Schema.optionalWith(Schema.NullOr(Schema.Number), { default: () => null })
+}).annotations({ identifier: "BoxRecord", parseOptions: { onExcessProperty: "preserve" } })
+
+export type BoxRecord = typeof BoxRecord.Type
+
+export const DEFAULT_STOP_SIGNAL = "SIGTERM"
+export const DEFAULT_STOP_TIMEOUT_SECS = 10
+
+/** `running` and `paused` boxes are active: they should have a live process (SPEC §3). */
+export const isActive = (box: Pick<BoxRecord, "status">): boolean =>
+  box.status === "running" || box.status === "paused"
+
+/** Whether the box's health check is in force. */
+export const hasHealthCheck = (box: Pick<BoxRecord, "health_check" | "healthcheck_disabled">): boolean =>
+  box.health_check !== null && !box.healthcheck_disabled
+
+export const stopSignal = (box: Pick<BoxRecord, "stop_signal">): string => box.stop_signal ?? DEFAULT_STOP_SIGNAL
+
+export const stopTimeoutSecs = (box: Pick<BoxRecord, "stop_timeout">): number =>
+  box.stop_timeout ?? DEFAULT_STOP_TIMEOUT_SECS
+
+/** First 12 hex characters of the id without dashes. */
+export const shortIdOf = (id: string): string => id.replaceAll("-", "").slice(0, 12)
+
+/** The state when the live process of an active box is found gone (SPEC §3). */
+export const markDead = (box: BoxRecord, exitCode: number | null): BoxRecord => ({
+  ...box,
+  status: "dead",
+  pid: null,
+  pid_start_time: null,
+  health_status: "none",
+  health_retries: 0,
+  exit_code: box.exit_code ?? exitCode
+})
+
+// ---------------------------------------------------------------------------
+// The state file: a JSON array of records.
+
+const StateFile = Schema.Array(BoxRecord)
+const decodeStateFile = Schema.decodeUnknownEither(StateFile, { errors: "first" })
+const encodeStateFile = Schema.encodeSync(StateFile)
+
+/** The file as read: the decoded records plus the raw objects, so absent keys stay absent on write. */
+export interface ParsedState {
+  readonly records: ReadonlyArray<BoxRecord>
+  readonly raw: ReadonlyMap<string, Readonly<Record<string, unknown>>>
+}
+
+export const emptyState: ParsedState = { records: [], raw: new Map() }
+
+/** Why a state file's text is not a valid list of records. */
+export type StateFileProblem = { readonly _tag: "InvalidJson"; readonly detail: string } | {
+  readonly _tag: "InvalidRecords"
+  readonly detail: string
+}
+
+export const parseStateFile = (text: string): Either.Either<ParsedState, StateFileProblem> => {
+  if (text.trim() === "") return Either.right(emptyState)
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    return Either.left({ _tag: "InvalidJson", detail: (error as Error).message })
+  }
+  return Either.match(decodeStateFile(json), {
+    onLeft: (error) => Either.left({ _tag: "InvalidRecords", detail: error.message }),
+    onRight: (records) => {
+      const raw = new Map<string, Record<string, unknown>>()
+      for (const item of json as ReadonlyArray<Record<string, unknown>>) {
+        raw.set(item["id"] as string, item)
+      }
+      return Either.right({ records, raw })
+    }
+  })
+}
+
+const defaultsOf = (schema: Schema.Schema.AnyNoContext, minimal: unknown): Record<string, unknown> =>
+  Schema.encodeSync(schema)(Schema.decodeUnknownSync(schema)(minimal)) as Record<string, unknown>
+
+const recordDefaults = defaultsOf(BoxRecord, {
+  id: "",
+  short_id: "",
+  name: "",
+  status: "",
+  cmd: [],
+  box_dir: "",
+  console_log: "",
+  created_at: ""
+})
+const healthCheckDefaults = defaultsOf(HealthCheck, { cmd: [] })
+
+/** Drops keys the original object did not have and whose value is still the schema's default. */
+const keepAbsence = (
+  encoded: Record<string, unknown>,
+  original: Readonly<Record<string, unknown>>,
+  defaults: Record<string, unknown>
+): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(encoded)) {
+    if (!(key in original) && key in defaults && JSON.stringify(defaults[key]) === JSON.stringify(value)) continue
+    out[key] = value
+  }
+  return out
+}
+
+/**
+ * Renders records as the state file's text (pretty-printed). A record that was read from
+ * the file keeps the keys it had: defaults our schema filled in are not written back
+ * unless their value changed. New records are written in full.
+ */
+export const renderStateFile = (
+  records: ReadonlyArray<BoxRecord>,
+  raw: ParsedState["raw"] = emptyState.raw
+): string => {
+  const encoded = encodeStateFile(records) as ReadonlyArray<Record<string, unknown>>
+  const out = encoded.map((item) => {
+    const original = raw.get(item["id"] as string)
+    if (original === undefined) return item
+    const top = keepAbsence(item, original, recordDefaults)
+    const check = top["health_check"]
+    const originalCheck = original["health_check"]
+    if (check !== null && typeof check === "object" && originalCheck !== null && typeof originalCheck === "object") {
+      top["health_check"] = keepAbsence(
+        check as Record<string, unknown>,
+        originalCheck as Record<string, unknown>,
+        healthCheckDefaults
+      )
+    }
+    return top
+  })
+  return JSON.stringify(out, null, 2) + "\n"
+}

@@ -1,0 +1,59 @@
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type { BoxRecord } from "../domain/BoxRecord.js"
+
+/** The box's process could not be started. */
+export class BootFailed extends Data.TaggedError("BootFailed")<{
+  readonly box: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `cannot start box ${this.box}: ${this.reason}`
+  }
+}
+
+/** The box's process could not be signalled. */
+export class StopFailed extends Data.TaggedError("StopFailed")<{
+  readonly box: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `cannot stop box ${this.box}: ${this.reason}`
+  }
+}
+
+/** A freshly started box process. */
+export interface BootedBox {
+  readonly pid: number
+  /** Start-time identity of `pid` (Linux: field 22 of /proc/PID/stat), null where unknown. */
+  readonly pidStartTime: number | null
+  /**
+   * Completes with the exit code (128+N for a death by signal N) when the process ends.
+   * Only this process can observe it, as the box's parent: a monitor uses it to notice a
+   * crash at once instead of at its next poll. Does not complete if this process is not
+   * the box's parent any more.
+   */
+  readonly exited: Effect.Effect<number>
+}
+
+export type ProbeResult =
+  | { readonly _tag: "Healthy" }
+  | { readonly _tag: "Unhealthy"; readonly reason: string }
+
+export interface BoxRuntimeShape {
+  /** Starts the box's `cmd` detached (own session and process group), output appended to `console_log`; its exit code lands in `<box_dir>/exit_code`. */
+  readonly boot: (box: BoxRecord) => Effect.Effect<BootedBox, BootFailed>
+  /** Stop signal to the box's process group, SIGKILL after its stop timeout. Returns the exit code when known. Never signals a pid whose start time no longer matches. */
+  readonly stop: (box: BoxRecord) => Effect.Effect<Option.Option<number>, StopFailed>
+  /** SPEC §3: the pid exists, is not a zombie and (when known) still has that start time. */
+  readonly isAlive: (pid: number, pidStartTime: number | null) => Effect.Effect<boolean>
+  /** The exit code the box's last run left in `<box_dir>/exit_code`, if any. */
+  readonly exitCode: (box: BoxRecord) => Effect.Effect<Option.Option<number>>
+  /** Runs the health-check command with its hard timeout; a timed-out probe is killed. */
+  readonly probe: (box: BoxRecord) => Effect.Effect<ProbeResult>
+}
+
+/** Boots, stops, probes and checks the liveness of box processes. */
+export class BoxRuntime extends Context.Tag("a3s-box/BoxRuntime")<BoxRuntime, BoxRuntimeShape>() {}

@@ -1,0 +1,14 @@
+import * as Config from "effect/Config"
+import * as Effect from "effect/Effect"
+import * as os from "node:os"
+import * as path from "node:path"
+
+/** `$A3S_HOME` if set, else `~/.a3s` (SPEC §2). */
+export const home: Effect.Effect<string> = Config.string("A3S_HOME").pipe(
+  Config.withDefault(""),
+  Effect.map((value) => path.resolve(value === "" ? path.join(os.homedir(), ".a3s") : value)),
+  Effect.orDie
+)
+
+export const stateFilePath = (homeDir: string): string => path.join(homeDir, "boxes.json")
+export const boxesDir = (homeDir: string): string => path.join(homeDir, "boxes")

@@ -1,0 +1,48 @@
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
+import type { BoxRecord } from "../domain/BoxRecord.js"
+
+/** The state file exists but is not a valid list of box records. It is never overwritten. */
+export class StateFileCorrupt extends Data.TaggedError("StateFileCorrupt")<{
+  readonly path: string
+  readonly detail: string
+}> {
+  override get message(): string {
+    return `state file ${this.path} is corrupt and was left untouched: ${this.detail}. Repair or move it away, then retry.`
+  }
+}
+
+/** Reading, writing or locking the state file failed at the OS level. */
+export class StateFileUnavailable extends Data.TaggedError("StateFileUnavailable")<{
+  readonly path: string
+  readonly operation: "read" | "write" | "lock"
+  readonly cause: unknown
+}> {
+  override get message(): string {
+    const reason = this.cause instanceof Error ? this.cause.message : String(this.cause)
+    return `cannot ${this.operation} state file ${this.path}: ${reason}`
+  }
+}
+
+export type StateError = StateFileCorrupt | StateFileUnavailable
+
+/**
+ * An update of the state: given the current records, returns a result and the new
+ * records. Returning the very same array means "no change": nothing is written.
+ */
+export type StateUpdate<A> = (records: ReadonlyArray<BoxRecord>) => readonly [A, ReadonlyArray<BoxRecord>]
+
+export interface StateStoreShape {
+  /** `<home>/boxes.json` */
+  readonly path: string
+  /** Reads and reconciles (SPEC §3): active boxes whose process is gone are marked dead (or removed with `auto_remove`); writes back, under the lock, only if something changed. */
+  readonly load: Effect.Effect<ReadonlyArray<BoxRecord>, StateError>
+  /** Read-only view: no lock, no reconcile, no write. A missing file is an empty list. */
+  readonly snapshot: Effect.Effect<ReadonlyArray<BoxRecord>, StateError>
+  /** Locked, atomic read-modify-write. `f` is pure. */
+  readonly modify: <A>(f: StateUpdate<A>) => Effect.Effect<A, StateError>
+}
+
+/** The box state of one home (`boxes.json`), shared by the monitor, the CLI and the metrics server. */
+export class StateStore extends Context.Tag("a3s-box/StateStore")<StateStore, StateStoreShape>() {}
