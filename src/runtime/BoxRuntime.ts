@@ -49,6 +49,13 @@ export interface BoxRuntimeShape {
   readonly stop: (box: BoxRecord) => Effect.Effect<Option.Option<number>, StopFailed>
   /** SPEC §3: the pid exists, is not a zombie and (when known) still has that start time. */
   readonly isAlive: (pid: number, pidStartTime: number | null) => Effect.Effect<boolean>
+  /**
+   * Optional cheap batch check for the monitor's short liveness tick (every 100 ms, so it must
+   * cost about a microsecond per pid): whether each pid still exists (`kill(pid, 0)`), in order.
+   * No start-time or zombie check: the monitor verifies identity with `isAlive` at each full
+   * cycle. When absent the monitor falls back to `isAlive(pid, null)` per pid.
+   */
+  readonly pidsExist?: (pids: ReadonlyArray<number>) => Effect.Effect<ReadonlyArray<boolean>>
   /** The exit code the box's last run left in `<box_dir>/exit_code`, if any. */
   readonly exitCode: (box: BoxRecord) => Effect.Effect<Option.Option<number>>
   /** Runs the health-check command with its hard timeout; a timed-out probe is killed. */

@@ -42,6 +42,14 @@ export interface StateStoreShape {
   readonly snapshot: Effect.Effect<ReadonlyArray<BoxRecord>, StateError>
   /** Locked, atomic read-modify-write. `f` is pure. */
   readonly modify: <A>(f: StateUpdate<A>) => Effect.Effect<A, StateError>
+  /**
+   * Optional cheap fingerprint of the state file that changes whenever anyone writes it (e.g.
+   * inode, size and mtime from one stat; "" when the file is missing or cannot be stat'ed). No
+   * read, no parse, no lock: the monitor polls it on its 100 ms tick to notice other commands'
+   * writes (a new box, a stop, a removal) promptly. When absent the monitor sees such changes
+   * at its next full cycle only.
+   */
+  readonly stamp?: Effect.Effect<string>
 }
 
 /** The box state of one home (`boxes.json`), shared by the monitor, the CLI and the metrics server. */
