@@ -1,0 +1,319 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Either from "effect/Either"
+import fc from "fast-check"
+import { readFileSync } from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import {
+  type BoxRecord,
+  hasHealthCheck,
+  isActive,
+  markDead,
+  parseStateFile,
+  renderStateFile,
+  shortIdOf,
+  stopSignal,
+  stopTimeoutSecs
+} from "../../src/domain/BoxRecord.js"
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+/** A copy of ../shared/fixtures/boxes.json: a state file shaped like the original a3s-box writes. */
+const fixtureText = readFileSync(path.join(here, "fixtures", "boxes.json"), "utf8")
+const fixtureJson = JSON.parse(fixtureText) as Array<Record<string, unknown>>
+
+const parseOrThrow = (text: string) =>
+  Either.getOrThrowWith(parseStateFile(text), (problem) => new Error(`${problem._tag}: ${problem.detail}`))
+
+const roundTrip = (text: string): unknown => {
+  const { raw, records } = parseOrThrow(text)
+  return JSON.parse(renderStateFile(records, raw))
+}
+
+const byName = (records: ReadonlyArray<BoxRecord>, name: string): BoxRecord => {
+  const found = records.find((r) => r.name === name)
+  if (found === undefined) throw new Error(`no box ${name}`)
+  return found
+}
+
+describe("state file round trip (fixture)", () => {
+  it("reading the fixture and writing it back yields deep-equal JSON", () => {
+    expect(roundTrip(fixtureText)).toStrictEqual(fixtureJson)
+  })
+
+  it("keeps unknown top-level fields and unknown health_check fields", () => {
+    const withExtras = fixtureJson.map((item, i) =>
+      i === 0
+        ? {
+          ...item,
+          brand_new: { a: [1, "two", null] },
+          health_check: { ...(item["health_check"] as object), probe_kind: "exec", grace: 1.5 }
+        }
+        : item
+    )
+    const out = roundTrip(JSON.stringify(withExtras)) as Array<Record<string, unknown>>
+    expect(out).toStrictEqual(withExtras)
+    expect(out[0]?.["brand_new"]).toStrictEqual({ a: [1, "two", null] })
+    expect(out[0]?.["health_check"]).toMatchObject({ probe_kind: "exec", grace: 1.5 })
+  })
+
+  it("keeps absent keys absent (defaults are not written back)", () => {
+    const out = roundTrip(fixtureText) as Array<Record<string, unknown>>
+    const lovelace = out.find((r) => r["name"] === "quiet_lovelace")
+    expect(lovelace).not.toHaveProperty("pid_start_time")
+    expect(lovelace).not.toHaveProperty("health_check")
+    expect(lovelace).not.toHaveProperty("health_status")
+    const knuth = out.find((r) => r["name"] === "tiny_knuth")
+    expect(knuth?.["health_check"]).toStrictEqual({
+      cmd: ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9000')"]
+    })
+  })
+
+  it("fields our code changed are written, everything else is kept", () => {
+    const { raw, records } = parseOrThrow(fixtureText)
+    const changed = records.map((box) => {
+      switch (box.name) {
+        case "calm_turing":
+          return markDead(box, 137)
+        case "quiet_lovelace":
+          // absent before; a non-default value must appear
+          return { ...box, pid_start_time: 4242, health_status: "starting", restart_count: 1 }
+        case "tiny_knuth":
+          return { ...box, health_check: box.health_check && { ...box.health_check, retries: 7 } }
+        default:
+          return box
+      }
+    })
+    const out = JSON.parse(renderStateFile(changed, raw)) as Array<Record<string, unknown>>
+    const expected = fixtureJson.map((item) => {
+      switch (item["name"]) {
+        case "calm_turing":
+          return {
+            ...item,
+            status: "dead",
+            pid: null,
+            pid_start_time: null,
+            health_status: "none",
+            health_retries: 0,
+            exit_code: 137
+          }
+        case "quiet_lovelace":
+          return { ...item, pid_start_time: 4242, health_status: "starting", restart_count: 1 }
+        case "tiny_knuth":
+          return { ...item, health_check: { ...(item["health_check"] as object), retries: 7 } }
+        default:
+          return item
+      }
+    })
+    expect(out).toStrictEqual(expected)
+  })
+
+  it("a record that was not in the file is written in full", () => {
+    const { raw, records } = parseOrThrow(fixtureText)
+    const fresh: BoxRecord = { ...byName(records, "brave_hopper"), id: "new-id", name: "fresh" }
+    const out = JSON.parse(renderStateFile([...records, fresh], raw)) as Array<Record<string, unknown>>
+    expect(out).toHaveLength(fixtureJson.length + 1)
+    expect(out.at(-1)).toMatchObject({ id: "new-id", name: "fresh", restart_policy: "on-failure:5" })
+    expect(out.at(-1)).toHaveProperty("stop_timeout", null)
+  })
+
+  it("is pretty-printed and ends with a newline", () => {
+    const { raw, records } = parseOrThrow(fixtureText)
+    const text = renderStateFile(records, raw)
+    expect(text.endsWith("]\n")).toBe(true)
+    expect(text.split("\n").length).toBeGreaterThan(records.length * 10)
+  })
+})
+
+describe("parseStateFile", () => {
+  it("an empty or blank file is an empty list", () => {
+    expect(parseOrThrow("").records).toStrictEqual([])
+    expect(parseOrThrow("  \n").records).toStrictEqual([])
+    expect(parseOrThrow("[]").records).toStrictEqual([])
+  })
+
+  it.each([
+    ["truncated JSON", "[{\"id\": \"a\"", "InvalidJson"],
+    ["not JSON", "hello", "InvalidJson"],
+    ["an object instead of a list", "{}", "InvalidRecords"],
+    ["a record with a wrong type", "[{\"id\": 1}]", "InvalidRecords"],
+    ["a record missing its name", JSON.stringify([{ ...fixtureJson[1], name: undefined }]), "InvalidRecords"],
+    ["pid as a string", JSON.stringify([{ ...fixtureJson[0], pid: "48213" }]), "InvalidRecords"]
+  ])("%s is a typed problem", (_, text, tag) => {
+    const result = parseStateFile(text)
+    expect(Either.isLeft(result)).toBe(true)
+    if (Either.isLeft(result)) {
+      expect(result.left._tag).toBe(tag)
+      expect(result.left.detail.length).toBeGreaterThan(0)
+    }
+  })
+
+  it("fills defaults for optional fields", () => {
+    const box = byName(parseOrThrow(fixtureText).records, "keen_dijkstra")
+    expect(box.health_check).toBeNull()
+    expect(box.health_status).toBe("none")
+    expect(box.healthcheck_disabled).toBe(false)
+    expect(box.pid_start_time).toBeNull()
+    expect(stopSignal(box)).toBe("SIGTERM")
+    expect(stopTimeoutSecs(box)).toBe(10)
+    const knuth = byName(parseOrThrow(fixtureText).records, "tiny_knuth")
+    expect(knuth.health_check).toMatchObject({ interval_secs: 30, timeout_secs: 5, retries: 3, start_period_secs: 0 })
+  })
+})
+
+describe("record helpers", () => {
+  it("isActive: running and paused only", () => {
+    const statuses = ["running", "paused", "dead", "stopped", "created", "restart_starting"]
+    expect(statuses.filter((status) => isActive({ status }))).toStrictEqual(["running", "paused"])
+  })
+
+  it("hasHealthCheck respects healthcheck_disabled", () => {
+    const hc = { cmd: ["true"], interval_secs: 1, timeout_secs: 1, retries: 1, start_period_secs: 0 }
+    expect(hasHealthCheck({ health_check: hc, healthcheck_disabled: false })).toBe(true)
+    expect(hasHealthCheck({ health_check: hc, healthcheck_disabled: true })).toBe(false)
+    expect(hasHealthCheck({ health_check: null, healthcheck_disabled: false })).toBe(false)
+  })
+
+  it("shortIdOf: first 12 hex chars without dashes", () => {
+    expect(shortIdOf("3f2b8c1e-7a4d-4e2b-9c61-0d5e8f7a1b23")).toBe("3f2b8c1e7a4d")
+  })
+
+  it("markDead keeps a known exit code and fills an unknown one", () => {
+    const { records } = parseOrThrow(fixtureText)
+    const turing = byName(records, "calm_turing")
+    expect(markDead(turing, 3)).toMatchObject({
+      status: "dead",
+      pid: null,
+      pid_start_time: null,
+      health_status: "none",
+      health_retries: 0,
+      exit_code: 3
+    })
+    expect(markDead({ ...turing, exit_code: 1 }, 3).exit_code).toBe(1)
+    expect(markDead(turing, null).exit_code).toBeNull()
+  })
+})
+
+// ---------------------------------------------------------------------------
+// Properties
+
+const KNOWN_KEYS = Object.keys(fixtureJson[0] ?? {}).concat(["stop_signal", "stop_timeout"])
+const HC_KEYS = ["cmd", "interval_secs", "timeout_secs", "retries", "start_period_secs"]
+
+const unknownKey = (known: ReadonlyArray<string>) =>
+  fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !known.includes(k) && k !== "__proto__")
+
+const extras = (known: ReadonlyArray<string>) => fc.dictionary(unknownKey(known), fc.jsonValue(), { maxKeys: 4 })
+
+const healthCheckArb = fc
+  .tuple(
+    fc.record(
+      {
+        cmd: fc.array(fc.string(), { maxLength: 3 }),
+        interval_secs: fc.integer({ min: 0, max: 600 }),
+        timeout_secs: fc.integer({ min: 0, max: 600 }),
+        retries: fc.integer({ min: 0, max: 10 }),
+        start_period_secs: fc.integer({ min: 0, max: 600 })
+      },
+      { requiredKeys: ["cmd"] }
+    ),
+    extras(HC_KEYS)
+  )
+  .map(([known, more]) => ({ ...more, ...known }))
+
+const nullableInt = fc.option(fc.integer({ min: 1, max: 4_194_304 }), { nil: null })
+const nullableString = fc.option(fc.string({ maxLength: 20 }), { nil: null })
+
+/** A record as some version of a3s-box might write it: required keys, any subset of optional ones, unknown extras. */
+const recordArb = fc
+  .tuple(
+    fc.record(
+      {
+        id: fc.uuid(),
+        short_id: fc.string({ maxLength: 12 }),
+        name: fc.string({ maxLength: 20 }),
+        status: fc.constantFrom("created", "running", "paused", "stopped", "dead", "restart_starting"),
+        pid: nullableInt,
+        pid_start_time: nullableInt,
+        cmd: fc.array(fc.string({ maxLength: 10 }), { maxLength: 4 }),
+        env: fc.dictionary(fc.string({ maxLength: 8 }).filter((k) => k !== "__proto__"), fc.string({ maxLength: 8 }), {
+          maxKeys: 3
+        }),
+        box_dir: fc.string({ maxLength: 20 }),
+        console_log: fc.string({ maxLength: 20 }),
+        workdir: nullableString,
+        created_at: fc.string({ maxLength: 30 }),
+        started_at: nullableString,
+        auto_remove: fc.boolean(),
+        restart_policy: fc.constantFrom("no", "always", "on-failure", "on-failure:3", "unless-stopped", "bogus"),
+        max_restart_count: fc.integer({ min: 0, max: 10 }),
+        restart_count: fc.integer({ min: 0, max: 10 }),
+        stopped_by_user: fc.boolean(),
+        exit_code: fc.option(fc.integer({ min: -1, max: 255 }), { nil: null }),
+        health_check: fc.option(healthCheckArb, { nil: null }),
+        healthcheck_disabled: fc.boolean(),
+        health_status: fc.constantFrom("none", "starting", "healthy", "unhealthy"),
+        health_retries: fc.integer({ min: 0, max: 10 }),
+        health_last_check: nullableString,
+        stop_signal: fc.option(fc.constantFrom("SIGTERM", "SIGINT", "SIGQUIT"), { nil: null }),
+        stop_timeout: fc.option(fc.integer({ min: 0, max: 60 }), { nil: null })
+      },
+      { requiredKeys: ["id", "short_id", "name", "status", "cmd", "box_dir", "console_log", "created_at"] }
+    ),
+    extras(KNOWN_KEYS)
+  )
+  .map(([known, more]) => ({ ...more, ...known }))
+
+const stateArb = fc.uniqueArray(recordArb, { maxLength: 5, selector: (r) => r.id })
+
+describe("properties", () => {
+  it("decoding any JSON text never throws: it is a record list or a typed problem", () => {
+    const jsonish = fc.oneof(
+      fc.json(),
+      fc.string(),
+      fc.array(fc.dictionary(fc.constantFrom(...KNOWN_KEYS, "x"), fc.jsonValue(), { maxKeys: 8 })).map((v) =>
+        JSON.stringify(v)
+      ),
+      stateArb.chain((records) =>
+        fc.tuple(fc.constant(records), fc.nat({ max: 5 }), fc.constantFrom(...KNOWN_KEYS), fc.jsonValue())
+      ).map(([records, i, key, value]) =>
+        JSON.stringify(records.map((r, j) => (j === i ? { ...r, [key]: value } : r)))
+      )
+    )
+    fc.assert(
+      fc.property(jsonish, (text) => {
+        const result = parseStateFile(text)
+        if (Either.isLeft(result)) {
+          expect(["InvalidJson", "InvalidRecords"]).toContain(result.left._tag)
+          expect(typeof result.left.detail).toBe("string")
+        } else {
+          expect(Array.isArray(result.right.records)).toBe(true)
+        }
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("decode then encode gives back the same JSON (unknown fields kept, absent keys absent)", () => {
+    fc.assert(
+      fc.property(stateArb, (state) => {
+        const text = JSON.stringify(state)
+        expect(roundTrip(text)).toStrictEqual(JSON.parse(text))
+      }),
+      { numRuns: 300 }
+    )
+  })
+
+  it("a changed field is written and every other field is kept", () => {
+    fc.assert(
+      fc.property(stateArb.filter((s) => s.length > 0), fc.integer({ min: 0, max: 50 }), (state, count) => {
+        const { raw, records } = parseOrThrow(JSON.stringify(state))
+        const bumped = records.map((r) => ({ ...r, restart_count: count }))
+        const out = JSON.parse(renderStateFile(bumped, raw))
+        // an absent key set to its default (0) stays absent
+        const expected = state.map((r) => ("restart_count" in r || count !== 0 ? { ...r, restart_count: count } : r))
+        expect(out).toStrictEqual(JSON.parse(JSON.stringify(expected)))
+      }),
+      { numRuns: 200 }
+    )
+  })
+})
