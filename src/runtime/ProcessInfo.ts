@@ -1,0 +1,117 @@
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { execFile } from "node:child_process"
+import { readFile } from "node:fs/promises"
+
+/**
+ * What liveness checks need to know about a process: its state letter, process group,
+ * parent and start-time identity. Linux reads `/proc/PID/stat`; other Unix systems ask `ps`.
+ */
+export interface ProcessInfo {
+  readonly pid: number
+  /** `R`, `S`, `D`, `T`, `Z`, ...: the first letter of the state (`ps` adds flags after it). */
+  readonly state: string
+  readonly ppid: number
+  readonly pgid: number
+  /**
+   * Start-time identity. Linux: field 22 of /proc/PID/stat (clock ticks since boot);
+   * elsewhere: start time in seconds since the epoch, as `ps -o lstart` tells it.
+   */
+  readonly startTime: number
+}
+
+/** A zombie has exited; only its parent's `wait` keeps it listed. `X` (dead) is as good as gone. */
+export const isGoneState = (state: string): boolean => state.startsWith("Z") || state.startsWith("X")
+
+/** A stopped process (SIGSTOP, paused box) only reacts to SIGKILL and SIGCONT. */
+export const isStoppedState = (state: string): boolean => state.startsWith("T")
+
+/**
+ * SPEC §3 as a pure decision: the process exists, is not a zombie, and has the recorded
+ * start time when one is recorded (a different start time means the pid was reused).
+ */
+export const isAliveGiven = (info: Option.Option<ProcessInfo>, startTime: number | null): boolean =>
+  Option.match(info, {
+    onNone: () => false,
+    onSome: (p) => !isGoneState(p.state) && (startTime === null || p.startTime === startTime)
+  })
+
+const isCount = (n: number): boolean => Number.isSafeInteger(n) && n >= 0
+
+/**
+ * Parses the one line of `/proc/PID/stat`. The second field is the command name in
+ * parentheses, which may itself contain spaces and parentheses (`(a) b (c))`): it ends
+ * at the LAST `)` of the line. Fields are numbered as in proc(5): 3 state, 4 ppid,
+ * 5 pgrp, 22 starttime.
+ */
+export const parseProcStat = (text: string): Option.Option<ProcessInfo> => {
+  const open = text.indexOf(" (")
+  const close = text.lastIndexOf(")")
+  if (open <= 0 || close < open) return Option.none()
+  const pid = Number(text.slice(0, open))
+  const rest = text.slice(close + 1).trim().split(/\s+/)
+  // rest[0] is field 3.
+  const field = (n: number): number => Number(rest[n - 3])
+  const state = rest[0]
+  const info = { pid, state, ppid: field(4), pgid: field(5), startTime: field(22) }
+  if (state === undefined || !/^[A-Za-z]$/.test(state)) return Option.none()
+  if (![info.pid, info.ppid, info.pgid, info.startTime].every(isCount)) return Option.none()
+  return Option.some({ ...info, state })
+}
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+const PS_LINE = /^\s*(\S+)\s+(\d+)\s+(\d+)\s+[A-Z][a-z]{2}\s+([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d{2}):(\d{2}):(\d{2})\s+(\d{4})\s*$/
+
+/** The `ps` invocation whose output {@link parsePsOutput} reads (run with `LC_ALL=C TZ=UTC`). */
+export const psArgs = (pid: number): ReadonlyArray<string> => ["-o", "stat=,ppid=,pgid=,lstart=", "-p", String(pid)]
+
+/**
+ * Parses `ps -o stat=,ppid=,pgid=,lstart= -p PID` as printed with `LC_ALL=C TZ=UTC`
+ * (macOS, BSD, Linux procps): `Ss       1   412 Wed Nov  5 10:33:12 2025`. The start
+ * time becomes seconds since the epoch. Empty output (no such process) is none.
+ */
+export const parsePsOutput = (pid: number, text: string): Option.Option<ProcessInfo> => {
+  const line = text.split("\n").find((l) => l.trim() !== "")
+  const m = line === undefined ? null : PS_LINE.exec(line)
+  if (m === null) return Option.none()
+  const [, state, ppid, pgid, mon, day, hh, mm, ss, year] = m as unknown as ReadonlyArray<string>
+  const month = MONTHS.indexOf(mon!)
+  if (month < 0) return Option.none()
+  const startTime = Date.UTC(Number(year), month, Number(day), Number(hh), Number(mm), Number(ss)) / 1000
+  return Option.some({ pid, state: state!, ppid: Number(ppid), pgid: Number(pgid), startTime })
+}
+
+const validPid = (pid: number): boolean => Number.isSafeInteger(pid) && pid > 0
+
+const readProcStat = (pid: number): Effect.Effect<Option.Option<ProcessInfo>> =>
+  Effect.map(
+    Effect.option(Effect.tryPromise(() => readFile(`/proc/${pid}/stat`, "latin1"))),
+    Option.flatMap(parseProcStat)
+  )
+
+const readPs = (pid: number): Effect.Effect<Option.Option<ProcessInfo>> =>
+  Effect.async<Option.Option<ProcessInfo>>((resume) => {
+    const child = execFile(
+      "ps",
+      [...psArgs(pid)],
+      { env: { ...process.env, LC_ALL: "C", TZ: "UTC" }, timeout: 10_000 },
+      (error, stdout) => {
+        // `ps -p` exits 1 when there is no such process.
+        resume(Effect.succeed(error === null ? parsePsOutput(pid, stdout) : Option.none()))
+      }
+    )
+    return Effect.sync(() => child.kill("SIGKILL"))
+  })
+
+/**
+ * What the OS says about `pid` now; none when there is no such process. Linux reads
+ * `/proc/PID/stat` (one small read, no subprocess); elsewhere it runs `ps`.
+ */
+export const readProcessInfo = (pid: number): Effect.Effect<Option.Option<ProcessInfo>> => {
+  if (!validPid(pid)) return Effect.succeed(Option.none())
+  return process.platform === "linux" ? readProcStat(pid) : readPs(pid)
+}
+
+/** SPEC §3: `pid` exists, is not a zombie, and has `startTime` when one is given. */
+export const isAlive = (pid: number, startTime: number | null): Effect.Effect<boolean> =>
+  Effect.map(readProcessInfo(pid), (info) => isAliveGiven(info, startTime))
