@@ -1,0 +1,132 @@
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import type { BoxRecord } from "../domain/BoxRecord.js"
+import { type Liveness, needsLivenessCheck, type Observations, reconcile } from "../domain/Reconcile.js"
+import { BoxRuntime } from "../runtime/BoxRuntime.js"
+import type { StateError, StateStoreShape, StateUpdate } from "./StateStore.js"
+import { StateFileCorrupt, StateFileUnavailable, StateStore } from "./StateStore.js"
+
+/**
+ * A `StateStore` kept in memory: for tests, and for embedders that supervise boxes whose
+ * state lives elsewhere. `load` reconciles with the `BoxRuntime` in context, like the file
+ * store does (SPEC §3). The control methods play the part of other processes and of a
+ * broken disk: `put` is another command writing the file, `corrupt` makes it unparseable
+ * (it is then never written until `put` repairs it), `failWrites` makes writes fail.
+ */
+export interface InMemoryStateStore extends StateStoreShape {
+  readonly stamp: Effect.Effect<string>
+  /** The current records, as a reader of the file would see them (fails while corrupt). */
+  readonly records: Effect.Effect<ReadonlyArray<BoxRecord>, StateError>
+  /** Replaces the whole content, as another writer would (also repairs a corrupt file). */
+  readonly put: (records: ReadonlyArray<BoxRecord>) => Effect.Effect<void>
+  /** Makes the "file" unparseable: every read fails with `StateFileCorrupt` until `put`. */
+  readonly corrupt: (detail?: string) => Effect.Effect<void>
+  /** While true, every write fails with `StateFileUnavailable` (nothing is changed). */
+  readonly failWrites: (fail: boolean) => Effect.Effect<void>
+  /** How many writes succeeded so far (the monitor's and `put`s). */
+  readonly writes: Effect.Effect<number>
+}
+
+interface Content {
+  readonly records: ReadonlyArray<BoxRecord>
+  readonly corrupt: Option.Option<string>
+  readonly failWrites: boolean
+  readonly version: number
+  readonly writes: number
+}
+
+export const DEFAULT_PATH = "<memory>/boxes.json"
+
+export const make = (
+  initial: ReadonlyArray<BoxRecord> = [],
+  path: string = DEFAULT_PATH
+): Effect.Effect<InMemoryStateStore, never, BoxRuntime> =>
+  Effect.gen(function*() {
+    const runtime = yield* BoxRuntime
+    const ref = yield* Ref.make<Content>({
+      records: initial,
+      corrupt: Option.none(),
+      failWrites: false,
+      version: 0,
+      writes: 0
+    })
+    // The cross-process lock of the file store: one read-modify-write at a time.
+    const lock = yield* Effect.makeSemaphore(1)
+
+    const read: Effect.Effect<ReadonlyArray<BoxRecord>, StateError> = Effect.flatMap(Ref.get(ref), (c) =>
+      Option.match(c.corrupt, {
+        onNone: () => Effect.succeed(c.records),
+        onSome: (detail) => Effect.fail(new StateFileCorrupt({ path, detail }))
+      }))
+
+    const write = (records: ReadonlyArray<BoxRecord>): Effect.Effect<void, StateError> =>
+      Effect.flatMap(Ref.get(ref), (c) =>
+        c.failWrites
+          ? Effect.fail(new StateFileUnavailable({ path, operation: "write", cause: new Error("simulated write failure") }))
+          : Ref.set(ref, { ...c, records, version: c.version + 1, writes: c.writes + 1 }))
+
+    const modify = <A>(f: StateUpdate<A>): Effect.Effect<A, StateError> =>
+      lock.withPermits(1)(Effect.gen(function*() {
+        const before = yield* read
+        const [result, after] = f(before)
+        if (after !== before) yield* write(after)
+        return result
+      }))
+
+    /** SPEC §3, with the shared pure reconcile: liveness and exit codes come from the runtime. */
+    const observe = (records: ReadonlyArray<BoxRecord>): Effect.Effect<Observations> =>
+      Effect.forEach(records.filter(needsLivenessCheck), (box) =>
+        Effect.gen(function*() {
+          const alive = box.pid !== null && (yield* runtime.isAlive(box.pid, box.pid_start_time))
+          const exitCode = alive || box.exit_code !== null ? null : Option.getOrNull(yield* runtime.exitCode(box))
+          const liveness: Liveness = { pid: box.pid, pidStartTime: box.pid_start_time, alive, exitCode }
+          return [box.id, liveness] as const
+        })).pipe(Effect.map((entries) => new Map(entries)))
+
+    const load = lock.withPermits(1)(Effect.gen(function*() {
+      const before = yield* read
+      const result = reconcile(before, yield* observe(before))
+      if (result.changed) yield* write(result.records)
+      return result.records
+    }))
+
+    const store: InMemoryStateStore = {
+      path,
+      load,
+      snapshot: read,
+      modify,
+      stamp: Effect.map(Ref.get(ref), (c) => `${c.version}`),
+      records: read,
+      put: (records) =>
+        Ref.update(ref, (c) => ({
+          ...c,
+          records,
+          corrupt: Option.none(),
+          version: c.version + 1,
+          writes: c.writes + 1
+        })),
+      corrupt: (detail = "Unexpected token '}' in JSON at position 1") =>
+        Ref.update(ref, (c) => ({ ...c, corrupt: Option.some(detail), version: c.version + 1 })),
+      failWrites: (fail) => Ref.update(ref, (c) => ({ ...c, failWrites: fail })),
+      writes: Effect.map(Ref.get(ref), (c) => c.writes)
+    }
+    return store
+  })
+
+/** The control side of an in-memory store, for tests that play other processes. */
+export class InMemoryStateStoreControl
+  extends Context.Tag("a3s-box/InMemoryStateStoreControl")<InMemoryStateStoreControl, InMemoryStateStore>()
+{}
+
+/** `StateStore` kept in memory, plus its control methods as `InMemoryStateStoreControl`. */
+export const layer = (
+  initial: ReadonlyArray<BoxRecord> = [],
+  path: string = DEFAULT_PATH
+): Layer.Layer<StateStore | InMemoryStateStoreControl, never, BoxRuntime> =>
+  Layer.effectContext(
+    Effect.map(make(initial, path), (store) =>
+      Context.make(StateStore, store).pipe(Context.add(InMemoryStateStoreControl, store)))
+  )
