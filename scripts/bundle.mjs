@@ -11,7 +11,8 @@ await build({
   platform: "node",
   format: "esm",
   target: "node20",
-  minifySyntax: true,
+  minify: true,
+  keepNames: false,
   sourcemap: "linked",
   legalComments: "none",
   // Effect's dependencies still call require() for Node built-ins.
