@@ -57,6 +57,7 @@ export const parse = (input: string): Either.Either<ListenAddress, InvalidListen
     portText = rest.slice(1)
     if (!net.isIPv6(host)) return fail(`${JSON.stringify(host)} is not an IPv6 address`)
   } else {
+    if (input.includes("://")) return fail("it is a URL: give only HOST:PORT, without a scheme or path")
     const colon = input.lastIndexOf(":")
     if (colon === -1) return fail("the port is missing")
     host = input.slice(0, colon)
@@ -65,7 +66,7 @@ export const parse = (input: string): Either.Either<ListenAddress, InvalidListen
     if (host.includes(":")) {
       return net.isIPv6(host)
         ? fail(`an IPv6 address must be in brackets: [${host}]:${portText}`)
-        : fail(`${JSON.stringify(host)} is not a host`)
+        : fail(`${JSON.stringify(host)} is neither an IPv4 address nor a host name`)
     }
     if (!net.isIPv4(host) && !isHostname(host)) {
       return fail(`${JSON.stringify(host)} is neither an IPv4 address nor a host name`)

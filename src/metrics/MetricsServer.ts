@@ -29,6 +29,8 @@ export interface MetricsServerOptions {
   readonly address: ListenAddress.ListenAddress
   /** Also expose one series per box (`--metrics-per-box`); off by default since it grows with the fleet. */
   readonly perBox?: boolean | undefined
+  /** Overrides of `SERVER_LIMITS` (tests use short timeouts). */
+  readonly limits?: Partial<ServerLimits> | undefined
 }
 
 /** The running endpoint. */
@@ -76,7 +78,14 @@ export class MetricsListenFailed extends Data.TaggedError("MetricsListenFailed")
  * the number of open connections is bounded so that they cannot use up the file
  * descriptors the poll loop needs.
  */
-export const SERVER_LIMITS = {
+export const SERVER_LIMITS: {
+  readonly headersTimeout: number
+  readonly requestTimeout: number
+  readonly keepAliveTimeout: number
+  readonly socketTimeout: number
+  readonly connectionsCheckingInterval: number
+  readonly maxConnections: number
+} = {
   /** The request headers must arrive within this (ms). */
   headersTimeout: 5_000,
   /** The whole request must arrive within this (ms). */
@@ -89,9 +98,11 @@ export const SERVER_LIMITS = {
   connectionsCheckingInterval: 1_000,
   /** Connections beyond this are refused. */
   maxConnections: 128
-} as const
+}
 
-export const createNodeServer = (limits: typeof SERVER_LIMITS = SERVER_LIMITS): http.Server => {
+export type ServerLimits = typeof SERVER_LIMITS
+
+export const createNodeServer = (limits: ServerLimits = SERVER_LIMITS): http.Server => {
   const server = http.createServer({
     headersTimeout: limits.headersTimeout,
     requestTimeout: limits.requestTimeout,
@@ -190,9 +201,14 @@ export const makeApp = (options: {
       return HttpServerResponse.text(body, { contentType: exposition.CONTENT_TYPE, headers: NO_STORE })
     })
 
-    return HttpRouter.empty.pipe(
+    // Exact, case-sensitive paths: `/healthz/` and `/HEALTHZ` are 404 (the router's defaults would serve them).
+    const router = yield* HttpRouter.empty.pipe(
       HttpRouter.get("/healthz", healthz),
       HttpRouter.get("/metrics", metrics),
+      HttpRouter.toHttpApp,
+      HttpRouter.withRouterConfig({ ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, caseSensitive: true })
+    )
+    return router.pipe(
       Effect.catchTag("RouteNotFound", (error) => Effect.succeed(notFound(error.request))),
       Effect.catchAllCause((cause) =>
         Effect.logError("metrics: request failed", cause).pipe(
@@ -225,7 +241,7 @@ export const layer = (
   options: MetricsServerOptions
 ): Layer.Layer<MetricsServer, MetricsListenFailed, StateStore | MonitorStats | MonitorConfig> => {
   let node: http.Server | undefined
-  const server = NodeHttpServer.layer(() => (node = createNodeServer()), {
+  const server = NodeHttpServer.layer(() => (node = createNodeServer({ ...SERVER_LIMITS, ...options.limits })), {
     host: options.address.host,
     port: options.address.port
   })
