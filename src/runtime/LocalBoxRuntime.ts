@@ -327,6 +327,17 @@ const runProbe = (
 // ---------------------------------------------------------------------------
 // The service
 
+/** `kill(pid, 0)`: about a microsecond, no identity or zombie check. EPERM means it exists. */
+export const pidExists = (pid: number): boolean => {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return isErrno(error, "EPERM")
+  }
+}
+
 const POLL = Duration.millis(50)
 /** How long stop waits for the wrapper to write the exit code once the box is gone. */
 const EXIT_FILE_GRACE_MS = 2_000
@@ -500,6 +511,7 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
     boot,
     stop,
     isAlive: ProcessInfo.isAlive,
+    pidsExist: (pids) => Effect.sync(() => pids.map(pidExists)),
     exitCode: readExitCode,
     probe
   })

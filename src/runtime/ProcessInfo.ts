@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { execFile } from "node:child_process"
-import { readFile } from "node:fs/promises"
+import { closeSync, openSync, readSync } from "node:fs"
 
 /**
  * What liveness checks need to know about a process: its state letter, process group,
@@ -83,14 +83,30 @@ export const parsePsOutput = (pid: number, text: string): Option.Option<ProcessI
 
 const validPid = (pid: number): boolean => Number.isSafeInteger(pid) && pid > 0
 
-const readProcStat = (pid: number): Effect.Effect<Option.Option<ProcessInfo>> =>
-  Effect.map(
-    Effect.option(Effect.tryPromise(() => readFile(`/proc/${pid}/stat`, "latin1"))),
-    Option.flatMap(parseProcStat)
-  )
+const statBuffer = Buffer.allocUnsafe(4096)
 
-const readPs = (pid: number): Effect.Effect<Option.Option<ProcessInfo>> =>
-  Effect.async<Option.Option<ProcessInfo>>((resume) => {
+/**
+ * A synchronous open/read/close into a reused buffer: /proc files live in memory and are
+ * tiny, so this takes ~10-15 µs, where `readFileSync` costs twice that and an async read a
+ * thread-pool round trip (~20x). The monitor checks hundreds of boxes per cycle.
+ */
+const readProcStat = (pid: number): Effect.Effect<Option.Option<ProcessInfo>> =>
+  Effect.sync(() => {
+    let fd: number | undefined
+    try {
+      fd = openSync(`/proc/${pid}/stat`, "r")
+      const length = readSync(fd, statBuffer, 0, statBuffer.length, 0)
+      return parseProcStat(statBuffer.toString("latin1", 0, length))
+    } catch {
+      return Option.none()
+    } finally {
+      if (fd !== undefined) closeSync(fd)
+    }
+  })
+
+/** The `ps` reader used off Linux (exported so it can be tested on Linux's procps too). */
+export const readProcessInfoWithPs = (pid: number): Effect.Effect<Option.Option<ProcessInfo>> =>
+  !validPid(pid) ? Effect.succeed(Option.none()) : Effect.async<Option.Option<ProcessInfo>>((resume) => {
     const child = execFile(
       "ps",
       [...psArgs(pid)],
@@ -109,7 +125,7 @@ const readPs = (pid: number): Effect.Effect<Option.Option<ProcessInfo>> =>
  */
 export const readProcessInfo = (pid: number): Effect.Effect<Option.Option<ProcessInfo>> => {
   if (!validPid(pid)) return Effect.succeed(Option.none())
-  return process.platform === "linux" ? readProcStat(pid) : readPs(pid)
+  return process.platform === "linux" ? readProcStat(pid) : readProcessInfoWithPs(pid)
 }
 
 /** SPEC §3: `pid` exists, is not a zombie, and has `startTime` when one is given. */

@@ -1,0 +1,298 @@
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import { spawn, spawnSync } from "node:child_process"
+import { mkdirSync, writeFileSync } from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterEach, describe, expect, it } from "vitest"
+import type { BoxRecord } from "../../src/domain/BoxRecord.js"
+import type { BootedBox } from "../../src/runtime/BoxRuntime.js"
+import * as LocalBoxRuntime from "../../src/runtime/LocalBoxRuntime.js"
+import * as ProcessInfo from "../../src/runtime/ProcessInfo.js"
+import { Cleanup, eventually, readStat, readText, recordIn, sessionOf, statusField, tempDir } from "./support.js"
+
+const runtime = Effect.runSync(LocalBoxRuntime.make)
+const cleanup = new Cleanup()
+afterEach(() => cleanup.run())
+
+const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> => Effect.runPromise(effect)
+
+/** Boots and tracks the box for cleanup. */
+const boot = async (box: BoxRecord): Promise<BootedBox> => {
+  const booted = await run(runtime.boot(box))
+  cleanup.track(booted.pid)
+  return booted
+}
+
+const alive = (pid: number, startTime: number | null) => run(runtime.isAlive(pid, startTime))
+
+const box = (fields: Record<string, unknown> & { cmd: ReadonlyArray<string> }) => recordIn(tempDir(cleanup), fields)
+
+/** The record as `run` would write it after a boot. */
+const running = (record: BoxRecord, booted: BootedBox): BoxRecord => ({
+  ...record,
+  pid: booted.pid,
+  pid_start_time: booted.pidStartTime
+})
+
+/** A process we start ourselves (not a box), tracked for cleanup. */
+const foreign = (args: ReadonlyArray<string>) => {
+  const child = spawn(args[0]!, args.slice(1), { detached: true, stdio: ["ignore", "pipe", "ignore"] })
+  child.unref()
+  cleanup.track(child.pid!)
+  return child
+}
+
+describe("LocalBoxRuntime.boot", () => {
+  it("starts the command detached: alive, own process group and session, no ignored signals, survives", async () => {
+    const record = box({ cmd: ["sleep", "30"] })
+    const booted = await boot(record)
+    expect(booted.pidStartTime).toBe(readStat(booted.pid)?.startTime)
+    expect(await alive(booted.pid, booted.pidStartTime)).toBe(true)
+    const stat = readStat(booted.pid)!
+    expect(stat.pgid).toBe(booted.pid)
+    expect(sessionOf(booted.pid)).not.toBe(sessionOf(process.pid))
+    expect(stat.ppid).not.toBe(process.pid) // the wrapper is its parent
+    expect(statusField(booted.pid, "SigIgn")).toBe("0000000000000000")
+    expect(readText(`/proc/${booted.pid}/cmdline`).split("\0").slice(0, 2)).toEqual(["sleep", "30"])
+    // stdin is /dev/null
+    expect(spawnSync("readlink", [`/proc/${booted.pid}/fd/0`]).stdout.toString().trim()).toBe("/dev/null")
+  })
+
+  it("a box booted by a process that then ends keeps running, and its exit code is still recorded", async () => {
+    const record = box({ cmd: ["sleep", "30"] })
+    const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "boot-and-exit.ts")
+    const cli = spawn(process.execPath, ["--import", "tsx", fixture, JSON.stringify(record)], {
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let out = ""
+    let err = ""
+    cli.stdout.on("data", (d: Buffer) => (out += d.toString()))
+    cli.stderr.on("data", (d: Buffer) => (err += d.toString()))
+    // The booting process must end by itself: nothing of the box may keep its event loop alive.
+    const code = await new Promise<number | null>((resolve) => cli.on("exit", resolve))
+    expect(err).toBe("")
+    expect(code).toBe(0)
+    const { pid, pidStartTime } = JSON.parse(out) as { pid: number; pidStartTime: number }
+    cleanup.track(pid)
+    expect(await alive(pid, pidStartTime)).toBe(true)
+    process.kill(pid, "SIGKILL")
+    await eventually("exit_code written by the orphaned wrapper", () => readText(path.join(record.box_dir, "exit_code")) !== "")
+    expect(await run(runtime.exitCode(record))).toEqual(Option.some(137))
+  })
+
+  it("kill -9 of the recorded pid: exit_code says 137 and exited yields 137", async () => {
+    const record = box({ cmd: ["sleep", "30"] })
+    const booted = await boot(record)
+    process.kill(booted.pid, "SIGKILL")
+    expect(await run(booted.exited)).toBe(137)
+    expect(readText(path.join(record.box_dir, "exit_code"))).toBe("137\n")
+    expect(await run(runtime.exitCode(record))).toEqual(Option.some(137))
+    expect(await alive(booted.pid, booted.pidStartTime)).toBe(false)
+  })
+
+  it("a clean exit is recorded as such; a stale exit_code is cleared at the next boot", async () => {
+    const record = box({ cmd: ["sh", "-c", "exit 3"] })
+    const first = await boot(record)
+    expect(await run(first.exited)).toBe(3)
+    expect(await run(runtime.exitCode(record))).toEqual(Option.some(3))
+    const again = { ...record, cmd: ["sleep", "30"] }
+    await boot(again)
+    expect(await run(runtime.exitCode(again))).toEqual(Option.none())
+  })
+
+  it("a command that dies at once still gets its start time recorded", async () => {
+    const record = box({ cmd: ["true"] })
+    const booted = await boot(record)
+    expect(booted.pidStartTime).not.toBeNull()
+    expect(await run(booted.exited)).toBe(0)
+  })
+
+  it("applies the box's env on a small base and its workdir; the host environment stays out", async () => {
+    const dir = tempDir(cleanup)
+    const workdir = path.join(dir, "work dir")
+    mkdirSync(workdir)
+    const bashEnv = path.join(dir, "bash_env.sh")
+    writeFileSync(bashEnv, "echo SOURCED-BASH-ENV\n")
+    process.env["A3S_RUNTIME_TEST_LEAK"] = "leaked"
+    try {
+      const record = recordIn(dir, {
+        cmd: ["sh", "-c", "echo \"foo=$FOO pwd=$PWD path=${PATH:+set} home=$HOME bash_env=$BASH_ENV leak=${A3S_RUNTIME_TEST_LEAK:-none}\""],
+        env: { FOO: "bar baz", BASH_ENV: bashEnv },
+        workdir
+      })
+      const booted = await boot(record)
+      expect(await run(booted.exited)).toBe(0)
+      const log = readText(record.console_log)
+      expect(log).toBe(
+        `foo=bar baz pwd=${workdir} path=set home=${process.env["HOME"]} bash_env=${bashEnv} leak=none\n`
+      )
+    } finally {
+      delete process.env["A3S_RUNTIME_TEST_LEAK"]
+    }
+  })
+
+  it("runs in box_dir when there is no workdir, creating box_dir and the log directory", async () => {
+    const record = box({ cmd: ["pwd"] })
+    const booted = await boot(record)
+    expect(await run(booted.exited)).toBe(0)
+    expect(readText(record.console_log)).toBe(`${record.box_dir}\n`)
+  })
+
+  it("appends stdout and stderr to console_log, keeping what was there", async () => {
+    const record = box({ cmd: ["sh", "-c", "echo out; echo err >&2"] })
+    mkdirSync(path.dirname(record.console_log), { recursive: true })
+    writeFileSync(record.console_log, "earlier run\n")
+    expect(await run((await boot(record)).exited)).toBe(0)
+    expect(await run((await boot(record)).exited)).toBe(0)
+    expect(readText(record.console_log)).toBe("earlier run\nout\nerr\nout\nerr\n")
+  })
+
+  it("bash's job notices do not reach the console log", async () => {
+    const record = box({ cmd: ["sleep", "30"] })
+    const booted = await boot(record)
+    process.kill(booted.pid, "SIGKILL")
+    expect(await run(booted.exited)).toBe(137)
+    expect(readText(record.console_log)).toBe("")
+  })
+
+  it("fails with a clear error for a missing executable, a missing workdir, an empty cmd", async () => {
+    const failure = async (record: BoxRecord) => {
+      const exit = await Effect.runPromiseExit(runtime.boot(record))
+      expect(Exit.isFailure(exit)).toBe(true)
+      return Exit.isFailure(exit) ? String(exit.cause) : ""
+    }
+    expect(await failure(box({ cmd: ["no-such-binary-a3s"] }))).toContain("executable no-such-binary-a3s not found in PATH")
+    expect(await failure(box({ cmd: ["/nonexistent/bin/x"] }))).toContain("/nonexistent/bin/x is not an executable file")
+    expect(await failure(box({ cmd: ["true"], workdir: "/nonexistent/work" }))).toContain(
+      "working directory /nonexistent/work does not exist"
+    )
+    expect(await failure(box({ cmd: [] }))).toContain("cmd is empty")
+  })
+})
+
+describe("LocalBoxRuntime.stop", () => {
+  it("sends SIGTERM to the process group and returns 143", async () => {
+    const record = box({ cmd: ["sh", "-c", "sleep 30 & wait"] })
+    const booted = await boot(record)
+    await eventually("the box's child sleep", () => readText(`/proc/${booted.pid}/task/${booted.pid}/children`).trim() !== "")
+    const child = Number(readText(`/proc/${booted.pid}/task/${booted.pid}/children`).trim())
+    cleanup.track(child)
+    expect(await run(runtime.stop(running(record, booted)))).toEqual(Option.some(143))
+    expect(await alive(booted.pid, booted.pidStartTime)).toBe(false)
+    await eventually("the group member is gone too", () => readStat(child) === undefined || readStat(child)!.state === "Z")
+  })
+
+  it("uses the record's stop signal (name without SIG, or number)", async () => {
+    for (const stop_signal of ["INT", "2", "sigint"]) {
+      const record = box({ cmd: ["sleep", "30"], stop_signal })
+      const booted = await boot(record)
+      expect(await run(runtime.stop(running(record, booted)))).toEqual(Option.some(130))
+    }
+  })
+
+  it("escalates to SIGKILL after stop_timeout for a box that ignores SIGTERM", async () => {
+    const record = box({ cmd: ["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done"], stop_timeout: 1 })
+    const booted = await boot(record)
+    await eventually("trap installed", () => readText(record.console_log).includes("ready"))
+    expect(await run(runtime.stop(running(record, booted)))).toEqual(Option.some(137))
+    expect(await alive(booted.pid, booted.pidStartTime)).toBe(false)
+  })
+
+  it("stops a paused (SIGSTOPped) box, whose wrapper kept waiting meanwhile", async () => {
+    const record = box({ cmd: ["sleep", "30"] })
+    const booted = await boot(record)
+    process.kill(booted.pid, "SIGSTOP")
+    await eventually("stopped", () => readStat(booted.pid)?.state === "T")
+    expect(await alive(booted.pid, booted.pidStartTime)).toBe(true)
+    expect(await run(runtime.exitCode(record))).toEqual(Option.none())
+    expect(await run(runtime.stop(running(record, booted)))).toEqual(Option.some(143))
+  })
+
+  it("a box that is already dead is not an error: its recorded exit code comes back", async () => {
+    const record = box({ cmd: ["sh", "-c", "exit 5"] })
+    const booted = await boot(record)
+    expect(await run(booted.exited)).toBe(5)
+    expect(await run(runtime.stop(running(record, booted)))).toEqual(Option.some(5))
+    expect(await run(runtime.stop({ ...record, pid: null }))).toEqual(Option.some(5))
+  })
+
+  it("never signals a pid whose start time does not match the record (pid reuse)", async () => {
+    const other = foreign(["sleep", "30"])
+    const pid = other.pid!
+    const startTime = readStat(pid)!.startTime
+    const record = box({ cmd: ["sleep", "30"], pid, pid_start_time: startTime + 1 })
+    expect(await run(runtime.stop(record))).toEqual(Option.none())
+    expect(await alive(pid, startTime)).toBe(true)
+  })
+})
+
+describe("LocalBoxRuntime.isAlive", () => {
+  it("is false for a zombie, and for a live pid with another start time", async () => {
+    // `sleep 0.3 &` outlives the exec: its new parent (sleep 30) never reaps it.
+    const parent = foreign(["bash", "-c", "sleep 0.3 & echo $!; exec sleep 30"])
+    const zombie = await new Promise<number>((resolve) => parent.stdout!.once("data", (d: Buffer) => resolve(Number(d.toString().trim()))))
+    await eventually("the child is a zombie", () => readStat(zombie)?.state === "Z")
+    expect(await alive(zombie, null)).toBe(false)
+    expect(await alive(zombie, readStat(zombie)!.startTime)).toBe(false)
+    const parentStart = readStat(parent.pid!)!.startTime
+    expect(await alive(parent.pid!, parentStart)).toBe(true)
+    expect(await alive(parent.pid!, null)).toBe(true)
+    expect(await alive(parent.pid!, parentStart + 1)).toBe(false)
+    expect(await alive(999_999_999, null)).toBe(false)
+    expect(await alive(0, null)).toBe(false)
+    expect(await alive(-1, null)).toBe(false)
+  })
+
+  it("pidsExist tells which pids exist (zombies included)", async () => {
+    const other = foreign(["sleep", "30"])
+    expect(await run(runtime.pidsExist!([other.pid!, 999_999_999, 0]))).toEqual([true, false, false])
+  })
+})
+
+describe("LocalBoxRuntime.probe", () => {
+  /** A box whose directory exists, as it does once the box was booted. */
+  const withCheck = (cmd: ReadonlyArray<string>, timeout_secs = 5) => {
+    const record = box({ cmd: ["sleep", "30"], env: { PROBE_VAR: "from-env" }, health_check: { cmd, timeout_secs } })
+    mkdirSync(record.box_dir, { recursive: true })
+    return record
+  }
+
+  it("exit 0 is healthy, with the box's env", async () => {
+    expect(await run(runtime.probe(withCheck(["sh", "-c", "test \"$PROBE_VAR\" = from-env"])))).toEqual({ _tag: "Healthy" })
+  })
+
+  it("a non-zero exit is unhealthy, with the code and the last output line", async () => {
+    const result = await run(runtime.probe(withCheck(["sh", "-c", "echo first; echo connection refused >&2; exit 7"])))
+    expect(result).toEqual({ _tag: "Unhealthy", reason: "health check exited with code 7: connection refused" })
+  })
+
+  it("large output does not wedge the probe", async () => {
+    const result = await run(runtime.probe(withCheck(["sh", "-c", "head -c 2000000 /dev/zero | tr '\\0' x; exit 0"])))
+    expect(result).toEqual({ _tag: "Healthy" })
+  })
+
+  it("a missing binary is unhealthy, not an error", async () => {
+    const result = await run(runtime.probe(withCheck(["no-such-probe-a3s"])))
+    expect(result._tag).toBe("Unhealthy")
+    expect(result._tag === "Unhealthy" && result.reason).toContain("cannot run health check no-such-probe-a3s")
+  })
+
+  it("a probe over its timeout is unhealthy and its whole process group is killed", async () => {
+    const dir = tempDir(cleanup)
+    const pids = path.join(dir, "pids")
+    const record = withCheck(["sh", "-c", `sleep 30 & echo "$$ $!" > '${pids}'; wait`], 1)
+    const result = await run(runtime.probe(record))
+    expect(result).toEqual({ _tag: "Unhealthy", reason: "health check timed out after 1s" })
+    const [shell, sleeper] = readText(pids).trim().split(" ").map(Number) as [number, number]
+    cleanup.track(sleeper)
+    expect(readStat(shell)).toBeUndefined() // killed and reaped
+    await eventually("the probe's child is gone", () => !ProcessInfo.isAliveGiven(Option.fromNullable(readStat(sleeper)), null))
+  })
+
+  it("no health check or an empty one is unhealthy with a reason", async () => {
+    expect(await run(runtime.probe(box({ cmd: ["true"] })))).toEqual({ _tag: "Unhealthy", reason: "the box has no health_check" })
+    expect((await run(runtime.probe(withCheck([]))))._tag).toBe("Unhealthy")
+  })
+})
