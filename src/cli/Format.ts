@@ -1,0 +1,84 @@
+import { type BoxRecord, hasHealthCheck, isActive } from "../domain/BoxRecord.js"
+
+/** Pure text rendering for `ps`: status annotations, human durations, the table. */
+
+/** `stopping` is the transient status `stop` writes while it waits for the process to end. */
+export const STOPPING = "stopping"
+
+/** Boxes `ps` lists without `-a`: the ones with a live process. */
+export const isListedByDefault = (box: Pick<BoxRecord, "status">): boolean =>
+  isActive(box) || box.status === STOPPING
+
+/**
+ * The STATUS column: the status, then what an operator wants to know about it in parentheses:
+ * `running (healthy, Restarts: 2)`, `running (health: starting)`, `dead (Exit 3)`, `stopped (Exit 143)`.
+ */
+export const statusText = (box: BoxRecord): string => {
+  const notes: Array<string> = []
+  if (isActive(box)) {
+    if (hasHealthCheck(box)) {
+      if (box.health_status === "healthy" || box.health_status === "unhealthy") notes.push(box.health_status)
+      else if (box.health_status === "starting") notes.push("health: starting")
+    }
+  } else if (box.status !== "created" && box.exit_code !== null) {
+    notes.push(`Exit ${box.exit_code}`)
+  }
+  if (box.restart_count > 0) notes.push(`Restarts: ${box.restart_count}`)
+  return notes.length === 0 ? box.status : `${box.status} (${notes.join(", ")})`
+}
+
+const plural = (n: number, unit: string): string => `${n} ${unit}${n === 1 ? "" : "s"}`
+
+/** Docker's `HumanDuration`: "Less than a second", "5 seconds", "About a minute", "3 hours", "2 weeks", ... */
+export const humanDuration = (millis: number): string => {
+  const seconds = Math.floor(Math.max(0, millis) / 1000)
+  if (seconds < 1) return "Less than a second"
+  if (seconds < 60) return plural(seconds, "second")
+  const minutes = Math.floor(seconds / 60)
+  if (minutes === 1) return "About a minute"
+  if (minutes < 60) return plural(minutes, "minute")
+  const hours = Math.floor(seconds / 3600 + 0.5)
+  if (hours === 1) return "About an hour"
+  if (hours < 48) return plural(hours, "hour")
+  if (hours < 24 * 7 * 2) return plural(Math.floor(hours / 24), "day")
+  if (hours < 24 * 30 * 2) return plural(Math.floor(hours / 24 / 7), "week")
+  if (hours < 24 * 365 * 2) return plural(Math.floor(hours / 24 / 30), "month")
+  return plural(Math.floor(seconds / 3600 / 24 / 365), "year")
+}
+
+/** The CREATED column: "5 minutes ago"; the raw value when it is not a timestamp. */
+export const createdText = (createdAt: string, nowMillis: number): string => {
+  const at = Date.parse(createdAt)
+  if (Number.isNaN(at)) return createdAt === "" ? "unknown" : createdAt
+  return `${humanDuration(nowMillis - at)} ago`
+}
+
+const quoteArg = (arg: string): string => (arg === "" || /[\s"'\\$`]/.test(arg) ? JSON.stringify(arg) : arg)
+
+/** The COMMAND column: the argv, shell-like quoted, cut to `width` characters. */
+export const commandText = (cmd: ReadonlyArray<string>, width = 40): string => {
+  const text = cmd.map(quoteArg).join(" ")
+  return text.length <= width ? text : `${text.slice(0, width - 1)}…`
+}
+
+/** Renders rows as left-aligned columns separated by three spaces (like `docker ps`). */
+export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length))
+  )
+  const line = (cells: ReadonlyArray<string>): string =>
+    cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join("   ")
+      .trimEnd()
+  return [line(header), ...rows.map(line)].join("\n")
+}
+
+export const PS_HEADER = ["NAME", "ID", "STATUS", "CREATED", "COMMAND"] as const
+
+/** The `ps` table for these boxes (already filtered), newest first. */
+export const psTable = (boxes: ReadonlyArray<BoxRecord>, nowMillis: number): string => {
+  const sorted = [...boxes].sort((a, b) => (Date.parse(b.created_at) || 0) - (Date.parse(a.created_at) || 0))
+  return table(
+    PS_HEADER,
+    sorted.map((box) => [box.name, box.short_id, statusText(box), createdText(box.created_at, nowMillis), commandText(box.cmd)])
+  )
+}

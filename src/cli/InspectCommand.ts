@@ -1,0 +1,28 @@
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import type { BoxRecord } from "../domain/BoxRecord.js"
+import { StateStore } from "../state/StateStore.js"
+import * as BoxRef from "./BoxRef.js"
+import { BoxFailures } from "./CliErrors.js"
+
+/** `a3s-box inspect BOX...`: the records, as pretty JSON (an array, like docker). */
+
+export const command = Command.make("inspect", {
+  boxes: Args.text({ name: "BOX" }).pipe(Args.withDescription("Box name, id, or unique id prefix"), Args.atLeast(1))
+}, ({ boxes }) =>
+  Effect.gen(function*() {
+    const store = yield* StateStore
+    const records = yield* store.load
+    const found: Array<BoxRecord> = []
+    const failures: Array<BoxRef.BoxRefError> = []
+    for (const ref of boxes) {
+      const resolved = BoxRef.resolve(records, ref)
+      if (resolved._tag === "Right") found.push(resolved.right)
+      else failures.push(resolved.left)
+    }
+    yield* Console.log(JSON.stringify(found, null, 2))
+    if (failures.length > 0) return yield* new BoxFailures({ failures })
+  })
+).pipe(Command.withDescription("Show the full records of boxes as JSON"))

@@ -1,0 +1,215 @@
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as crypto from "node:crypto"
+import * as path from "node:path"
+import { type BoxRecord, isActive } from "../domain/BoxRecord.js"
+import { type BootedBox, BoxRuntime, type BootFailed, type StopFailed } from "../runtime/BoxRuntime.js"
+import { boxesDir } from "../state/Home.js"
+import { type StateError, StateStore } from "../state/StateStore.js"
+import * as BoxNames from "./BoxNames.js"
+import * as BoxRef from "./BoxRef.js"
+import { BoxBeingStopped, BoxFileError, BoxIsActive, BoxVanished, NameInUse } from "./CliErrors.js"
+import { STOPPING } from "./Format.js"
+import type { RunSpec } from "./RunSpec.js"
+import * as Transitions from "./Transitions.js"
+
+/**
+ * The box operations behind the commands: create, boot, stop, start, remove. Each keeps the
+ * state lock only for its short read-modify-writes, never while a process boots or stops,
+ * and re-checks the box (same id, same incarnation) when it records an outcome.
+ */
+
+const nowIso = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis).toISOString())
+
+/** The home of the state file in context (`<home>/boxes.json`). */
+export const homeDir: Effect.Effect<string, never, StateStore> = Effect.map(StateStore, (store) => path.dirname(store.path))
+
+/** Loads (and reconciles) the state and resolves one box reference. */
+export const resolve = (ref: string): Effect.Effect<BoxRecord, StateError | BoxRef.BoxRefError, StateStore> =>
+  Effect.flatMap(StateStore, (store) => Effect.flatMap(store.load, (records) => BoxRef.resolve(records, ref)))
+
+/**
+ * Inserts the record of a new box (status `created`). The name check and the insert happen in
+ * one locked update, so two concurrent `run --name x` cannot both get the name.
+ */
+export const create = (spec: RunSpec): Effect.Effect<BoxRecord, StateError | NameInUse, StateStore> =>
+  Effect.gen(function*() {
+    const store = yield* StateStore
+    const home = yield* homeDir
+    const now = yield* nowIso
+    const id = crypto.randomUUID()
+    const outcome = yield* store.modify(
+      (records): readonly [Either.Either<BoxRecord, NameInUse>, ReadonlyArray<BoxRecord>] => {
+        if (spec.name !== null) {
+          const holder = records.find((box) => box.name === spec.name)
+          if (holder !== undefined) {
+            return [Either.left(new NameInUse({ name: spec.name, holder: holder.short_id })), records]
+          }
+        }
+        const name = spec.name ?? BoxNames.generate(id, new Set(records.map((box) => box.name)))
+        const record = Transitions.newRecord(spec, { id, name, home, now })
+        return [Either.right(record), [...records, record]]
+      }
+    )
+    return yield* outcome
+  })
+
+const asIncarnation = (box: BoxRecord, booted: Pick<BootedBox, "pid" | "pidStartTime">): BoxRecord => ({
+  ...box,
+  pid: booted.pid,
+  pid_start_time: booted.pidStartTime
+})
+
+/** Stops a process this command booted but could not record; failures are ignored (best effort). */
+const discard = (box: BoxRecord, booted: BootedBox) =>
+  Effect.flatMap(BoxRuntime, (runtime) => Effect.ignore(runtime.stop(asIncarnation(box, booted))))
+
+type BootOutcome =
+  | { readonly _tag: "Recorded"; readonly box: BoxRecord }
+  | { readonly _tag: "Raced"; readonly box: BoxRecord }
+  | { readonly _tag: "Vanished" }
+
+/**
+ * Boots a box that is not running and records it `running`. If, meanwhile, the box was removed
+ * the new process is stopped and this fails; if someone else (the monitor) started it, the new
+ * process is stopped and the other run is kept. Never leaves a booted process unrecorded, even
+ * when interrupted (the whole section is uninterruptible; a boot takes milliseconds).
+ */
+export const boot = (
+  box: BoxRecord
+): Effect.Effect<
+  { readonly box: BoxRecord; readonly booted: Option.Option<BootedBox> },
+  StateError | BootFailed | BoxVanished,
+  StateStore | BoxRuntime
+> =>
+  Effect.uninterruptible(Effect.gen(function*() {
+    const store = yield* StateStore
+    const runtime = yield* BoxRuntime
+    const booted = yield* runtime.boot(box)
+    const now = yield* nowIso
+    const outcome = yield* store.modify((records): readonly [BootOutcome, ReadonlyArray<BoxRecord>] => {
+      const current = BoxRef.findById(records, box.id)
+      if (current === undefined) return [{ _tag: "Vanished" }, records]
+      if (isActive(current) || current.status === STOPPING) return [{ _tag: "Raced", box: current }, records]
+      const next = Transitions.started(current, booted, now)
+      return [{ _tag: "Recorded", box: next }, Transitions.replace(records, next)]
+    }).pipe(Effect.tapError(() => discard(box, booted)))
+    switch (outcome._tag) {
+      case "Recorded":
+        return { box: outcome.box, booted: Option.some(booted) }
+      case "Raced":
+        yield* discard(box, booted)
+        return { box: outcome.box, booted: Option.none() }
+      case "Vanished":
+        yield* discard(box, booted)
+        return yield* new BoxVanished({ box: box.name })
+    }
+  }))
+
+/**
+ * `start`: boots a created, stopped or dead box (clears `stopped_by_user`, `exit_code`; sets
+ * `started_at`; `restart_count` is left alone: it counts automatic restarts). A running box is
+ * left as it is, as docker does.
+ */
+export const start = (box: BoxRecord) =>
+  Effect.gen(function*() {
+    if (isActive(box)) return box
+    if (box.status === STOPPING) return yield* new BoxBeingStopped({ box: box.name })
+    return (yield* boot(box)).box
+  })
+
+type StopIntent =
+  | { readonly _tag: "Marked"; readonly before: BoxRecord; readonly marked: BoxRecord }
+  | { readonly _tag: "NotRunning"; readonly box: BoxRecord }
+  | { readonly _tag: "Vanished" }
+
+/**
+ * `stop`: in three steps so the state lock is not held during the graceful stop (up to the
+ * stop timeout): (1) mark the box `stopping` and `stopped_by_user` (nobody restarts or
+ * reconciles it from then on), (2) stop the process, (3) record `stopped` with its exit code,
+ * only if the box is still `stopping` and still the same incarnation. If the stop fails the
+ * record gets its former status back. A box that is not running is left as it is.
+ * Uninterruptible: a Ctrl-C waits for the stop to be recorded.
+ */
+export const stop = (
+  box: BoxRecord,
+  timeoutSecs: Option.Option<number> = Option.none()
+): Effect.Effect<BoxRecord, StateError | StopFailed | BoxVanished, StateStore | BoxRuntime> =>
+  Effect.uninterruptible(Effect.gen(function*() {
+    const store = yield* StateStore
+    const runtime = yield* BoxRuntime
+    const intent = yield* store.modify((records): readonly [StopIntent, ReadonlyArray<BoxRecord>] => {
+      const current = BoxRef.findById(records, box.id)
+      if (current === undefined) return [{ _tag: "Vanished" }, records]
+      if (!isActive(current) && current.status !== STOPPING) return [{ _tag: "NotRunning", box: current }, records]
+      const marked = Transitions.stopping(current)
+      return [{ _tag: "Marked", before: current, marked }, Transitions.replace(records, marked)]
+    })
+    if (intent._tag === "Vanished") return yield* new BoxVanished({ box: box.name })
+    if (intent._tag === "NotRunning") return intent.box
+    const { before, marked } = intent
+    const target = Option.match(timeoutSecs, { onNone: () => marked, onSome: (secs) => ({ ...marked, stop_timeout: secs }) })
+    const stopped = yield* runtime.stop(target).pipe(
+      Effect.tapError(() =>
+        store.modify((records) => {
+          const current = BoxRef.findById(records, box.id)
+          if (current === undefined || current.status !== STOPPING || !Transitions.sameIncarnation(current, marked)) {
+            return [undefined, records] as const
+          }
+          const restored = { ...current, status: before.status, stopped_by_user: before.stopped_by_user }
+          return [undefined, Transitions.replace(records, restored)] as const
+        }).pipe(Effect.ignore)
+      )
+    )
+    const exitCode = Option.isSome(stopped) ? stopped : yield* runtime.exitCode(marked)
+    return yield* store.modify((records) => {
+      const current = BoxRef.findById(records, box.id)
+      if (current === undefined || current.status !== STOPPING || !Transitions.sameIncarnation(current, marked)) {
+        return [current ?? Transitions.stopped(marked, Option.getOrNull(exitCode)), records] as const
+      }
+      const next = Transitions.stopped(current, Option.getOrNull(exitCode))
+      return [next, Transitions.replace(records, next)] as const
+    })
+  }))
+
+/** Whether `dir` is a box directory of this home (`<home>/boxes/<something>`): only those are deleted. */
+export const isOwnBoxDir = (home: string, dir: string): boolean => {
+  const relative = path.relative(boxesDir(home), path.resolve(dir))
+  return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative) && !relative.includes(path.sep)
+}
+
+/** Deletes the box's directory (console log, exit code file) when it lies inside this home. */
+export const removeBoxDir = (box: BoxRecord) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const home = yield* homeDir
+    if (!isOwnBoxDir(home, box.box_dir)) return
+    yield* fs.remove(box.box_dir, { recursive: true, force: true }).pipe(
+      Effect.mapError((error) => new BoxFileError({ path: box.box_dir, operation: "remove", reason: error.message }))
+    )
+  })
+
+/** Drops the record (whatever its state by now) and its directory. */
+export const forget = (box: BoxRecord) =>
+  Effect.gen(function*() {
+    const store = yield* StateStore
+    yield* store.modify((records) =>
+      BoxRef.findById(records, box.id) === undefined
+        ? [undefined, records] as const
+        : [undefined, Transitions.without(records, box.id)] as const
+    )
+    yield* removeBoxDir(box)
+  })
+
+/** `rm`: a running box needs `force`, which stops it (gracefully) first. */
+export const remove = (box: BoxRecord, force: boolean) =>
+  Effect.gen(function*() {
+    if (isActive(box) || box.status === STOPPING) {
+      if (!force) return yield* new BoxIsActive({ box: box.name, status: box.status })
+      yield* stop(box).pipe(Effect.catchTag("BoxVanished", () => Effect.void))
+    }
+    yield* forget(box)
+  })

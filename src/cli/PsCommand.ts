@@ -1,0 +1,33 @@
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Clock from "effect/Clock"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import { StateStore } from "../state/StateStore.js"
+import * as Format from "./Format.js"
+
+/** `a3s-box ps [-a] [--format table|json]`: list boxes (after reconciling, so dead boxes show as dead). */
+
+export const flags = {
+  all: Options.boolean("all").pipe(
+    Options.withAlias("a"),
+    Options.withDescription("Show all boxes (default: only running and paused ones)")
+  ),
+  format: Options.choice("format", ["table", "json"]).pipe(
+    Options.withDescription("Output format: table (default) or json (the records, for scripts)"),
+    Options.withDefault("table" as const)
+  )
+} as const
+
+export const command = Command.make("ps", flags, ({ all, format }) =>
+  Effect.gen(function*() {
+    const store = yield* StateStore
+    const records = yield* store.load
+    const shown = all ? records : records.filter(Format.isListedByDefault)
+    if (format === "json") {
+      yield* Console.log(JSON.stringify(shown, null, 2))
+      return
+    }
+    yield* Console.log(Format.psTable(shown, yield* Clock.currentTimeMillis))
+  })
+).pipe(Command.withDescription("List boxes"))

@@ -1,0 +1,137 @@
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import type { BoxRecord } from "../domain/BoxRecord.js"
+import type { BootedBox } from "../runtime/BoxRuntime.js"
+import { StateStore } from "../state/StateStore.js"
+import * as BoxRef from "./BoxRef.js"
+import { BoxFileError, InvalidFlag } from "./CliErrors.js"
+import * as Lifecycle from "./Lifecycle.js"
+import * as LogStream from "./LogStream.js"
+import * as Outcome from "./Outcome.js"
+import * as RunSpec from "./RunSpec.js"
+import * as Transitions from "./Transitions.js"
+
+/** `a3s-box run [-d] [OPTIONS] -- CMD [ARG...]`: create a box and start it. */
+
+const seconds = (name: string, description: string) =>
+  Options.integer(name).pipe(Options.withDescription(description), Options.optional)
+
+export const flags = {
+  detach: Options.boolean("detach").pipe(
+    Options.withAlias("d"),
+    Options.withDescription("Run in the background and print the box id (otherwise stay attached to its output)")
+  ),
+  name: Options.text("name").pipe(Options.withDescription("Name of the box (default: generated)"), Options.optional),
+  restart: Options.text("restart").pipe(
+    Options.withDescription("Restart policy: no (default), always, unless-stopped, on-failure, on-failure:N"),
+    Options.withDefault("no")
+  ),
+  rm: Options.boolean("rm").pipe(Options.withDescription("Remove the box when it exits")),
+  env: Options.text("env").pipe(
+    Options.withAlias("e"),
+    Options.withDescription("Set an environment variable KEY=VALUE (repeatable)"),
+    Options.repeated
+  ),
+  workdir: Options.text("workdir").pipe(
+    Options.withAlias("w"),
+    Options.withDescription("Working directory of the command (default: the current directory)"),
+    Options.optional
+  ),
+  healthCmd: Options.text("health-cmd").pipe(
+    Options.withDescription("Health check command, run with `sh -c`; exit 0 means healthy"),
+    Options.optional
+  ),
+  healthInterval: seconds("health-interval", "Seconds between health checks (default 30, at least 1)"),
+  healthTimeout: seconds("health-timeout", "Seconds a health check may run (default 5, at least 1)"),
+  healthRetries: seconds("health-retries", "Consecutive failures that make the box unhealthy (default 3, at least 1)"),
+  healthStartPeriod: seconds("health-start-period", "Seconds after start before health checks begin (default 0)"),
+  stopSignal: Options.text("stop-signal").pipe(
+    Options.withDescription("Signal that stops the box gracefully (default SIGTERM)"),
+    Options.optional
+  ),
+  stopTimeout: seconds("stop-timeout", "Seconds to wait after the stop signal before SIGKILL (default 10)"),
+  cmd: Args.text({ name: "CMD" }).pipe(
+    Args.withDescription("The command and its arguments; put `--` before it when an argument starts with '-'"),
+    Args.repeated
+  )
+} as const
+
+/** Checks that an explicit `--workdir` is an existing directory before anything is written. */
+const checkWorkdir = (given: Option.Option<string>, resolved: string) =>
+  Effect.gen(function*() {
+    if (Option.isNone(given)) return
+    const fs = yield* FileSystem.FileSystem
+    const info = yield* Effect.option(fs.stat(resolved))
+    if (Option.isNone(info) || info.value.type !== "Directory") {
+      return yield* new InvalidFlag({ flag: "--workdir", value: given.value, reason: "no such directory" })
+    }
+  })
+
+/** Records the end of an attached box that exited by itself (unless something else changed it meanwhile). */
+const recordExit = (box: BoxRecord, code: number) =>
+  Effect.gen(function*() {
+    const store = yield* StateStore
+    const removed = yield* store.modify((records) => {
+      const current = BoxRef.findById(records, box.id)
+      if (current === undefined) return [box.auto_remove, records] as const
+      if (current.status !== "running" || !Transitions.sameIncarnation(current, box)) return [false, records] as const
+      return current.auto_remove
+        ? [true, Transitions.without(records, box.id)] as const
+        : [false, Transitions.replace(records, Transitions.exited(current, code))] as const
+    })
+    if (removed) yield* Lifecycle.removeBoxDir(box)
+  })
+
+/** Follows the box's console log to stdout until the box exits; records the exit and exits with its code. */
+const follow = (box: BoxRecord, booted: BootedBox) =>
+  Effect.gen(function*() {
+    const exit = yield* Effect.fork(booted.exited)
+    yield* LogStream.stream({
+      path: box.console_log,
+      until: Effect.map(Fiber.poll(exit), Option.isSome)
+    })
+    const code = yield* Fiber.join(exit)
+    yield* recordExit(box, code)
+    yield* Outcome.setExitCode(code)
+  })
+
+/** Ctrl-C of an attached run: stop the box as `stop` would, exit with the code it stopped with. */
+const stopAttached = (box: BoxRecord) =>
+  Effect.gen(function*() {
+    const stopped = yield* Lifecycle.stop(box)
+    if (box.auto_remove) yield* Lifecycle.forget(box)
+    yield* Outcome.setExitCode(stopped.exit_code ?? 130)
+  }).pipe(Effect.catchAll(Outcome.report))
+
+export const command = Command.make("run", flags, (input) =>
+  Effect.gen(function*() {
+    const spec = yield* RunSpec.validate(input, process.cwd())
+    yield* checkWorkdir(input.workdir, spec.workdir)
+    const created = yield* Lifecycle.create(spec)
+    const fs = yield* FileSystem.FileSystem
+    // From the boot on, an interrupt (Ctrl-C) is only seen once the attached box can be stopped.
+    yield* Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function*() {
+        const { box, booted } = yield* fs.makeDirectory(created.box_dir, { recursive: true }).pipe(
+          Effect.mapError((error) =>
+            new BoxFileError({ path: created.box_dir, operation: "create", reason: error.message })
+          ),
+          Effect.zipRight(Lifecycle.boot(created)),
+          // A box whose process could not be started is removed: `run` is all or nothing.
+          Effect.tapError(() => Effect.ignore(Lifecycle.forget(created)))
+        )
+        if (input.detach || Option.isNone(booted)) {
+          yield* Console.log(box.id)
+          return
+        }
+        yield* restore(follow(box, booted.value)).pipe(Effect.onInterrupt(() => stopAttached(box)))
+      })
+    )
+  })
+).pipe(Command.withDescription("Create a box and start it: detached with -d, else attached to its output until it exits"))

@@ -1,0 +1,161 @@
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as os from "node:os"
+import * as path from "node:path"
+import type { HealthCheck } from "../domain/HealthCheck.js"
+import * as RestartPolicy from "../domain/RestartPolicy.js"
+import * as BoxNames from "./BoxNames.js"
+import { InvalidFlag, MissingCommand } from "./CliErrors.js"
+
+/** The flags of `a3s-box run` as parsed by @effect/cli, before validation. */
+export interface RunFlags {
+  readonly name: Option.Option<string>
+  readonly restart: string
+  readonly rm: boolean
+  readonly env: ReadonlyArray<string>
+  readonly workdir: Option.Option<string>
+  readonly healthCmd: Option.Option<string>
+  readonly healthInterval: Option.Option<number>
+  readonly healthTimeout: Option.Option<number>
+  readonly healthRetries: Option.Option<number>
+  readonly healthStartPeriod: Option.Option<number>
+  readonly stopSignal: Option.Option<string>
+  readonly stopTimeout: Option.Option<number>
+  readonly cmd: ReadonlyArray<string>
+}
+
+/** A validated `run` request: everything the new record needs except its identity and times. */
+export interface RunSpec {
+  readonly name: string | null
+  readonly restartPolicy: string
+  readonly autoRemove: boolean
+  readonly env: Readonly<Record<string, string>>
+  /** Absolute. */
+  readonly workdir: string
+  readonly healthCheck: HealthCheck | null
+  readonly stopSignal: string | null
+  readonly stopTimeout: number | null
+  readonly cmd: ReadonlyArray<string>
+}
+
+export type RunSpecError = InvalidFlag | MissingCommand | RestartPolicy.InvalidRestartPolicy
+
+/** `-e KEY=VALUE` entries as an environment; the last of a repeated key wins. */
+export const parseEnv = (entries: ReadonlyArray<string>): Either.Either<Record<string, string>, InvalidFlag> => {
+  const env: Record<string, string> = {}
+  for (const entry of entries) {
+    const eq = entry.indexOf("=")
+    if (eq <= 0) {
+      return Either.left(
+        new InvalidFlag({ flag: "-e/--env", value: entry, reason: "expected KEY=VALUE with a non-empty KEY" })
+      )
+    }
+    env[entry.slice(0, eq)] = entry.slice(eq + 1)
+  }
+  return Either.right(env)
+}
+
+/** A signal name or number as the canonical `SIGNAME` (`TERM`, `sigterm`, `15` -> `SIGTERM`), if it is one. */
+export const normalizeSignal = (input: string): string | undefined => {
+  const signals = os.constants.signals as Readonly<Record<string, number>>
+  if (/^[0-9]+$/.test(input)) {
+    const number = Number(input)
+    return Object.keys(signals).find((name) => signals[name] === number)
+  }
+  const upper = input.toUpperCase()
+  const name = upper.startsWith("SIG") ? upper : `SIG${upper}`
+  return name in signals ? name : undefined
+}
+
+const atLeast = (flag: string, min: number, unit: string) => (value: number): Either.Either<number, InvalidFlag> =>
+  Number.isInteger(value) && value >= min
+    ? Either.right(value)
+    : Either.left(new InvalidFlag({ flag, value: String(value), reason: `must be an integer of at least ${min}${unit}` }))
+
+const optionalCheck = <A>(
+  value: Option.Option<number>,
+  check: (value: number) => Either.Either<A, InvalidFlag>
+): Either.Either<A | null, InvalidFlag> => Option.match(value, { onNone: () => Either.right(null), onSome: check })
+
+const healthCheckOf = (flags: RunFlags): Either.Either<HealthCheck | null, InvalidFlag> =>
+  Either.gen(function*() {
+    const interval = yield* optionalCheck(flags.healthInterval, atLeast("--health-interval", 1, " second"))
+    const timeout = yield* optionalCheck(flags.healthTimeout, atLeast("--health-timeout", 1, " second"))
+    const retries = yield* optionalCheck(flags.healthRetries, atLeast("--health-retries", 1, ""))
+    const startPeriod = yield* optionalCheck(flags.healthStartPeriod, atLeast("--health-start-period", 0, " seconds"))
+    if (Option.isNone(flags.healthCmd)) {
+      const stray = [
+        ["--health-interval", interval],
+        ["--health-timeout", timeout],
+        ["--health-retries", retries],
+        ["--health-start-period", startPeriod]
+      ].find(([, value]) => value !== null)
+      if (stray !== undefined) {
+        return yield* Either.left(
+          new InvalidFlag({ flag: String(stray[0]), value: String(stray[1]), reason: "needs --health-cmd" })
+        )
+      }
+      return null
+    }
+    const cmd = flags.healthCmd.value
+    if (cmd.trim() === "") {
+      return yield* Either.left(new InvalidFlag({ flag: "--health-cmd", value: cmd, reason: "must not be empty" }))
+    }
+    return {
+      cmd: ["sh", "-c", cmd],
+      interval_secs: interval ?? 30,
+      timeout_secs: timeout ?? 5,
+      retries: retries ?? 3,
+      start_period_secs: startPeriod ?? 0
+    }
+  })
+
+/**
+ * Checks every flag of `run` before anything is written. `cwd` resolves a relative
+ * `--workdir` and is the working directory when none is given, so that a restart by the
+ * monitor runs the command where the first run did.
+ */
+export const validate = (flags: RunFlags, cwd: string): Either.Either<RunSpec, RunSpecError> =>
+  Either.gen(function*() {
+    if (flags.cmd.length === 0 || flags.cmd[0] === "") return yield* Either.left(new MissingCommand())
+    const name = Option.getOrNull(flags.name)
+    if (name !== null && !BoxNames.isValidName(name)) {
+      return yield* Either.left(
+        new InvalidFlag({
+          flag: "--name",
+          value: name,
+          reason: "use letters, digits, '_', '.' and '-', starting with a letter or digit"
+        })
+      )
+    }
+    yield* RestartPolicy.parse(flags.restart)
+    const env = yield* parseEnv(flags.env)
+    const healthCheck = yield* healthCheckOf(flags)
+    const stopTimeout = yield* optionalCheck(flags.stopTimeout, atLeast("--stop-timeout", 0, " seconds"))
+    let stopSignal: string | null = null
+    if (Option.isSome(flags.stopSignal)) {
+      const normalized = normalizeSignal(flags.stopSignal.value)
+      if (normalized === undefined) {
+        return yield* Either.left(
+          new InvalidFlag({
+            flag: "--stop-signal",
+            value: flags.stopSignal.value,
+            reason: "not a signal name or number (e.g. SIGTERM, INT, 9)"
+          })
+        )
+      }
+      stopSignal = normalized
+    }
+    const workdir = Option.match(flags.workdir, { onNone: () => cwd, onSome: (dir) => path.resolve(cwd, dir) })
+    return {
+      name,
+      restartPolicy: flags.restart,
+      autoRemove: flags.rm,
+      env,
+      workdir,
+      healthCheck,
+      stopSignal,
+      stopTimeout,
+      cmd: flags.cmd
+    }
+  })

@@ -1,0 +1,11 @@
+import * as Command from "@effect/cli/Command"
+import * as Effect from "effect/Effect"
+import { forEachBox } from "./EachBox.js"
+import * as Lifecycle from "./Lifecycle.js"
+import { boxesArg } from "./StopCommand.js"
+
+/** `a3s-box start BOX...`: boot created, stopped or dead boxes again. */
+
+export const command = Command.make("start", { boxes: boxesArg }, ({ boxes }) =>
+  forEachBox(boxes, (box) => Effect.asVoid(Lifecycle.start(box)))
+).pipe(Command.withDescription("Start stopped, dead or created boxes (a running box is left as it is)"))
