@@ -181,7 +181,8 @@ const spawnWrapper = (
   box: BoxRecord,
   env: Record<string, string>,
   cwd: string,
-  logFd: number
+  logFd: number,
+  exited: Deferred.Deferred<number>
 ): Effect.Effect<Spawned, BootFailed> =>
   Effect.async<Spawned, BootFailed>((resume) => {
     const fail = (reason: string) => Effect.fail(new BootFailed({ box: box.name, reason }))
@@ -204,6 +205,11 @@ const spawnWrapper = (
       return
     }
     const pidPipe = wrapper.stdio[3]!
+    // The wrapper exits with the box's exit code. One killed by a signal says nothing about
+    // the box, which may live on: `exited` then stays open.
+    wrapper.once("exit", (code) => {
+      if (code !== null) Deferred.unsafeDone(exited, Exit.succeed(code))
+    })
     // Writing to a wrapper that died raises EPIPE on these streams: handled where it matters.
     wrapper.stdin!.on("error", () => {})
     pidPipe.on("error", () => {})
@@ -384,7 +390,8 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
       try: () => fsp.open(box.console_log, "a"),
       catch: (error) => new BootFailed({ box: box.name, reason: `cannot open its console log ${box.console_log} (${errorText(error)})` })
     })
-    const { pid, wrapper } = yield* spawnWrapper(box, env, cwd, logFd.fd).pipe(
+    const exit = Deferred.unsafeMake<number>(FiberId.none)
+    const { pid, wrapper } = yield* spawnWrapper(box, env, cwd, logFd.fd, exit).pipe(
       Effect.timeoutFail({
         duration: Duration.seconds(10),
         onTimeout: () => new BootFailed({ box: box.name, reason: "the box wrapper did not report the command's pid within 10 s" })
@@ -397,13 +404,10 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
       abandon(wrapper)
       return yield* fail(`its process ${pid} vanished before the command started`)
     }
-    const exit = Deferred.unsafeMake<number>(FiberId.none)
     const startTime = info.value.startTime
     booted.set(pid, { startTime, exit })
-    wrapper.once("exit", (code) => {
+    wrapper.once("exit", () => {
       if (booted.get(pid)?.exit === exit) booted.delete(pid)
-      // A wrapper killed by a signal says nothing about the box, which may live on: leave `exited` open.
-      if (code !== null) Deferred.unsafeDone(exit, Exit.succeed(code))
     })
     wrapper.stdin!.end("go\n")
     wrapper.stdio[3]!.destroy()
