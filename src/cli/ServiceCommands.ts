@@ -91,7 +91,7 @@ export const runInstall = (request: InstallRequest): Effect.Effect<number, never
     yield* Console.log(
       outcome.replaced
         ? "The a3s-box monitor service is installed and was restarted with these settings."
-        : "The a3s-box monitor service is installed and running."
+        : "The a3s-box monitor service is installed and started."
     )
     if (Option.isSome(outcome.linger)) {
       const linger = outcome.linger.value

@@ -104,7 +104,7 @@ describe("install with systemd --user", () => {
         `  with A3S_HOME=${home}/.a3s`,
         "Ran systemctl --user daemon-reload",
         "Ran systemctl --user enable --now a3s-box-monitor.service",
-        "The a3s-box monitor service is installed and running.",
+        "The a3s-box monitor service is installed and started.",
         "Tip: on a headless host, run `loginctl enable-linger $USER` so the monitor keeps running while you are logged out."
       ])
       expect(r.err).toEqual([])
@@ -323,7 +323,7 @@ describe("launchd", () => {
         `  with A3S_HOME=${home}/.a3s`,
         `  logs to ${home}/.a3s/monitor.log`,
         `Ran launchctl load -w ${plistPath()}`,
-        "The a3s-box monitor service is installed and running."
+        "The a3s-box monitor service is installed and started."
       ])
     }))
 
