@@ -74,7 +74,45 @@ export const markDead = (box: BoxRecord, exitCode: number | null): BoxRecord => 
 
 const StateFile = Schema.Array(BoxRecord)
 const decodeStateFile = Schema.decodeUnknownEither(StateFile, { errors: "first" })
-const encodeStateFile = Schema.encodeSync(StateFile)
+const decodeRecord = Schema.decodeUnknownEither(BoxRecord, { errors: "first" })
+const encodeRecord = Schema.encodeSync(BoxRecord)
+
+// Decoding and encoding with Schema costs about half a millisecond per record, and the
+// monitor re-reads the whole file every few seconds. So:
+// - decoded records are cached by the JSON text of their raw object: re-reading a file in
+//   which few records changed decodes only those (decoded records are frozen, as they are shared);
+// - each decoded record remembers the raw object it came from: a record written back
+//   unchanged (the same object) is written exactly as it was read, without encoding.
+// Both are invisible to callers: the round trip gives the same JSON either way.
+const DECODE_CACHE_MAX = 4096
+const decodeCache = new Map<string, BoxRecord>()
+const sourceOf = new WeakMap<BoxRecord, Readonly<Record<string, unknown>>>()
+
+const deepFreeze = <T>(value: T): T => {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}
+
+const cachedDecode = (item: unknown): BoxRecord | undefined => {
+  if (typeof item !== "object" || item === null || Array.isArray(item)) return undefined
+  const key = JSON.stringify(item)
+  let record = decodeCache.get(key)
+  if (record === undefined) {
+    const decoded = decodeRecord(item)
+    if (Either.isLeft(decoded)) return undefined
+    record = deepFreeze(decoded.right)
+    if (decodeCache.size >= DECODE_CACHE_MAX) {
+      const oldest = decodeCache.keys().next()
+      if (oldest.done !== true) decodeCache.delete(oldest.value)
+    }
+    decodeCache.set(key, record)
+  }
+  sourceOf.set(record, item as Readonly<Record<string, unknown>>)
+  return record
+}
 
 /** The file as read: the decoded records plus the raw objects, so absent keys stay absent on write. */
 export interface ParsedState {
@@ -98,16 +136,21 @@ export const parseStateFile = (text: string): Either.Either<ParsedState, StateFi
   } catch (error) {
     return Either.left({ _tag: "InvalidJson", detail: (error as Error).message })
   }
-  return Either.match(decodeStateFile(json), {
-    onLeft: (error) => Either.left({ _tag: "InvalidRecords", detail: error.message }),
-    onRight: (records) => {
-      const raw = new Map<string, Record<string, unknown>>()
-      for (const item of json as ReadonlyArray<Record<string, unknown>>) {
-        raw.set(item["id"] as string, item)
-      }
-      return Either.right({ records, raw })
-    }
-  })
+  const invalid = (): Either.Either<ParsedState, StateFileProblem> =>
+    Either.left({
+      _tag: "InvalidRecords",
+      detail: Either.match(decodeStateFile(json), { onLeft: (error) => error.message, onRight: () => "invalid record" })
+    })
+  if (!Array.isArray(json)) return invalid()
+  const records: Array<BoxRecord> = []
+  const raw = new Map<string, Record<string, unknown>>()
+  for (const item of json) {
+    const record = cachedDecode(item)
+    if (record === undefined) return invalid()
+    records.push(record)
+    raw.set(record.id, item as Record<string, unknown>)
+  }
+  return Either.right({ records, raw })
 }
 
 const defaultsOf = (schema: Schema.Schema.AnyNoContext, minimal: unknown): Record<string, unknown> =>
@@ -148,9 +191,11 @@ export const renderStateFile = (
   records: ReadonlyArray<BoxRecord>,
   raw: ParsedState["raw"] = emptyState.raw
 ): string => {
-  const encoded = encodeStateFile(records) as ReadonlyArray<Record<string, unknown>>
-  const out = encoded.map((item) => {
-    const original = raw.get(item["id"] as string)
+  const out = records.map((record) => {
+    const source = sourceOf.get(record)
+    if (source !== undefined) return source
+    const item = encodeRecord(record) as Record<string, unknown>
+    const original = raw.get(record.id)
     if (original === undefined) return item
     const top = keepAbsence(item, original, recordDefaults)
     const check = top["health_check"]

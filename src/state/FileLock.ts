@@ -1,0 +1,225 @@
+/**
+ * A cross-process, crash-safe exclusive lock on top of `proper-lockfile` (an atomic
+ * `mkdir` of a lock directory whose mtime the holder refreshes; a lock not refreshed
+ * for `staleMs` is taken over, so a holder killed with SIGKILL blocks the others for at
+ * most `staleMs`).
+ *
+ * Two hardenings around the library:
+ * - Ownership token. proper-lockfile's stale take-over is `stat` then `rmdir` then `mkdir`:
+ *   two waiters that both saw the same stale lock can both end up "holding" it (the later
+ *   `rmdir` removes the lock the other one has just created; moxystudio/node-proper-lockfile
+ *   issue #121). Each holder therefore writes a random token to `<lockPath>.owner` right after
+ *   acquiring, and `verify` (run right before committing a write) checks that the token is
+ *   still its own. Of two "holders", at most one passes. A holder that lost its lock never
+ *   removes the lock directory on release (it may be someone else's by then).
+ * - No asynchronous throw. The library's default `onCompromised` throws from a timer, which
+ *   would crash the process; here it only marks the lock as lost, and `verify` reports it.
+ *
+ * Waiting is done here (not with the library's `retries`), with short jittered sleeps, so it
+ * is interruptible and fast under contention. Node-specific: uses `node:fs` directly.
+ */
+import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import * as ProperLockfile from "proper-lockfile"
+
+export interface FileLockOptions {
+  /** The lock directory (never the file it protects, and never `boxes.json.lock`: the original a3s-box flocks that one). */
+  readonly lockPath: string
+  /** A lock not refreshed for this long is considered abandoned and taken over (ms, at least 2000). */
+  readonly staleMs: number
+  /** How often the holder refreshes the lock (ms, at least 1000, at most staleMs / 2). */
+  readonly updateMs: number
+  /** Give up waiting for the lock after this long. */
+  readonly timeout: Duration.DurationInput
+}
+
+/** Defaults: a crashed holder blocks the others for 8 to 10 s. */
+export const defaults = (lockPath: string): FileLockOptions => ({
+  lockPath,
+  staleMs: 10_000,
+  updateMs: 2_000,
+  timeout: Duration.seconds(30)
+})
+
+export class LockFailed extends Data.TaggedError("LockFailed")<{
+  readonly lockPath: string
+  readonly reason: "timeout" | "lost" | "error"
+  readonly detail: string
+  readonly cause?: unknown
+}> {
+  override get message(): string {
+    switch (this.reason) {
+      case "timeout":
+        return `timed out waiting for lock ${this.lockPath}: ${this.detail}`
+      case "lost":
+        return `lost lock ${this.lockPath} while holding it: ${this.detail}`
+      case "error":
+        return `cannot take lock ${this.lockPath}: ${this.detail}`
+    }
+  }
+}
+
+/** A lock this process holds. */
+export interface HeldLock {
+  /** Fails with `LockFailed { reason: "lost" }` if the lock is no longer this holder's. */
+  readonly verify: Effect.Effect<void, LockFailed>
+}
+
+// Lock directories whose removal must be skipped on release: their holder lost them, so the
+// directory now present (if any) belongs to someone else. The release still stops the
+// library's refresh timer.
+const keepOnRelease = new Set<string>()
+
+/** The subset of `fs` proper-lockfile uses, with a release that can leave the directory alone. */
+const lockFs = {
+  mkdir: fs.mkdir,
+  stat: fs.stat,
+  utimes: fs.utimes,
+  realpath: fs.realpath,
+  rmdir: (p: string, callback: (err: NodeJS.ErrnoException | null) => void) => {
+    if (keepOnRelease.has(p)) return callback(null)
+    fs.rmdir(p, callback)
+  },
+  rmdirSync: (p: string) => {
+    if (!keepOnRelease.has(p)) fs.rmdirSync(p)
+  }
+}
+
+const ownerPath = (lockPath: string) => `${lockPath}.owner`
+
+const readOwner = (lockPath: string): Promise<string> =>
+  fs.promises.readFile(ownerPath(lockPath), "utf8").catch(() => "")
+
+const errorCode = (error: unknown): string | undefined =>
+  typeof error === "object" && error !== null && "code" in error ? String((error as { code: unknown }).code) : undefined
+
+const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+type Attempt =
+  | { readonly _tag: "Held"; readonly release: () => Promise<void>; readonly lost: { error: Error | undefined } }
+  | { readonly _tag: "Busy" }
+
+/** One non-blocking attempt. Uninterruptible: a lock obtained must never be dropped on the floor. */
+const attempt = (options: FileLockOptions): Effect.Effect<Attempt, LockFailed> =>
+  Effect.tryPromise({
+    try: async (): Promise<Attempt> => {
+      const lost: { error: Error | undefined } = { error: undefined }
+      try {
+        const release = await ProperLockfile.lock(options.lockPath, {
+          lockfilePath: options.lockPath,
+          realpath: false,
+          retries: 0,
+          stale: options.staleMs,
+          update: options.updateMs,
+          fs: lockFs,
+          onCompromised: (error) => {
+            lost.error = error
+          }
+        })
+        return { _tag: "Held", release, lost }
+      } catch (error) {
+        if (errorCode(error) === "ELOCKED") return { _tag: "Busy" }
+        throw error
+      }
+    },
+    catch: (cause) => new LockFailed({ lockPath: options.lockPath, reason: "error", detail: errorMessage(cause), cause })
+  }).pipe(Effect.uninterruptible)
+
+const release = (lockPath: string, held: Extract<Attempt, { _tag: "Held" }>, owned: boolean): Effect.Effect<void> =>
+  Effect.promise(async () => {
+    if (!owned) keepOnRelease.add(lockPath)
+    try {
+      await held.release()
+    } catch {
+      // ERELEASED after a compromise: nothing left to do.
+    } finally {
+      keepOnRelease.delete(lockPath)
+    }
+  })
+
+/** 0.5-1 ms, 1-2 ms, 2-4 ms, then 4-8 ms: a lock is held for a few milliseconds at most. */
+const jitteredDelay = (round: number): Duration.Duration => {
+  const cap = Math.min(2 ** round, 8)
+  return Duration.millis(cap / 2 + Math.random() * cap / 2)
+}
+
+/**
+ * Runs `use` while holding the lock, waiting for it (polling with short jittered sleeps)
+ * up to `options.timeout`. The lock is released when `use` ends, however it ends.
+ */
+export const withLock = <A, E, R>(
+  options: FileLockOptions,
+  use: (held: HeldLock) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E | LockFailed, R> =>
+  // Only the sleeps between attempts (and `use`) are interruptible: a lock obtained is
+  // always either handed to `use` or released.
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const token = `${process.pid}:${randomBytes(8).toString("hex")}`
+      const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(options.timeout)
+      let held: Extract<Attempt, { _tag: "Held" }> | undefined
+      for (let round = 0; held === undefined; round++) {
+        const result = yield* attempt(options)
+        if (result._tag === "Held") {
+          held = result
+          break
+        }
+        if ((yield* Clock.currentTimeMillis) >= deadline) {
+          const owner = yield* Effect.promise(() => readOwner(options.lockPath))
+          const holder = owner === "" ? "" : ` (last holder: pid ${owner.split(":")[0]})`
+          return yield* new LockFailed({
+            lockPath: options.lockPath,
+            reason: "timeout",
+            detail: `held by another process for more than ${Duration.format(options.timeout)}${holder}`
+          })
+        }
+        yield* restore(Effect.sleep(jitteredDelay(round)))
+      }
+      const lockHeld = held
+      yield* Effect.tryPromise({
+        try: () => fs.promises.writeFile(ownerPath(options.lockPath), token, { mode: 0o600 }),
+        catch: (cause) =>
+          new LockFailed({
+            lockPath: options.lockPath,
+            reason: "error",
+            detail: `cannot write ${ownerPath(options.lockPath)}: ${errorMessage(cause)}`,
+            cause
+          })
+      }).pipe(Effect.tapError(() => release(options.lockPath, lockHeld, true)))
+
+      const verify = Effect.gen(function*() {
+        if (lockHeld.lost.error !== undefined) {
+          return yield* new LockFailed({
+            lockPath: options.lockPath,
+            reason: "lost",
+            detail: lockHeld.lost.error.message,
+            cause: lockHeld.lost.error
+          })
+        }
+        const owner = yield* Effect.promise(() => readOwner(options.lockPath))
+        if (owner !== token) {
+          return yield* new LockFailed({
+            lockPath: options.lockPath,
+            reason: "lost",
+            detail: `taken over by another process${owner === "" ? "" : ` (pid ${owner.split(":")[0]})`}`
+          })
+        }
+      })
+
+      const exit = yield* Effect.exit(restore(use({ verify })))
+      const owner = yield* Effect.promise(() => readOwner(options.lockPath))
+      yield* release(options.lockPath, lockHeld, owner === token && lockHeld.lost.error === undefined)
+      return yield* exit
+    })
+  )
+
+/** The lock directory and its owner file: what `withLock` may leave behind when a holder dies. */
+export const artifacts = (lockPath: string): ReadonlyArray<string> => [lockPath, ownerPath(lockPath)]
+
+/** Path helper: the lock directory for a protected file `<dir>/<name>` is `<dir>/<name>.lk`. */
+export const lockPathFor = (file: string): string => path.join(path.dirname(file), `${path.basename(file)}.lk`)

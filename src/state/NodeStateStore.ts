@@ -1,0 +1,278 @@
+/**
+ * The Node implementation of the StateStore (SPEC §2, §3): `<home>/boxes.json`, read and
+ * written with @effect/platform's FileSystem, every read-modify-write under a cross-process
+ * lock (`<home>/boxes.json.lk`, see FileLock.ts), every write atomic (unique temp file in
+ * the same directory, fsync, rename). A file that does not parse is never written.
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Duration from "effect/Duration"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Cause from "effect/Cause"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import { randomBytes } from "node:crypto"
+import * as nodeFs from "node:fs"
+import * as path from "node:path"
+import { type BoxRecord, type ParsedState, emptyState, parseStateFile, renderStateFile } from "../domain/BoxRecord.js"
+import { type Liveness, needsLivenessCheck, type Observations, reconcile } from "../domain/Reconcile.js"
+import { BoxRuntime } from "../runtime/BoxRuntime.js"
+import * as FileLock from "./FileLock.js"
+import * as Home from "./Home.js"
+import {
+  type StateError,
+  StateFileCorrupt,
+  StateFileUnavailable,
+  StateStore,
+  type StateStoreShape,
+  type StateUpdate
+} from "./StateStore.js"
+
+export interface Options {
+  /** Lock timing; defaults: FileLock.defaults (stale after 10 s, refreshed every 2 s, give up after 30 s). */
+  readonly lock?: Partial<Omit<FileLock.FileLockOptions, "lockPath">>
+}
+
+/** The lock directory of a home. Not `boxes.json.lock`: the original a3s-box flocks a file by that name. */
+export const lockPath = (home: string): string => path.join(home, "boxes.json.lk")
+
+/** The lock options a store of `home` uses (exported so that tests and tools can take the very same lock). */
+export const lockOptions = (home: string, options: Options = {}): FileLock.FileLockOptions => ({
+  ...FileLock.defaults(lockPath(home)),
+  ...options.lock
+})
+
+const TEMP_PREFIX = ".boxes.json."
+const TEMP_SUFFIX = ".tmp"
+/** Temp files older than this, found while holding the lock, were left by a writer that died. */
+const ORPHAN_AGE = Duration.minutes(1)
+/** How often a modify that lost its lock (taken over as stale) starts over before giving up. */
+const LOST_LOCK_RETRIES = 3
+
+const isNotFound = (error: unknown): boolean =>
+  typeof error === "object" && error !== null && "_tag" in error && error._tag === "SystemError" &&
+  "reason" in error && error.reason === "NotFound"
+
+/**
+ * Builds a store of `home`. Needs FileSystem for the file, and BoxRuntime for the liveness
+ * checks and exit codes of a reconcile (`load`).
+ */
+export const make = (
+  home: string,
+  options: Options = {}
+): Effect.Effect<StateStoreShape, never, FileSystem.FileSystem | BoxRuntime> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const runtime = yield* BoxRuntime
+    const homeDir = path.resolve(home)
+    const file = Home.stateFilePath(homeDir)
+    const lock = lockOptions(homeDir, options)
+    /** One round of writes per process at a time: fibers queue here instead of polling the lock directory. */
+    const mutex = yield* Effect.makeSemaphore(1)
+    const swept = yield* Ref.make(false)
+
+    const unavailable = (operation: "read" | "write" | "lock") => (cause: unknown) =>
+      new StateFileUnavailable({ path: file, operation, cause })
+
+    const read: Effect.Effect<ParsedState, StateError> = Effect.gen(function*() {
+      const text = yield* fs.readFileString(file).pipe(
+        Effect.catchIf(isNotFound, () => Effect.succeed(undefined)),
+        Effect.mapError(unavailable("read"))
+      )
+      if (text === undefined) return emptyState
+      const parsed = parseStateFile(text)
+      if (parsed._tag === "Left") {
+        const what = parsed.left._tag === "InvalidJson" ? "not valid JSON" : "not a valid list of box records"
+        return yield* new StateFileCorrupt({ path: file, detail: `${what}: ${parsed.left.detail}` })
+      }
+      return parsed.right
+    })
+
+    /** Atomic replace: unique temp file beside the target, fsync, check the lock is still ours, rename. */
+    const write = (
+      records: ReadonlyArray<BoxRecord>,
+      raw: ParsedState["raw"],
+      held: FileLock.HeldLock
+    ): Effect.Effect<void, StateFileUnavailable | FileLock.LockFailed> => {
+      const temp = path.join(homeDir, `${TEMP_PREFIX}${process.pid}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`)
+      const bytes = new TextEncoder().encode(renderStateFile(records, raw))
+      return Effect.gen(function*() {
+        yield* Effect.scoped(
+          Effect.gen(function*() {
+            const handle = yield* fs.open(temp, { flag: "wx", mode: 0o600 })
+            yield* handle.writeAll(bytes)
+            yield* handle.sync
+          })
+        ).pipe(Effect.mapError(unavailable("write")))
+        yield* held.verify
+        yield* fs.rename(temp, file).pipe(Effect.mapError(unavailable("write")))
+      }).pipe(Effect.onError(() => fs.remove(temp).pipe(Effect.ignore)))
+    }
+
+    /** Removes temp files that writers which died mid-write left behind (once per store, under the lock). */
+    const sweepOrphans = Effect.gen(function*() {
+      if (yield* Ref.getAndSet(swept, true)) return
+      const names = yield* fs.readDirectory(homeDir)
+      const now = Date.now()
+      for (const name of names) {
+        if (!name.startsWith(TEMP_PREFIX) || !name.endsWith(TEMP_SUFFIX)) continue
+        const temp = path.join(homeDir, name)
+        const info = yield* fs.stat(temp)
+        const mtime = Option.getOrElse(info.mtime, () => new Date(now))
+        if (now - mtime.getTime() > Duration.toMillis(ORPHAN_AGE)) yield* fs.remove(temp)
+      }
+    }).pipe(Effect.ignore)
+
+    const ensureHome = Effect.gen(function*() {
+      const exists = yield* fs.exists(homeDir)
+      if (exists) return
+      yield* fs.makeDirectory(homeDir, { recursive: true, mode: 0o700 })
+      yield* fs.chmod(homeDir, 0o700)
+    }).pipe(Effect.mapError(unavailable("write")))
+
+    // Group commit: every update goes through a queue. One fiber at a time (the holder of
+    // `mutex`) takes the cross-process lock, then applies all queued updates in order (each
+    // `f` sees the records the previous one returned) with one read and at most one write
+    // (one fsync), and hands each caller its result. Waiting for the lock is interruptible;
+    // applying and writing are not (a write is never half done).
+    interface Pending {
+      readonly f: StateUpdate<unknown>
+      readonly done: Deferred.Deferred<unknown, StateError>
+    }
+    const pending: Array<Pending> = []
+
+    const complete = (batch: ReadonlyArray<Pending>, exit: Exit.Exit<ReadonlyArray<Exit.Exit<unknown>>, StateError>) =>
+      Effect.forEach(batch, ({ done }, i) =>
+        Exit.isSuccess(exit)
+          ? Deferred.done(done, exit.value[i] ?? Exit.die(new Error("missing result")))
+          : Deferred.failCause(done, exit.cause), { discard: true })
+
+    /** Read, apply the batch, write if anything changed. */
+    const apply = (batch: ReadonlyArray<Pending>, held: FileLock.HeldLock) =>
+      Effect.gen(function*() {
+        const state = yield* read
+        let current = state.records
+        const results: Array<Exit.Exit<unknown>> = []
+        for (const { f } of batch) {
+          try {
+            const [result, next] = f(current)
+            current = next
+            results.push(Exit.succeed(result))
+          } catch (defect) {
+            results.push(Exit.die(defect))
+          }
+        }
+        if (current !== state.records) yield* write(current, state.raw, held)
+        return results
+      })
+
+    /** One locked round over everything queued. "lost": the lock was taken over, nothing was written, the batch is queued again. */
+    const round: Effect.Effect<"done" | "lost", StateError | FileLock.LockFailed> = ensureHome.pipe(
+      Effect.zipRight(FileLock.withLock(lock, (held) =>
+        Effect.gen(function*() {
+          yield* sweepOrphans
+          const batch = pending.splice(0)
+          const exit = yield* Effect.exit(apply(batch, held))
+          if (Exit.isFailure(exit)) {
+            const error = Cause.failureOption(exit.cause)
+            if (Option.isSome(error) && error.value._tag === "LockFailed") {
+              if (error.value.reason === "lost") {
+                pending.unshift(...batch)
+                return "lost" as const
+              }
+              yield* complete(batch, Exit.fail(unavailable("lock")(error.value)))
+              return "done" as const
+            }
+          }
+          yield* complete(batch, exit as Exit.Exit<ReadonlyArray<Exit.Exit<unknown>>, StateError>)
+          return "done" as const
+        }).pipe(Effect.uninterruptible)))
+    )
+
+    const drain = mutex.withPermits(1)(Effect.gen(function*() {
+      let lost = 0
+      while (pending.length > 0) {
+        const outcome = yield* Effect.either(round)
+        if (outcome._tag === "Right" && outcome.right === "done") continue
+        if (outcome._tag === "Right") {
+          // Taken over (this process stalled past the stale threshold): start over, a few times.
+          if (++lost <= LOST_LOCK_RETRIES) continue
+        }
+        const error = outcome._tag === "Left"
+          ? outcome.left._tag === "LockFailed" ? unavailable("lock")(outcome.left) : outcome.left
+          : unavailable("lock")(`the lock was taken over ${lost} times in a row`)
+        yield* complete(pending.splice(0), Exit.fail(error))
+      }
+    }))
+
+    const modify = <A>(f: StateUpdate<A>): Effect.Effect<A, StateError> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          const entry: Pending = { f, done: yield* Deferred.make<unknown, StateError>() }
+          pending.push(entry)
+          const drained = yield* Effect.exit(restore(drain))
+          if (Exit.isInterrupted(drained)) {
+            const index = pending.indexOf(entry)
+            if (index >= 0) {
+              // Interrupted before any round took it: it never happens.
+              pending.splice(index, 1)
+              return yield* Effect.interrupt
+            }
+          }
+          // Taken by a round (ours or another fiber's): wait for its outcome.
+          return (yield* Deferred.await(entry.done)) as A
+        })
+      )
+
+    /** Liveness of every active box (and its exit-code file, when it is dead and its exit code unknown). */
+    const observe = (records: ReadonlyArray<BoxRecord>): Effect.Effect<Observations> =>
+      Effect.forEach(
+        records.filter(needsLivenessCheck),
+        (box) =>
+          Effect.gen(function*() {
+            const alive = box.pid === null ? false : yield* runtime.isAlive(box.pid, box.pid_start_time)
+            const exitCode = alive || box.exit_code !== null
+              ? null
+              : Option.getOrNull(yield* runtime.exitCode(box))
+            const liveness: Liveness = { pid: box.pid, pidStartTime: box.pid_start_time, alive, exitCode }
+            return [box.id, liveness] as const
+          }),
+        { concurrency: 16 }
+      ).pipe(Effect.map((entries) => new Map(entries)))
+
+    const load: Effect.Effect<ReadonlyArray<BoxRecord>, StateError> = Effect.gen(function*() {
+      const state = yield* read
+      const observations = yield* observe(state.records)
+      if (!reconcile(state.records, observations).changed) return state.records
+      // Something died: apply it under the lock to a fresh read, so that a concurrent writer
+      // is not clobbered. Pure: an observation only applies to the incarnation it was made
+      // for, so a box restarted meanwhile (new pid) is left to the next load.
+      return yield* modify((records) => {
+        const result = reconcile(records, observations)
+        return [result.records, result.records]
+      })
+    })
+
+    const stamp: Effect.Effect<string> = Effect.promise(() =>
+      nodeFs.promises.stat(file, { bigint: true }).then(
+        (s) => `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`,
+        () => ""
+      )
+    )
+
+    const snapshot = Effect.map(read, (state) => state.records)
+
+    return { path: file, load, snapshot, modify, stamp } satisfies StateStoreShape
+  })
+
+/** The StateStore of `home`. Requires FileSystem (e.g. NodeContext.layer) and BoxRuntime. */
+export const layer = (home: string, options: Options = {}): Layer.Layer<StateStore, never, FileSystem.FileSystem | BoxRuntime> =>
+  Layer.effect(StateStore, make(home, options))
+
+/** The StateStore of the home named by `$A3S_HOME` (default `~/.a3s`). */
+export const layerFromEnv: Layer.Layer<StateStore, never, FileSystem.FileSystem | BoxRuntime> = Layer.effect(
+  StateStore,
+  Effect.flatMap(Home.home, (home) => make(home))
+)
