@@ -7,9 +7,10 @@
 import * as Command from "@effect/platform/Command"
 import * as CommandExecutor from "@effect/platform/CommandExecutor"
 import type * as PlatformError from "@effect/platform/Error"
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -17,6 +18,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as ListenAddress from "../metrics/ListenAddress.js"
@@ -349,13 +351,14 @@ const probeHealth = (client: HttpClient.HttpClient, metricsAddr: Option.Option<s
       client.get(u).pipe(
         Effect.flatMap((response) => Effect.map(response.text, (text) => ({ status: response.status, text }))),
         Effect.scoped,
-        Effect.timeoutFail({ duration: PROBE_TIMEOUT, onTimeout: () => new Error(`no answer within ${Duration.format(PROBE_TIMEOUT)}`) })
+        Effect.mapError((error) =>
+          error._tag === "RequestError" && error.description !== undefined ? error.description : error.message
+        ),
+        Effect.timeoutFail({ duration: PROBE_TIMEOUT, onTimeout: () => `no answer within ${Duration.format(PROBE_TIMEOUT)}` })
       )
     const healthz = yield* Effect.either(get(url))
     if (Either.isLeft(healthz)) {
-      const error = healthz.left
-      const cause = "cause" in error && error.cause instanceof Error ? `: ${causeText(error.cause)}` : ""
-      return { _tag: "Unreachable", url, reason: `${error.message}${cause}` } satisfies HealthProbe
+      return { _tag: "Unreachable", url, reason: healthz.left } satisfies HealthProbe
     }
     const metrics = yield* Effect.option(get(`${base.right}/metrics`))
     return {
@@ -366,12 +369,6 @@ const probeHealth = (client: HttpClient.HttpClient, metricsAddr: Option.Option<s
       secondsSinceLastPoll: Option.flatMap(metrics, (m) => m.status === 200 ? secondsSinceLastPoll(m.text) : Option.none())
     } satisfies HealthProbe
   })
-
-const causeText = (error: Error): string => {
-  const inner = (error as { cause?: unknown }).cause
-  if (inner instanceof Error && "code" in inner) return String(inner.code)
-  return error.message
-}
 
 // ---------------------------------------------------------------------------------------------
 // systemd
@@ -707,9 +704,43 @@ export const layer = (
 ): Layer.Layer<ServiceInstaller, never, FileSystem.FileSystem | CommandExecutor.CommandExecutor | HttpClient.HttpClient> =>
   Layer.effect(ServiceInstaller, make(env))
 
-/** The installer for this process, probing `/healthz` with `fetch`. Needs `NodeContext` (file system, commands). */
+/**
+ * A small plain-`node:http` GET client for the status probe. Not `fetch`: it refuses "bad ports"
+ * (6000, 6665-6669, 10080, ...) a metrics server may well listen on. Not the undici client of
+ * platform-node either: it would add undici to every CLI start-up for one optional request.
+ */
+export const nodeHttpGetClient: HttpClient.HttpClient = HttpClient.make((request, url, signal) =>
+  Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
+    const req = http.get(url, { signal, headers: { accept: "text/plain" } }, (res) => {
+      const chunks: Array<Buffer> = []
+      res.on("data", (chunk: Buffer) => chunks.push(chunk))
+      res.on("error", (cause) => resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause }))))
+      res.on("end", () => {
+        const body = Buffer.concat(chunks).toString("utf8")
+        const status = res.statusCode ?? 0
+        resume(Effect.succeed(
+          HttpClientResponse.fromWeb(request, new Response(status === 204 || status === 304 ? null : body, { status }))
+        ))
+      })
+    })
+    req.on("error", (cause) =>
+      resume(Effect.fail(
+        new HttpClientError.RequestError({
+          request,
+          reason: "Transport",
+          cause,
+          description: "code" in cause ? String(cause.code) : cause.message
+        })
+      )))
+    return Effect.sync(() => req.destroy())
+  })
+)
+
+/** The installer for this process. Needs `NodeContext` (file system, commands). */
 export const layerNode: Layer.Layer<ServiceInstaller, never, FileSystem.FileSystem | CommandExecutor.CommandExecutor> =
-  Layer.suspend(() => layer(processEnvironment())).pipe(Layer.provide(FetchHttpClient.layer))
+  Layer.suspend(() => layer(processEnvironment())).pipe(
+    Layer.provide(Layer.succeed(HttpClient.HttpClient, nodeHttpGetClient))
+  )
 
 // ---------------------------------------------------------------------------------------------
 // The program that is running
