@@ -64,9 +64,9 @@ export const parseExitCodeFile = (text: string): Option.Option<number> => decode
  * - The job is a subshell that waits for `go` on the gate (the booting process reads the
  *   job's start time first, so the recorded identity is never missed, however fast the
  *   command dies), then `exec`s the command: the recorded pid is the command's own.
- * - The job's pid goes to the booting process over fd 3. The wrapper then silences its
- *   own stderr (bash's "Killed" job notices) and ignores HUP/INT/QUIT/TERM, so only the
- *   box receives the stop signal.
+ * - Before anyone learns the job's pid (sent to the booting process over fd 3), the wrapper
+ *   silences its own stderr (bash's "Killed" job notices must not reach the console log)
+ *   and ignores HUP/INT/QUIT/TERM, so only the box receives the stop signal.
  * - The exit code (128+N for signal N) is written atomically to EXIT_FILE, and the
  *   wrapper exits with it.
  * - BASH_ENV in the box env would make the wrapper source it: it travels under another
@@ -87,9 +87,10 @@ export const WRAPPER_SCRIPT = [
   ") &",
   "child=$!",
   "set +m",
-  "printf '%s\\n' \"$child\" >&3",
-  "exec 3>&- 4<&- 2>/dev/null",
+  "exec 4<&- 2>/dev/null",
   "trap '' HUP INT QUIT TERM",
+  "printf '%s\\n' \"$child\" >&3",
+  "exec 3>&-",
   "wait \"$child\"",
   "code=$?",
   "printf '%s\\n' \"$code\" >\"$exit_file.tmp.$$\" && command mv -f \"$exit_file.tmp.$$\" \"$exit_file\"",

@@ -54,8 +54,9 @@ describe("LocalBoxRuntime.boot", () => {
     expect(stat.pgid).toBe(booted.pid)
     expect(sessionOf(booted.pid)).not.toBe(sessionOf(process.pid))
     expect(stat.ppid).not.toBe(process.pid) // the wrapper is its parent
+    // boot returns once the command is released; its exec follows at once
+    await eventually("the command replaced the wrapper's job", () => readText(`/proc/${booted.pid}/cmdline`) === "sleep\x0030\x00")
     expect(statusField(booted.pid, "SigIgn")).toBe("0000000000000000")
-    expect(readText(`/proc/${booted.pid}/cmdline`).split("\0").slice(0, 2)).toEqual(["sleep", "30"])
     // stdin is /dev/null
     expect(spawnSync("readlink", [`/proc/${booted.pid}/fd/0`]).stdout.toString().trim()).toBe("/dev/null")
   })
