@@ -379,6 +379,7 @@ export const monitorServiceAction = (flags: {
 export interface ParentFlags {
   readonly intervalSecs: number
   readonly metricsAddr: Option.Option<string>
+  readonly linger?: boolean
 }
 
 /**
@@ -406,7 +407,7 @@ export const serviceSubcommands = <R>(parentFlags: Effect.Effect<ParentFlags, ne
         yield* installService({
           intervalSecs: Option.getOrElse(options.interval, () => parent.intervalSecs),
           metricsAddr: Option.orElse(options.metricsAddr, () => parent.metricsAddr),
-          linger: options.linger
+          linger: options.linger || parent.linger === true
         })
       })
   ).pipe(Command.withDescription("Install the monitor as a per-user service (same as `monitor --install`)."))
