@@ -1,0 +1,59 @@
+import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as LocalBoxRuntime from "../runtime/LocalBoxRuntime.js"
+import type { BoxRuntime } from "../runtime/BoxRuntime.js"
+import * as NodeStateStore from "../state/NodeStateStore.js"
+import type { StateStore } from "../state/StateStore.js"
+import * as MonitorConfig from "./MonitorConfig.js"
+import * as MonitorStats from "./MonitorStats.js"
+import * as Supervisor from "./Supervisor.js"
+
+/**
+ * The `a3s-box monitor` program: flags -> `MonitorConfig` -> layers -> run until interrupted.
+ * Everything but the entry point is reusable: `hostLayer` gives the services a supervisor
+ * needs on this host, `layer` adds the supervisor itself.
+ */
+
+export interface MonitorOptions {
+  /** Seconds between full poll cycles (>= 1). */
+  readonly interval: number
+  /** Milliseconds between cheap liveness checks; default 100. */
+  readonly livenessTickMillis?: number | undefined
+}
+
+export const configFor = (home: string, options: MonitorOptions): MonitorConfig.MonitorConfigShape => ({
+  ...MonitorConfig.defaults(home),
+  interval: Duration.seconds(options.interval),
+  ...(options.livenessTickMillis === undefined ? {} : { livenessTick: Duration.millis(options.livenessTickMillis) })
+})
+
+/** What a supervisor needs, on this host: the home's `boxes.json`, local processes, fresh stats, the config. */
+export const hostLayer = (
+  config: MonitorConfig.MonitorConfigShape
+): Layer.Layer<
+  StateStore | BoxRuntime | MonitorStats.MonitorStats | MonitorConfig.MonitorConfig,
+  never,
+  FileSystem.FileSystem
+> =>
+  Layer.mergeAll(NodeStateStore.layer(config.home), MonitorStats.layer, MonitorConfig.layer(config)).pipe(
+    Layer.provideMerge(LocalBoxRuntime.layer)
+  )
+
+/** The supervisor over `hostLayer`, exposing the host services too (to whatever runs beside it). */
+export const layer = (config: MonitorConfig.MonitorConfigShape) =>
+  Supervisor.layer.pipe(Layer.provideMerge(hostLayer(config)))
+
+export const startedMessage = (config: Pick<MonitorConfig.MonitorConfigShape, "interval">): string =>
+  `a3s-box monitor started (poll interval: ${Duration.toSeconds(config.interval)}s)`
+
+/**
+ * Logs the start line, then runs `services` (the supervisor and whatever runs beside it)
+ * until interrupted (SIGTERM/SIGINT under `NodeRuntime.runMain`). The cycle in progress
+ * completes before the scope closes.
+ */
+export const run = <ROut, E, RIn>(
+  config: MonitorConfig.MonitorConfigShape,
+  services: Layer.Layer<ROut, E, RIn>
+): Effect.Effect<never, E, RIn> => Effect.zipRight(Effect.logInfo(startedMessage(config)), Layer.launch(services))

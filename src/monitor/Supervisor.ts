@@ -1,0 +1,469 @@
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Backoff from "../domain/Backoff.js"
+import { type BoxRecord, isActive } from "../domain/BoxRecord.js"
+import * as Supervision from "../domain/Supervision.js"
+import { type BootedBox, BoxRuntime, type ProbeResult } from "../runtime/BoxRuntime.js"
+import { type StateError, StateStore } from "../state/StateStore.js"
+import { MonitorConfig } from "./MonitorConfig.js"
+import { MonitorStats } from "./MonitorStats.js"
+
+/**
+ * The supervisor (SPEC §3–7): a scoped set of fibers that keeps the boxes of one state store
+ * alive.
+ *
+ * - The **cycle loop** runs one poll cycle at a time, whenever it is woken: by the poll
+ *   schedule (`Schedule.spaced(interval)`), by the exit of a box it booted, by the short
+ *   liveness tick, by a health check that failed, or by the end of a box's backoff wait.
+ *   Wake-ups that arrive during a cycle are coalesced into one more cycle; cycles never
+ *   overlap. A cycle is uninterruptible: on shutdown the cycle in progress completes, so a
+ *   booted box is always recorded.
+ * - The **liveness tick** (`livenessTick`, 100 ms) stats the state file and checks that the
+ *   pids of active boxes still exist (`kill(pid, 0)`), and wakes the loop when either
+ *   changed; identity (pid start time) is verified by the cycle's reconcile.
+ * - The **probe loop** starts due health checks when they become due, at most
+ *   `probeConcurrency` at once, each under a hard timeout, in fibers of their own so a
+ *   wedged check delays nothing else. Results are applied by the next cycle, in one write,
+ *   and only to the same incarnation; a failed check wakes the loop at once.
+ * - An **unhealthy restart** stops the box gracefully in a fiber of its own, re-reads the
+ *   state under the lock, then leaves the restart to the cycle loop (SPEC §6).
+ *
+ * Needs only `StateStore`, `BoxRuntime`, `MonitorConfig`, `MonitorStats` and the `Clock`.
+ */
+export interface SupervisorShape {
+  /** Asks for a poll cycle as soon as possible (coalesced with any already pending). */
+  readonly wake: Effect.Effect<void>
+}
+
+export class Supervisor extends Context.Tag("a3s-box/Supervisor")<Supervisor, SupervisorShape>() {}
+
+/** `NAME (SHORT_ID` — the way log lines name a box. */
+const nameOf = (box: BoxRecord): string => `${box.name} (${box.short_id}`
+
+/** Every log line about a box carries the box's name and short id. */
+const aboutBox = (box: BoxRecord) => Effect.annotateLogs({ box: box.name, box_id: box.short_id })
+
+/** Repeats an unchanged state-file error at most this often. */
+const REPEAT_STATE_ERROR_MS = 60_000
+/** The supervisor's own deadline for a probe: the runtime's timeout plus this grace. */
+const PROBE_GRACE_MS = 1_000
+
+interface WatchedPid {
+  readonly pid: number
+  alive: boolean
+}
+
+interface LastProbe {
+  readonly pid: number | null
+  readonly pidStartTime: number | null
+  readonly at: number
+}
+
+type Candidate = Supervision.Candidate
+
+export const make: Effect.Effect<
+  SupervisorShape,
+  never,
+  StateStore | BoxRuntime | MonitorConfig | MonitorStats | Scope.Scope
+> = Effect.gen(function*() {
+  const store = yield* StateStore
+  const runtime = yield* BoxRuntime
+  const config = yield* MonitorConfig
+  const stats = yield* MonitorStats
+  const scope = yield* Effect.scope
+  const backoff = Backoff.machine({ base: config.backoffBase, cap: config.backoffCap, reset: config.backoffReset })
+
+  const wakeups = yield* Queue.dropping<void>(1)
+  const probeWakeups = yield* Queue.dropping<void>(1)
+  const probeSlots = yield* Effect.makeSemaphore(Math.max(1, config.probeConcurrency))
+  const wake = Queue.offer(wakeups, undefined).pipe(Effect.asVoid)
+  const wakeProbes = Queue.offer(probeWakeups, undefined).pipe(Effect.asVoid)
+
+  // The supervisor's memory. Only touched inside effects; JavaScript runs one fiber at a time.
+  /** Per-box restart backoff (SPEC §5). */
+  const backoffs = new Map<string, Backoff.Backoff>()
+  /** Boxes the monitor stopped for being unhealthy and marked dead: restart them whatever their exit code. */
+  const killedForHealth = new Set<string>()
+  /** Boxes whose unhealthy restart (graceful stop) is under way. */
+  const busy = new Set<string>()
+  /** Boxes with a health check running or waiting for a slot. */
+  const probing = new Set<string>()
+  /** Probe results not yet written to the state file. */
+  let pendingProbes: Array<Supervision.ProbeReport> = []
+  /** When each box (incarnation) was last probed, in case its result is not written yet. */
+  const lastProbes = new Map<string, LastProbe>()
+  /** The records as of the last cycle. */
+  let known: ReadonlyArray<BoxRecord> = []
+  /** Active boxes' pids for the liveness tick. */
+  let watched: Array<WatchedPid> = []
+  /** The state file's stamp after our last cycle (our own writes included). */
+  let lastStamp: string | undefined
+  let cycling = false
+  let lastStateError: { readonly message: string; readonly at: number } | undefined
+
+  /** A bug must not stop the loop: a defect is logged and `fallback` is used. */
+  const keepGoing = <A, E, R, B>(name: string, effect: Effect.Effect<A, E, R>, fallback: B) =>
+    effect.pipe(
+      Effect.catchAllDefect((defect) => Effect.as(Effect.logError(`monitor: ${name} failed`, defect), fallback))
+    )
+
+  /** Runs `effect` in a fiber of the supervisor's scope (interruptible even when forked from a cycle). */
+  const spawn = <A, E>(effect: Effect.Effect<A, E>) => Effect.asVoid(Effect.forkIn(Effect.interruptible(effect), scope))
+
+  const restartFailed = (candidate: Candidate, reason: string, now: number) =>
+    Effect.gen(function*() {
+      const { next, wait } = backoff.attemptFailed(backoffs.get(candidate.box.id), now)
+      backoffs.set(candidate.box.id, next)
+      yield* stats.restarted(candidate.reason, "error")
+      yield* Effect.logError(
+        `monitor: failed to restart box ${nameOf(candidate.box)}): ${reason} (next retry in ${Backoff.formatSeconds(wait)})`
+      )
+    }).pipe(aboutBox(candidate.box))
+
+  /** Stops a process the monitor booted but could not record, so that nothing runs unrecorded. */
+  const stopUnrecorded = (box: BoxRecord, booted: BootedBox) =>
+    runtime.stop({ ...box, status: "running", pid: booted.pid, pid_start_time: booted.pidStartTime }).pipe(
+      Effect.catchAll((error) =>
+        Effect.logError(`monitor: cannot stop process ${booted.pid} of box ${nameOf(box)}): ${error.reason}`)
+      ),
+      Effect.asVoid,
+      aboutBox(box)
+    )
+
+  /** A box the monitor booted is its child: its exit is noticed at once, not at the next poll. */
+  const watchExit = (booted: BootedBox) => spawn(Effect.zipRight(booted.exited, wake))
+
+  /** SPEC §7: boots every ready candidate, then records them all in one state update. Returns the records written. */
+  const restart = (ready: ReadonlyArray<Candidate>) =>
+    Effect.gen(function*() {
+      const restarted: Array<BoxRecord> = []
+      for (const { box, reason } of ready) {
+        if (reason !== "dead") continue
+        yield* Effect.logInfo(
+          `monitor: restarting dead box ${nameOf(box)}, policy: ${box.restart_policy}, exit: ${box.exit_code ?? "unknown"})...`
+        ).pipe(aboutBox(box))
+      }
+      const attempts = yield* Effect.forEach(ready, (c) => Effect.either(runtime.boot(c.box)), {
+        concurrency: "unbounded"
+      })
+      const now = yield* Clock.currentTimeMillis
+      const booted: Array<{ readonly candidate: Candidate; readonly booted: BootedBox }> = []
+      for (const [i, attempt] of attempts.entries()) {
+        const candidate = ready[i]!
+        if (Either.isLeft(attempt)) yield* restartFailed(candidate, attempt.left.reason, now)
+        else booted.push({ candidate, booted: attempt.right })
+      }
+      if (booted.length === 0) return restarted
+      const recorded = yield* Effect.either(store.modify(Supervision.recordRestarts(
+        booted.map((b) => ({ decided: b.candidate.box, boot: b.booted })),
+        now
+      )))
+      if (Either.isLeft(recorded)) {
+        for (const b of booted) {
+          yield* stopUnrecorded(b.candidate.box, b.booted)
+          yield* restartFailed(b.candidate, `cannot record it: ${recorded.left.message}`, now)
+        }
+        return restarted
+      }
+      for (const [i, outcome] of recorded.right.entries()) {
+        const { booted: process, candidate } = booted[i]!
+        const id = candidate.box.id
+        killedForHealth.delete(id)
+        if (outcome._tag === "Dropped") {
+          backoffs.delete(id)
+          yield* stopUnrecorded(candidate.box, process)
+          yield* Effect.logInfo(`monitor: box ${nameOf(candidate.box)}) not restarted: ${outcome.reason}`).pipe(
+            aboutBox(candidate.box)
+          )
+          continue
+        }
+        backoffs.set(id, backoff.booted(backoffs.get(id), now))
+        lastProbes.delete(id)
+        yield* stats.restarted(candidate.reason, "ok")
+        yield* Effect.logInfo(`monitor: box ${nameOf(outcome.box)}) restarted (count: ${outcome.box.restart_count})`)
+          .pipe(aboutBox(outcome.box))
+        yield* watchExit(process)
+        restarted.push(outcome.box)
+      }
+      return restarted
+    })
+
+  /**
+   * SPEC §6: stop the unhealthy box gracefully, then re-read under the lock. A user stop or
+   * removal, or a new incarnation, meanwhile wins; otherwise the box is marked dead and the
+   * cycle loop restarts it like a dead box.
+   */
+  const unhealthyRestart = (box: BoxRecord) =>
+    Effect.gen(function*() {
+      yield* Effect.logWarning(
+        `monitor: box ${nameOf(box)}, policy: ${box.restart_policy}) is unhealthy, restarting...`
+      )
+      const stopped = yield* Effect.either(runtime.stop(box))
+      if (Either.isLeft(stopped)) {
+        const now = yield* Clock.currentTimeMillis
+        return yield* restartFailed({ box, reason: "unhealthy" }, stopped.left.reason, now)
+      }
+      const marked = yield* Effect.either(
+        store.modify(Supervision.afterUnhealthyStop(box, Option.getOrNull(stopped.right)))
+      )
+      if (Either.isLeft(marked)) {
+        // Stopped but not marked: the next reconcile finds it dead; restart it as decided.
+        killedForHealth.add(box.id)
+        return yield* Effect.logError(`monitor: box ${nameOf(box)}) stopped, but ${marked.left.message}`)
+      }
+      if (marked.right._tag === "Aborted") {
+        return yield* Effect.logInfo(`monitor: box ${nameOf(box)}) not restarted: ${marked.right.reason}`)
+      }
+      killedForHealth.add(box.id)
+    }).pipe(
+      Effect.ensuring(Effect.zipRight(Effect.sync(() => busy.delete(box.id)), wake)),
+      aboutBox(box)
+    )
+
+  // -------------------------------------------------------------------------
+  // Health probes
+
+  /** The record with the probe time the supervisor remembers, if the file does not have it yet. */
+  const withLastProbe = (box: BoxRecord): BoxRecord => {
+    const last = lastProbes.get(box.id)
+    if (last === undefined || last.pid !== box.pid || last.pidStartTime !== box.pid_start_time) return box
+    const inFile = Supervision.parseTimestamp(box.health_last_check)
+    return inFile !== null && inFile >= last.at ? box : { ...box, health_last_check: Supervision.timestamp(last.at) }
+  }
+
+  const probeOne = (box: BoxRecord) => {
+    const deadline = Supervision.probeTimeoutMillis(box) + PROBE_GRACE_MS
+    const timedOut = (): ProbeResult => ({
+      _tag: "Unhealthy",
+      reason: `health check timed out after ${Supervision.probeTimeoutMillis(box) / 1000}s`
+    })
+    return probeSlots.withPermits(1)(
+      runtime.probe(box).pipe(
+        Effect.timeoutTo({ duration: Duration.millis(deadline), onSuccess: (r: ProbeResult) => r, onTimeout: timedOut })
+      )
+    ).pipe(
+      Effect.flatMap((result) =>
+        Effect.gen(function*() {
+          const at = yield* Clock.currentTimeMillis
+          const verdict: Supervision.ProbeVerdict = result._tag === "Healthy" ? "healthy" : "failed"
+          pendingProbes.push({ box, verdict, at })
+          lastProbes.set(box.id, { pid: box.pid, pidStartTime: box.pid_start_time, at })
+          yield* stats.probed(verdict === "healthy" ? "healthy" : "unhealthy")
+          if (result._tag === "Unhealthy") {
+            yield* Effect.logWarning(`monitor: health check of box ${nameOf(box)}) failed: ${result.reason}`)
+          }
+          // A failure may make the box unhealthy, a first success changes its status: write it now.
+          if (verdict === "failed" || box.health_status !== "healthy") yield* wake
+        })
+      ),
+      Effect.ensuring(Effect.zipRight(Effect.sync(() => probing.delete(box.id)), wakeProbes)),
+      aboutBox(box)
+    )
+  }
+
+  /** Starts the probes that are due and returns when the next one will be. */
+  const startDueProbes = Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    let next: number | null = null
+    for (const box of known) {
+      if (probing.has(box.id) || busy.has(box.id)) continue
+      const due = Supervision.nextProbeAt(withLastProbe(box))
+      if (due === null) continue
+      if (due <= now) {
+        probing.add(box.id)
+        yield* spawn(probeOne(box))
+      } else if (next === null || due < next) {
+        next = due
+      }
+    }
+    return next
+  })
+
+  const probeLoop = Effect.gen(function*() {
+    while (true) {
+      const next = yield* keepGoing("health checks", startDueProbes, null)
+      const now = yield* Clock.currentTimeMillis
+      if (next === null) yield* Queue.take(probeWakeups)
+      else yield* Effect.timeoutOption(Queue.take(probeWakeups), Duration.millis(Math.max(1, next - now)))
+    }
+  })
+
+  /** Writes the probe results gathered so far, in one update; returns the records as written. */
+  const applyProbes = (records: ReadonlyArray<BoxRecord>) =>
+    Effect.gen(function*() {
+      if (pendingProbes.length === 0) return records
+      const reports = pendingProbes
+      pendingProbes = []
+      return yield* store.modify((current) => {
+        const [, next] = Supervision.applyProbes(reports)(current)
+        return [next, next] as const
+      }).pipe(
+        Effect.catchAll((error) =>
+          Effect.as(Effect.logError(`monitor: cannot record health check results: ${error.message}`), records)
+        )
+      )
+    })
+
+  // -------------------------------------------------------------------------
+  // The cycle
+
+  const reportStateError = (error: StateError, now: number) =>
+    Effect.gen(function*() {
+      const message = error.message
+      if (
+        lastStateError !== undefined && lastStateError.message === message &&
+        now - lastStateError.at < REPEAT_STATE_ERROR_MS
+      ) return
+      lastStateError = { message, at: now }
+      yield* Effect.logError(`monitor: ${message}`)
+    })
+
+  /** Refreshes the supervisor's memory from freshly loaded records. */
+  const remember = (records: ReadonlyArray<BoxRecord>, now: number) => {
+    known = records
+    const byId = new Map(records.map((box) => [box.id, box]))
+    for (const [id, entry] of backoffs) {
+      const box = byId.get(id)
+      if (box === undefined || !(box.status === "dead" || isActive(box))) backoffs.delete(id)
+      else if (box.status === "running") {
+        const next = backoff.running(entry, now)
+        if (next === undefined) backoffs.delete(id)
+        else backoffs.set(id, next)
+      }
+    }
+    for (const id of killedForHealth) {
+      if (byId.get(id)?.status !== "dead" && !busy.has(id)) killedForHealth.delete(id)
+    }
+    for (const [id, last] of lastProbes) {
+      const box = byId.get(id)
+      if (box === undefined || box.pid !== last.pid || box.pid_start_time !== last.pidStartTime) lastProbes.delete(id)
+    }
+  }
+
+  const cycle = Effect.gen(function*() {
+    const startedAt = yield* Clock.currentTimeMillis
+    const loaded = yield* Effect.either(store.load)
+    if (Either.isLeft(loaded)) {
+      yield* reportStateError(loaded.left, startedAt)
+      const end = yield* Clock.currentTimeMillis
+      return yield* stats.cycleCompleted(end, (end - startedAt) / 1000, false)
+    }
+    if (lastStateError !== undefined) {
+      lastStateError = undefined
+      yield* Effect.logInfo(`monitor: state file ${store.path} is readable again`)
+    }
+    let now = yield* Clock.currentTimeMillis
+    remember(loaded.right, now)
+    const records = yield* applyProbes(loaded.right)
+    known = records
+
+    now = yield* Clock.currentTimeMillis
+    const ready: Array<Candidate> = []
+    for (const candidate of Supervision.restartCandidates(records, killedForHealth, busy)) {
+      const { box } = candidate
+      if (box.status !== "dead") {
+        // Unhealthy and running: stopped in a fiber of its own, then restarted as a dead box.
+        const entry = backoffs.get(box.id)
+        if (entry !== undefined && entry.phase._tag === "Waiting" && now < entry.phase.until) continue
+        busy.add(box.id)
+        yield* spawn(unhealthyRestart(box))
+        continue
+      }
+      const decision = backoff.decide(backoffs.get(box.id), now)
+      if (decision.next === undefined) backoffs.delete(box.id)
+      else backoffs.set(box.id, decision.next)
+      if (decision._tag === "RestartNow") {
+        ready.push(candidate)
+      } else if (decision.announce) {
+        yield* Effect.logInfo(
+          `box ${nameOf(box)}) backing off (${Backoff.formatSeconds(decision.remaining)} remaining)`
+        ).pipe(aboutBox(box))
+      }
+    }
+    if (ready.length > 0) {
+      const restarted = new Map((yield* restart(ready)).map((box) => [box.id, box]))
+      if (restarted.size > 0) known = known.map((box) => restarted.get(box.id) ?? box)
+    }
+    watched = known.flatMap((box) => (isActive(box) && box.pid !== null ? [{ pid: box.pid, alive: true }] : []))
+    yield* wakeProbes
+    const end = yield* Clock.currentTimeMillis
+    yield* stats.cycleCompleted(end, (end - startedAt) / 1000, true)
+  })
+
+  const runCycle = Effect.gen(function*() {
+    cycling = true
+    yield* keepGoing("poll cycle", cycle, undefined)
+    if (store.stamp !== undefined) lastStamp = yield* store.stamp
+  }).pipe(Effect.ensuring(Effect.sync(() => cycling = false)), Effect.uninterruptible)
+
+  /** The earliest end of a backoff wait still to come. */
+  const nextRetryAt = (now: number): number | null => {
+    let next: number | null = null
+    for (const entry of backoffs.values()) {
+      if (entry.phase._tag !== "Waiting" || entry.phase.until <= now) continue
+      if (next === null || entry.phase.until < next) next = entry.phase.until
+    }
+    return next
+  }
+
+  const cycleLoop = Effect.gen(function*() {
+    while (true) {
+      const now = yield* Clock.currentTimeMillis
+      const retryAt = nextRetryAt(now)
+      if (retryAt === null) yield* Queue.take(wakeups)
+      else yield* Effect.timeoutOption(Queue.take(wakeups), Duration.millis(retryAt - now))
+      yield* runCycle
+    }
+  })
+
+  // -------------------------------------------------------------------------
+  // The short liveness tick
+
+  const stampChanged: Effect.Effect<boolean> = store.stamp === undefined
+    ? Effect.succeed(false)
+    : Effect.map(store.stamp, (stamp) => {
+      if (lastStamp === undefined || stamp === lastStamp) return false
+      lastStamp = stamp
+      return true
+    })
+
+  const pidsExist = (pids: ReadonlyArray<number>): Effect.Effect<ReadonlyArray<boolean>> =>
+    runtime.pidsExist !== undefined
+      ? runtime.pidsExist(pids)
+      : Effect.forEach(pids, (pid) => runtime.isAlive(pid, null))
+
+  const tick = Effect.gen(function*() {
+    if (cycling) return
+    if (yield* stampChanged) return yield* wake
+    const list = watched
+    if (list.length === 0) return
+    const answers = yield* pidsExist(list.map((w) => w.pid))
+    let changed = false
+    for (const [i, entry] of list.entries()) {
+      if (entry.alive && answers[i] === false) {
+        entry.alive = false
+        changed = true
+      }
+    }
+    if (changed) yield* wake
+  })
+
+  yield* Effect.forkScoped(cycleLoop)
+  yield* Effect.forkScoped(probeLoop)
+  yield* Effect.forkScoped(Effect.repeat(wake, Schedule.spaced(config.interval)))
+  yield* Effect.forkScoped(Effect.repeat(keepGoing("liveness tick", tick, undefined), Schedule.spaced(config.livenessTick)))
+
+  return { wake }
+})
+
+/** The supervisor, running for as long as the layer's scope is open. */
+export const layer: Layer.Layer<Supervisor, never, StateStore | BoxRuntime | MonitorConfig | MonitorStats> = Layer
+  .scoped(Supervisor, make)

@@ -1,0 +1,525 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
+import * as TestClock from "effect/TestClock"
+import type { BoxRecord } from "../../src/domain/BoxRecord.js"
+import { Hang, Unhealthy } from "../../src/runtime/InMemoryBoxRuntime.js"
+import { healthCheck, makeBox } from "./boxes.js"
+import { advanceUntil, bootsOf, type Harness, messages, now, settle, start } from "./harness.js"
+
+const seconds = (ms: number) => ms / 1000
+
+/** Kills the box's running process (exit `code`), as a crash would. */
+const crash = (h: Harness, name: string, code = 1) => h.runtime.killBox(name, code)
+
+const isRunning = (h: Harness, name: string) =>
+  Effect.map(h.find(name), Option.match({ onNone: () => false, onSome: (b) => b.status === "running" }))
+
+const bootCountIs = (h: Harness, name: string, n: number) => Effect.map(bootsOf(h, name), (b) => b >= n)
+
+describe("Supervisor: restarts and backoff", () => {
+  it.scoped("a dead box with a restart policy is restarted at once and recorded", () =>
+    Effect.gen(function*() {
+      const h = yield* start([makeBox({ name: "web", status: "dead", exit_code: 137, restart_count: 2 })])
+      yield* settle
+      const box = yield* h.box("web")
+      expect(box).toMatchObject({
+        status: "running",
+        restart_count: 3,
+        exit_code: null,
+        started_at: "1970-01-01T00:00:00.000Z",
+        health_status: "none",
+        health_retries: 0
+      })
+      const proc = yield* h.runtime.processOf("web")
+      expect(Option.map(proc, (p) => [p.pid, p.startTime])).toEqual(Option.some([box.pid, box.pid_start_time]))
+      expect(messages(h)).toContain("monitor: restarting dead box web (" + box.short_id + ", policy: always, exit: 137)...")
+      expect(messages(h)).toContain(`monitor: box web (${box.short_id}) restarted (count: 3)`)
+      const line = h.logs.find((l) => l.message.endsWith("restarted (count: 3)"))!
+      expect(line.annotations).toMatchObject({ box: "web", box_id: box.short_id })
+      const stats = yield* h.stats.snapshot
+      expect(stats.restarts.get("dead/ok")).toBe(1)
+      expect(Option.isSome(stats.lastCycleCompletedAt)).toBe(true)
+    }))
+
+  it.scoped("a crash-looping box is restarted at once, then after waits of 1, 2, 4, 8, 16, 32, 60, 60 s", () =>
+    Effect.gen(function*() {
+      const h = yield* start([makeBox({ name: "loop", status: "dead" })])
+      const gaps: Array<number> = []
+      yield* advanceUntil(bootCountIs(h, "loop", 1), { within: "1 millis" })
+      for (let n = 2; n <= 9; n++) {
+        // Dies the instant it is up.
+        const crashedAt = yield* now
+        yield* crash(h, "loop")
+        const bootedAt = yield* advanceUntil(bootCountIs(h, "loop", n), { step: "1 second" })
+        gaps.push(seconds(bootedAt - crashedAt))
+      }
+      expect(gaps).toEqual([1, 2, 4, 8, 16, 32, 60, 60])
+      expect((yield* h.box("loop")).restart_count).toBe(9)
+      // Logged once per wait, with the wait's length.
+      const waits = messages(h).filter((m) => m.includes("backing off"))
+      expect(waits.map((m) => /\((\d+)s remaining\)/.exec(m)?.[1])).toEqual(["1", "2", "4", "8", "16", "32", "60", "60"])
+      expect(waits[0]).toBe(`box loop (${(yield* h.box("loop")).short_id}) backing off (1s remaining)`)
+    }))
+
+  it.scoped("the restart happens when the backoff elapses, not at the next poll", () =>
+    Effect.gen(function*() {
+      const h = yield* start([makeBox({ name: "b", status: "dead" })], { config: { interval: Duration.seconds(60) } })
+      yield* settle
+      yield* TestClock.adjust("500 millis")
+      yield* crash(h, "b")
+      yield* settle
+      yield* TestClock.adjust("999 millis")
+      expect(yield* bootsOf(h, "b")).toBe(1)
+      yield* TestClock.adjust("1 millis")
+      expect(yield* bootsOf(h, "b")).toBe(2)
+    }))
+
+  it.scoped("failed boots back off the same way and are logged with the next retry", () =>
+    Effect.gen(function*() {
+      const h = yield* start([makeBox({ name: "nope", status: "dead" })])
+      yield* h.runtime.failNextBoots(4, "no such file")
+      const attempts: Array<number> = []
+      let seen = 0
+      const start0 = yield* now
+      yield* advanceUntil(
+        Effect.gen(function*() {
+          const calls = (yield* h.runtime.calls).filter((c) => c.box === "nope")
+          if (calls.length > seen) {
+            seen = calls.length
+            attempts.push(seconds((yield* now) - start0))
+          }
+          return calls.some((c) => c._tag === "Boot")
+        })
+      )
+      expect(attempts).toEqual([0, 1, 3, 7, 15])
+      const short = (yield* h.box("nope")).short_id
+      expect(messages(h)).toContain(`monitor: failed to restart box nope (${short}): no such file (next retry in 1s)`)
+      expect(messages(h)).toContain(`monitor: failed to restart box nope (${short}): no such file (next retry in 8s)`)
+      expect(yield* h.box("nope")).toMatchObject({ status: "running", restart_count: 1 })
+      const stats = yield* h.stats.snapshot
+      expect(stats.restarts.get("dead/error")).toBe(4)
+      expect(stats.restarts.get("dead/ok")).toBe(1)
+    }))
+
+  it.scoped("a box that stayed up 30 s has its backoff reset", () =>
+    Effect.gen(function*() {
+      const h = yield* start([makeBox({ name: "r", status: "dead" })])
+      yield* settle
+      // Two quick crashes: waits of 1 s, then 2 s.
+      yield* crash(h, "r")
+      const first = yield* now
+      expect(seconds((yield* advanceUntil(bootCountIs(h, "r", 2))) - first)).toBe(1)
+      yield* crash(h, "r")
+      const second = yield* now
+      expect(seconds((yield* advanceUntil(bootCountIs(h, "r", 3))) - second)).toBe(2)
+      // Up for 30 s, then a crash: restarted at once, and the sequence starts over at 1 s.
+      yield* TestClock.adjust("30 seconds")
+      yield* crash(h, "r")
+      const third = yield* now
+      expect(yield* advanceUntil(bootCountIs(h, "r", 4))).toBe(third)
+      yield* crash(h, "r")
+      const fourth = yield* now
+      expect(seconds((yield* advanceUntil(bootCountIs(h, "r", 5))) - fourth)).toBe(1)
+    }))
+
+  it.scoped("a box up for less than 30 s keeps backing off", () =>
+    Effect.gen(function*() {
+      const h = yield* start([makeBox({ name: "r", status: "dead" })])
+      yield* settle
+      yield* TestClock.adjust("29 seconds")
+      yield* crash(h, "r")
+      const at = yield* now
+      expect(seconds((yield* advanceUntil(bootCountIs(h, "r", 2))) - at)).toBe(1)
+    }))
+})
+
+describe("Supervisor: restart policies", () => {
+  const afterAMinute = (h: Harness) => Effect.zipRight(TestClock.adjust("1 minute"), settle).pipe(Effect.as(h))
+
+  it.scoped("on-failure with exit 0 is not restarted; with exit 1 it is", () =>
+    Effect.gen(function*() {
+      const h = yield* start([
+        makeBox({ name: "zero", status: "dead", exit_code: 0, restart_policy: "on-failure" }),
+        makeBox({ name: "one", status: "dead", exit_code: 1, restart_policy: "on-failure" }),
+        makeBox({ name: "unknown", status: "dead", exit_code: null, restart_policy: "on-failure" })
+      ])
+      yield* afterAMinute(h)
+      expect((yield* h.box("zero")).status).toBe("dead")
+      expect((yield* h.box("one")).status).toBe("running")
+      expect((yield* h.box("unknown")).status).toBe("running")
+      // The restarted one now exits 0: it stays dead.
+      yield* crash(h, "one", 0)
+      yield* afterAMinute(h)
+      expect(yield* h.box("one")).toMatchObject({ status: "dead", exit_code: 0, restart_count: 1 })
+      expect(yield* bootsOf(h, "one")).toBe(1)
+      expect(yield* bootsOf(h, "zero")).toBe(0)
+    }))
+
+  it.scoped("on-failure:N stops after N restarts", () =>
+    Effect.gen(function*() {
+      const h = yield* start([makeBox({ name: "n", status: "dead", exit_code: 2, restart_policy: "on-failure:3" })])
+      for (let i = 1; i <= 3; i++) {
+        yield* advanceUntil(bootCountIs(h, "n", i))
+        yield* crash(h, "n", 2)
+      }
+      yield* TestClock.adjust("5 minutes")
+      expect(yield* bootsOf(h, "n")).toBe(3)
+      expect(yield* h.box("n")).toMatchObject({ status: "dead", restart_count: 3, exit_code: 2 })
+    }))
+
+  it.scoped("max_restart_count caps always", () =>
+    Effect.gen(function*() {
+      const h = yield* start([makeBox({ name: "m", status: "dead", restart_policy: "always", max_restart_count: 2 })])
+      for (let i = 1; i <= 2; i++) {
+        yield* advanceUntil(bootCountIs(h, "m", i))
+        yield* crash(h, "m", 0)
+      }
+      yield* TestClock.adjust("5 minutes")
+      expect(yield* bootsOf(h, "m")).toBe(2)
+    }))
+
+  it.scoped("unless-stopped: a box stopped by the user is not restarted, one that died is", () =>
+    Effect.gen(function*() {
+      const h = yield* start([
+        makeBox({ name: "user", status: "dead", restart_policy: "unless-stopped", stopped_by_user: true }),
+        makeBox({ name: "crashed", status: "dead", restart_policy: "unless-stopped" }),
+        makeBox({ name: "stopped", status: "stopped", restart_policy: "always", stopped_by_user: true })
+      ])
+      yield* afterAMinute(h)
+      expect((yield* h.box("user")).status).toBe("dead")
+      expect((yield* h.box("crashed")).status).toBe("running")
+      expect((yield* h.box("stopped")).status).toBe("stopped")
+      expect(yield* bootsOf(h, "user")).toBe(0)
+      expect(yield* bootsOf(h, "stopped")).toBe(0)
+    }))
+
+  it.scoped("`no` (and unknown policies) never restart", () =>
+    Effect.gen(function*() {
+      const h = yield* start([
+        makeBox({ name: "no", status: "dead", exit_code: 1, restart_policy: "no" }),
+        makeBox({ name: "weird", status: "dead", exit_code: 1, restart_policy: "sometimes" })
+      ])
+      yield* afterAMinute(h)
+      expect((yield* h.runtime.calls).length).toBe(0)
+    }))
+})
+
+describe("Supervisor: fast crash detection", () => {
+  /** A box started by someone else (`run -d`): its process exists, the monitor did not boot it. */
+  const foreignBox = (h: Harness, box: BoxRecord) =>
+    Effect.gen(function*() {
+      const proc = yield* h.runtime.occupyPid(4242)
+      const running: BoxRecord = { ...box, status: "running", pid: proc.pid, pid_start_time: proc.startTime }
+      yield* h.store.put([running])
+      return running
+    })
+
+  it.scoped("a box it did not boot is restarted within one liveness tick of dying, not at the next poll", () =>
+    Effect.gen(function*() {
+      const h = yield* start([], { config: { interval: Duration.seconds(60), livenessTick: Duration.millis(100) } })
+      yield* settle
+      yield* foreignBox(h, makeBox({ name: "ext" }))
+      yield* TestClock.adjust("100 millis")
+      expect(yield* bootsOf(h, "ext")).toBe(0)
+      yield* TestClock.adjust("1 second")
+      yield* h.runtime.kill(4242, 137)
+      const killedAt = yield* now
+      const restartedAt = yield* advanceUntil(bootCountIs(h, "ext", 1), { step: "10 millis" })
+      expect(restartedAt - killedAt).toBeLessThanOrEqual(100)
+      expect(yield* h.box("ext")).toMatchObject({ status: "running", restart_count: 1 })
+    }))
+
+  it.scoped("a box it booted is restarted the instant it exits", () =>
+    Effect.gen(function*() {
+      const h = yield* start([makeBox({ name: "own", status: "dead" })], {
+        config: { interval: Duration.seconds(60), livenessTick: Duration.seconds(30) }
+      })
+      yield* settle
+      yield* TestClock.adjust("40 seconds")
+      yield* crash(h, "own", 137)
+      yield* settle
+      expect(yield* bootsOf(h, "own")).toBe(2)
+    }))
+
+  it.scoped("a box another command adds or changes is picked up within a tick", () =>
+    Effect.gen(function*() {
+      const h = yield* start([], { config: { interval: Duration.seconds(60), livenessTick: Duration.millis(100) } })
+      yield* TestClock.adjust("1 second")
+      yield* h.store.put([makeBox({ name: "new", status: "dead" })])
+      yield* TestClock.adjust("100 millis")
+      expect((yield* h.box("new")).status).toBe("running")
+    }))
+
+  it.scoped("its own writes do not make it cycle again and again", () =>
+    Effect.gen(function*() {
+      const h = yield* start([makeBox({ name: "a", status: "dead" })], {
+        config: { interval: Duration.seconds(60), livenessTick: Duration.millis(100) }
+      })
+      yield* settle
+      const before = (yield* h.stats.snapshot).cycleDurations.count
+      yield* TestClock.adjust("10 seconds")
+      expect((yield* h.stats.snapshot).cycleDurations.count - before).toBeLessThanOrEqual(1)
+    }))
+
+  it.scoped("100 boxes killed at once are all restarted in one cycle, with one write for their records", () =>
+    Effect.gen(function*() {
+      const boxes = Array.from({ length: 100 }, (_, i) => makeBox({ name: `b${i}`, status: "dead" }))
+      const h = yield* start(boxes, { config: { interval: Duration.seconds(60) } })
+      // Up for more than 30 s: their next crash is restarted at once.
+      yield* TestClock.adjust("31 seconds")
+      const writesBefore = yield* h.store.writes
+      for (const box of boxes) yield* crash(h, box.name, 137)
+      yield* settle
+      const records = yield* Effect.orDie(h.store.records)
+      expect(records.every((b) => b.status === "running" && b.restart_count === 2)).toBe(true)
+      // The watchers of 100 exits coalesce into few cycles: a reconcile write and a record write each.
+      expect((yield* h.store.writes) - writesBefore).toBeLessThanOrEqual(4)
+    }))
+})
+
+describe("Supervisor: health checks", () => {
+  it.scoped("unhealthy after `retries` failed probes, then stopped and restarted", () =>
+    Effect.gen(function*() {
+      const hc = healthCheck({ interval_secs: 2, retries: 3, timeout_secs: 1 })
+      const h = yield* start([makeBox({ name: "sick", status: "dead", health_check: hc })])
+      yield* h.runtime.setProbe("sick", Unhealthy("exit 1"))
+      yield* settle
+      // Restarted at t=0 with status `starting`, probed at once (no start period): one failure.
+      const firstPid = (yield* h.box("sick")).pid
+      expect(yield* h.box("sick")).toMatchObject({ status: "running", health_status: "starting", health_retries: 1 })
+      yield* TestClock.adjust("2 seconds")
+      expect(yield* h.box("sick")).toMatchObject({ health_retries: 2, health_status: "starting", pid: firstPid })
+      // Third failure: unhealthy, then stopped (SIGTERM), marked dead, and restarted.
+      yield* TestClock.adjust("2 seconds")
+      expect((yield* h.runtime.calls).filter((c) => c._tag === "Stop")).toMatchObject([
+        { box: "sick", pid: firstPid, signal: "SIGTERM" }
+      ])
+      // Its first restart was 4 s ago (< 30 s): this one waits 1 s.
+      yield* advanceUntil(bootCountIs(h, "sick", 2))
+      const box = yield* h.box("sick")
+      expect(box).toMatchObject({ status: "running", restart_count: 2, health_status: "starting" })
+      expect(box.pid).not.toBe(firstPid)
+      expect(messages(h)).toContain(`monitor: box sick (${box.short_id}, policy: always) is unhealthy, restarting...`)
+      const stats = yield* h.stats.snapshot
+      expect(stats.restarts.get("unhealthy/ok")).toBe(1)
+      expect(stats.probes.get("unhealthy")).toBeGreaterThanOrEqual(3)
+    }))
+
+  it.scoped("a healthy probe makes the box healthy and is repeated every interval", () =>
+    Effect.gen(function*() {
+      const hc = healthCheck({ interval_secs: 5 })
+      const h = yield* start([makeBox({ name: "fine", status: "dead", health_check: hc })], {
+        config: { interval: Duration.seconds(1) }
+      })
+      yield* settle
+      expect(yield* h.box("fine")).toMatchObject({ health_status: "healthy", health_last_check: "1970-01-01T00:00:00.000Z" })
+      yield* TestClock.adjust("12 seconds")
+      const probes = (yield* h.runtime.calls).filter((c) => c._tag === "Probe")
+      expect(probes.length).toBe(3)
+      expect((yield* h.box("fine")).health_last_check).toBe("1970-01-01T00:00:10.000Z")
+    }))
+
+  it.scoped("no probe runs during the start period", () =>
+    Effect.gen(function*() {
+      const hc = healthCheck({ interval_secs: 1, start_period_secs: 10 })
+      const h = yield* start([makeBox({ name: "slow", status: "dead", health_check: hc })])
+      yield* settle
+      yield* TestClock.adjust("9999 millis")
+      expect((yield* h.runtime.calls).filter((c) => c._tag === "Probe")).toEqual([])
+      expect((yield* h.box("slow")).health_status).toBe("starting")
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      expect((yield* h.runtime.calls).filter((c) => c._tag === "Probe").length).toBe(1)
+      expect((yield* h.box("slow")).health_status).toBe("healthy")
+    }))
+
+  it.scoped("an unhealthy box whose policy is `no` is left running", () =>
+    Effect.gen(function*() {
+      const hc = healthCheck({ interval_secs: 1, retries: 1 })
+      const h = yield* start([makeBox({ name: "keep", status: "dead", restart_policy: "always", health_check: hc })])
+      yield* settle
+      // Switch the policy to `no`, as an edit of the file would.
+      const box = yield* h.box("keep")
+      yield* h.store.put([{ ...box, restart_policy: "no" }])
+      yield* h.runtime.setProbe("keep", Unhealthy())
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* h.box("keep")).toMatchObject({ status: "running", health_status: "unhealthy", pid: box.pid })
+      expect((yield* h.runtime.calls).filter((c) => c._tag === "Stop")).toEqual([])
+    }))
+
+  /** A box that turns unhealthy at its first probe and takes its stop timeout (10 s) to stop. */
+  const slowToStop = (name: string) =>
+    makeBox({
+      name,
+      status: "dead",
+      stop_timeout: 10,
+      health_check: healthCheck({ interval_secs: 1, retries: 1 })
+    })
+
+  it.scoped("a user stop during the unhealthy-restart window wins: the box is not resurrected", () =>
+    Effect.gen(function*() {
+      const h = yield* start([slowToStop("u")])
+      yield* h.runtime.ignoreStopSignal("u")
+      yield* h.runtime.setProbe("u", Unhealthy())
+      yield* settle
+      // Unhealthy at its first probe; the stop is under way (SIGTERM ignored, SIGKILL after 10 s).
+      yield* TestClock.adjust("1 second")
+      const box = yield* h.box("u")
+      expect(box.health_status).toBe("unhealthy")
+      expect((yield* h.runtime.calls).some((c) => c._tag === "Stop")).toBe(false)
+      // The user runs `a3s-box stop u` meanwhile.
+      yield* Effect.orDie(h.store.modify((records) =>
+        [
+          undefined,
+          records.map((b) => b.name === "u" ? { ...b, status: "stopped", pid: null, stopped_by_user: true } : b)
+        ] as const
+      ))
+      yield* TestClock.adjust("1 minute")
+      expect((yield* h.runtime.calls).some((c) => c._tag === "Stop")).toBe(true)
+      expect(yield* h.box("u")).toMatchObject({ status: "stopped", stopped_by_user: true, restart_count: 1 })
+      expect(yield* bootsOf(h, "u")).toBe(1)
+      expect(messages(h)).toContain(`monitor: box u (${box.short_id}) not restarted: it was stopped meanwhile`)
+    }))
+
+  it.scoped("a pid changed during the unhealthy-restart window aborts the restart", () =>
+    Effect.gen(function*() {
+      const h = yield* start([slowToStop("p")])
+      yield* h.runtime.ignoreStopSignal("p")
+      yield* h.runtime.setProbe("p", Unhealthy())
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      expect((yield* h.box("p")).health_status).toBe("unhealthy")
+      // Someone else restarts the box meanwhile: a new process, a new pid.
+      const other = yield* h.runtime.occupyPid(7777)
+      yield* Effect.orDie(h.store.modify((records) =>
+        [
+          undefined,
+          records.map((b) =>
+            b.name === "p" ? { ...b, pid: other.pid, pid_start_time: other.startTime, health_status: "starting" } : b
+          )
+        ] as const
+      ))
+      yield* h.runtime.setProbe("p", { _tag: "Healthy" })
+      yield* TestClock.adjust("1 minute")
+      expect(yield* h.box("p")).toMatchObject({ status: "running", pid: 7777, restart_count: 1, health_status: "healthy" })
+      expect(yield* bootsOf(h, "p")).toBe(1)
+      expect(messages(h).some((m) => m.endsWith("not restarted: it was restarted by someone else meanwhile"))).toBe(true)
+    }))
+
+  it.scoped("a probe that hangs delays neither other boxes' probes nor restarts", () =>
+    Effect.gen(function*() {
+      const h = yield* start([
+        makeBox({ name: "wedged", status: "dead", health_check: healthCheck({ interval_secs: 1, timeout_secs: 30 }) }),
+        makeBox({ name: "probed", status: "dead", health_check: healthCheck({ interval_secs: 1 }) }),
+        makeBox({ name: "crashy", status: "dead" })
+      ], { config: { probeConcurrency: 2 } })
+      yield* h.runtime.setProbe("wedged", Hang)
+      yield* settle
+      yield* TestClock.adjust("5 seconds")
+      const probes = (yield* h.runtime.calls).filter((c) => c._tag === "Probe")
+      // `wedged` has not answered; `probed` was checked every second meanwhile.
+      expect(probes.filter((c) => c.box === "wedged")).toEqual([])
+      expect(probes.filter((c) => c.box === "probed").length).toBeGreaterThanOrEqual(5)
+      // And a crash is restarted as soon as its backoff allows (it was up for only 5 s: 1 s).
+      yield* crash(h, "crashy")
+      yield* TestClock.adjust("1 second")
+      expect(yield* bootsOf(h, "crashy")).toBe(2)
+      // The hung probe ends at its timeout as a failure.
+      yield* TestClock.adjust("30 seconds")
+      expect((yield* h.box("wedged")).health_retries).toBe(1)
+    }))
+})
+
+describe("Supervisor: errors and shutdown", () => {
+  it.scoped("a corrupt state file keeps the loop alive; it is never written; once repaired the monitor carries on", () =>
+    Effect.gen(function*() {
+      const h = yield* start([], { config: { livenessTick: Duration.millis(100) } })
+      yield* settle
+      yield* h.store.corrupt()
+      const writes = yield* h.store.writes
+      yield* TestClock.adjust("20 seconds")
+      expect(yield* h.store.writes).toBe(writes)
+      expect((yield* h.stats.snapshot).stateOk).toBe(false)
+      const errors = h.logs.filter((l) => l.level === "ERROR")
+      // Logged, but not at every cycle.
+      expect(errors.length).toBe(1)
+      expect(errors[0]!.message).toContain("is corrupt")
+      // Repaired, with a dead box in it: picked up at once.
+      yield* h.store.put([makeBox({ name: "back", status: "dead" })])
+      yield* TestClock.adjust("100 millis")
+      expect((yield* h.box("back")).status).toBe("running")
+      expect((yield* h.stats.snapshot).stateOk).toBe(true)
+      expect(messages(h).some((m) => m.includes("is readable again"))).toBe(true)
+    }))
+
+  it.scoped("a failed write is logged with the box, stops the process it booted, and is retried with backoff", () =>
+    Effect.gen(function*() {
+      const h = yield* start([makeBox({ name: "w", status: "dead" })], { config: { interval: Duration.seconds(60) } })
+      yield* h.store.failWrites(true)
+      yield* settle
+      const procs = yield* h.runtime.processes
+      expect(procs.length).toBe(1)
+      expect(procs[0]!.alive).toBe(false)
+      const line = h.logs.find((l) => l.message.startsWith("monitor: failed to restart box w"))
+      expect(line?.message).toMatch(/cannot record it: .*simulated write failure.*\(next retry in 1s\)$/)
+      expect(line?.annotations).toMatchObject({ box: "w" })
+      yield* h.store.failWrites(false)
+      yield* TestClock.adjust("1 second")
+      expect(yield* h.box("w")).toMatchObject({ status: "running", restart_count: 1 })
+    }))
+
+  it.scoped("a user stop between boot and record wins: the new process is stopped, the record kept", () =>
+    Effect.gen(function*() {
+      let h: Harness | undefined
+      const hh = yield* start([makeBox({ name: "s", status: "dead" })], {
+        wrapRuntime: (runtime) => ({
+          ...runtime,
+          boot: (box) =>
+            Effect.zipRight(
+              Effect.zipRight(
+                Effect.sleep("1 second"),
+                Effect.orDie(h!.store.modify((records) =>
+                  [undefined, records.map((b) => (b.id === box.id ? { ...b, status: "stopped", stopped_by_user: true } : b))] as const
+                ))
+              ),
+              runtime.boot(box)
+            )
+        })
+      })
+      h = hh
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      expect(yield* hh.box("s")).toMatchObject({ status: "stopped", stopped_by_user: true, restart_count: 0, pid: null })
+      const procs = yield* hh.runtime.processes
+      expect(procs.map((p) => p.alive)).toEqual([false])
+      expect(messages(hh).some((m) => m.endsWith("not restarted: it was stopped meanwhile"))).toBe(true)
+    }))
+
+  it.effect("shutdown in the middle of a cycle completes the cycle: the booted box is recorded", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const h = yield* start([makeBox({ name: "late", status: "dead" })], {
+        wrapRuntime: (runtime) => ({ ...runtime, boot: (box) => Effect.zipRight(Effect.sleep("2 seconds"), runtime.boot(box)) })
+      }).pipe(Scope.extend(scope))
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      // SIGTERM arrives while the boot is under way.
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* settle
+      expect(closing.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(closing)
+      expect(yield* h.box("late")).toMatchObject({ status: "running", restart_count: 1 })
+      const proc = yield* h.runtime.processOf("late")
+      expect(Option.map(proc, (p) => p.pid)).toEqual(Option.some((yield* h.box("late")).pid))
+      // And nothing runs any more: no new cycles.
+      const cycles = (yield* h.stats.snapshot).cycleDurations.count
+      yield* TestClock.adjust("1 minute")
+      expect((yield* h.stats.snapshot).cycleDurations.count).toBe(cycles)
+    }))
+})
