@@ -512,13 +512,16 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
       )
     }).pipe(Effect.withSpan("LocalBoxRuntime.probe"))
 
+  // Real processes live in real time: stop timeouts, probe timeouts and boot deadlines use
+  // the wall clock even when the caller runs under TestClock.
+  const wallClock = Clock.make()
   return BoxRuntime.of({
-    boot,
-    stop,
+    boot: (box) => Effect.withClock(boot(box), wallClock),
+    stop: (box) => Effect.withClock(stop(box), wallClock),
     isAlive: ProcessInfo.isAlive,
     pidsExist: (pids) => Effect.sync(() => pids.map(pidExists)),
     exitCode: readExitCode,
-    probe
+    probe: (box) => Effect.withClock(probe(box), wallClock)
   })
 })
 

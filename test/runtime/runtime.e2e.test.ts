@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as TestContext from "effect/TestContext"
 import { spawn, spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
@@ -295,5 +296,15 @@ describe("LocalBoxRuntime.probe", () => {
   it("no health check or an empty one is unhealthy with a reason", async () => {
     expect(await run(runtime.probe(box({ cmd: ["true"] })))).toEqual({ _tag: "Unhealthy", reason: "the box has no health_check" })
     expect((await run(runtime.probe(withCheck([]))))._tag).toBe("Unhealthy")
+  })
+})
+
+describe("LocalBoxRuntime under TestClock", () => {
+  it("keeps real time for process timeouts, even in an it.effect-style TestClock environment", async () => {
+    const record = box({ cmd: ["sleep", "30"], health_check: { cmd: ["sleep", "30"], timeout_secs: 1 } })
+    mkdirSync(record.box_dir, { recursive: true })
+    // TestContext replaces the clock with a TestClock that never advances by itself.
+    const result = await Effect.runPromise(runtime.probe(record).pipe(Effect.provide(TestContext.TestContext)))
+    expect(result).toEqual({ _tag: "Unhealthy", reason: "health check timed out after 1s" })
   })
 })
