@@ -148,6 +148,46 @@ describe("NodeStateStore: modify", () => {
     }).pipe(Effect.provide(storeLayer(home)))
   })
 
+  it.live("updates queued together apply in order; an f that throws fails alone", () => {
+    const home = dirs.make()
+    writeState(home, JSON.stringify([record("x")]))
+    return Effect.gen(function*() {
+      const store = yield* StateStore
+      const holder = yield* Effect.fork(FileLock.withLock(NodeStateStore.lockOptions(home), () => Effect.sleep("100 millis")))
+      yield* Effect.sleep("20 millis")
+      // all three queue behind the held lock and are applied in one round, in order
+      const [a, b, c] = yield* Effect.all([
+        store.modify((records) => [records[0]?.restart_count, bump(records, "x")]),
+        Effect.exit(store.modify((): readonly [number, ReadonlyArray<BoxRecord>] => {
+          throw new Error("bug in f")
+        })),
+        store.modify((records) => [records[0]?.restart_count, bump(records, "x")])
+      ], { concurrency: "unbounded" })
+      yield* Fiber.join(holder)
+      expect(a).toBe(0)
+      expect(c).toBe(1)
+      expect(Exit.isFailure(b) && b.cause._tag === "Die").toBe(true)
+      expect((yield* store.snapshot)[0]?.restart_count).toBe(2)
+    }).pipe(Effect.provide(storeLayer(home)))
+  })
+
+  it.live("a modify interrupted while waiting for the lock is never applied", () => {
+    const home = dirs.make()
+    writeState(home, JSON.stringify([record("x")]))
+    return Effect.gen(function*() {
+      const store = yield* StateStore
+      const holder = yield* Effect.fork(FileLock.withLock(NodeStateStore.lockOptions(home), () => Effect.never))
+      yield* Effect.sleep("20 millis")
+      const waiting = yield* Effect.fork(store.modify((records) => [null, bump(records, "x")]))
+      yield* Effect.sleep("50 millis")
+      yield* Fiber.interrupt(waiting).pipe(Effect.timeout("2 seconds"))
+      yield* Fiber.interrupt(holder)
+      yield* store.modify((records) => [null, records])
+      expect((yield* store.snapshot)[0]?.restart_count).toBe(0)
+      expect(fs.existsSync(NodeStateStore.lockPath(home))).toBe(false)
+    }).pipe(Effect.provide(storeLayer(home)))
+  })
+
   it.live("waits for the lock; gives up with StateFileUnavailable(lock) after the timeout", () => {
     const home = dirs.make()
     writeState(home, JSON.stringify([record("x")]))

@@ -2,8 +2,8 @@
  * A separate process for the state store's e2e tests (run with `node --import tsx`):
  *
  *   worker.ts increment HOME N [BARRIER]   N locked increments of the `counter` box's restart_count
- *                                          (after the file BARRIER appears, if given); prints
- *                                          {"done":N,"ms":...} when finished
+ *                                          (if BARRIER is given: prints "ready", waits for that file
+ *                                          to appear); prints {"done":N,"ms":...} when finished
  *   worker.ts hold HOME                    takes the store's lock, prints "locked", holds it forever
  *   worker.ts bench HOME N                 N uncontended modifies; prints {"median":...,"p90":...}
  */
@@ -42,7 +42,10 @@ const increment = Effect.gen(function*() {
 const program = Effect.gen(function*() {
   switch (mode) {
     case "increment": {
-      if (barrier !== undefined) yield* waitFor(barrier)
+      if (barrier !== undefined) {
+        process.stdout.write("ready\n")
+        yield* waitFor(barrier)
+      }
       const start = performance.now()
       for (let i = 0; i < count; i++) yield* increment
       process.stdout.write(JSON.stringify({ done: count, ms: Math.round(performance.now() - start) }) + "\n")
