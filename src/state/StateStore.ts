@@ -40,7 +40,12 @@ export interface StateStoreShape {
   readonly load: Effect.Effect<ReadonlyArray<BoxRecord>, StateError>
   /** Read-only view: no lock, no reconcile, no write. A missing file is an empty list. */
   readonly snapshot: Effect.Effect<ReadonlyArray<BoxRecord>, StateError>
-  /** Locked, atomic read-modify-write. `f` is pure. */
+  /**
+   * Locked, atomic read-modify-write. `f` is pure: it may run again (on a fresh read) if the
+   * lock was lost before the write, and updates queued at the same time may be applied in one
+   * write, in order, each `f` seeing the records the previous one returned. Returning the same
+   * array writes nothing.
+   */
   readonly modify: <A>(f: StateUpdate<A>) => Effect.Effect<A, StateError>
   /**
    * Optional cheap fingerprint of the state file that changes whenever anyone writes it (e.g.
