@@ -1,0 +1,131 @@
+import { afterEach, beforeAll, describe, expect, it } from "vitest"
+import { isAlive, requireBuild, waitFor, World } from "./e2e.js"
+
+/**
+ * `a3s-box monitor` end to end: the built CLI (dist/a3s-box.mjs), real box processes, a temp
+ * home. Every process (the monitor, every box) is killed and the home removed after each test.
+ */
+
+let world: World
+
+beforeAll(() => requireBuild())
+
+afterEach(async () => {
+  await world.cleanup()
+})
+
+const newWorld = () => (world = new World())
+
+/** `run -d`, returning the box's record once it is running. */
+const runDetached = (w: World, name: string, ...args: ReadonlyArray<string>) => {
+  const result = w.cli("run", "-d", "--name", name, ...args)
+  expect(result.stderr).toBe("")
+  expect(result.status).toBe(0)
+  const box = w.box(name)
+  expect(box?.status).toBe("running")
+  return box!
+}
+
+describe("a3s-box monitor (end to end)", () => {
+  it("restarts a box killed with kill -9, with restart_count 1", async () => {
+    const w = newWorld()
+    const before = runDetached(w, "web", "--restart", "always", "--", "sleep", "1000")
+    await w.startMonitor("--interval", "5")
+    const killedAt = Date.now()
+    process.kill(before.pid!, "SIGKILL")
+    const after = await waitFor("the box to be restarted", () => {
+      const box = w.box("web")
+      return box !== undefined && box.status === "running" && box.pid !== before.pid ? box : undefined
+    })
+    const latency = Date.now() - killedAt
+    expect(after.restart_count).toBe(1)
+    expect(after.exit_code).toBeNull()
+    expect(isAlive(after.pid!, after.pid_start_time)).toBe(true)
+    // The log line may trail the state file by a moment (stdout pipe).
+    await waitFor("the restart's log line", () => w.messages().includes(`monitor: box web (${before.short_id}) restarted (count: 1)`))
+    expect(w.messages()).toContain(`monitor: restarting dead box web (${before.short_id}, policy: always, exit: 137)...`)
+    const line = w.logs.find((l) => l.message.endsWith("restarted (count: 1)"))!
+    expect(line.annotations).toMatchObject({ box: "web", box_id: before.short_id })
+    // Not waiting for the 5 s poll: the liveness tick noticed it (generous bound for a loaded machine).
+    expect(latency).toBeLessThan(4_000)
+  })
+
+  it("backs off a crash loop: 1 s, then 2 s between restarts", async () => {
+    const w = newWorld()
+    const box = runDetached(w, "loop", "--restart", "always", "--", "sh", "-c", "sleep 0.2; exit 3")
+    await w.startMonitor("--interval", "1")
+    await waitFor("three restarts", () => w.messages().some((m) => m.endsWith("restarted (count: 3)")), 20_000)
+    const restarted = (n: number) => w.logs.find((l) => l.message === `monitor: box loop (${box.short_id}) restarted (count: ${n})`)!.at
+    // Restart 1 is immediate; 2 waits 1 s after the crash, 3 waits 2 s (the box lives 0.2 s each time).
+    expect(restarted(2) - restarted(1)).toBeGreaterThanOrEqual(1_000)
+    expect(restarted(3) - restarted(2)).toBeGreaterThanOrEqual(2_000)
+    expect(w.messages()).toContain(`box loop (${box.short_id}) backing off (1s remaining)`)
+    expect(w.messages()).toContain(`box loop (${box.short_id}) backing off (2s remaining)`)
+    expect(w.messages()).toContain(`monitor: restarting dead box loop (${box.short_id}, policy: always, exit: 3)...`)
+  })
+
+  it("restarts a box whose health command keeps failing, once it is unhealthy", async () => {
+    const w = newWorld()
+    const before = runDetached(
+      w,
+      "sick",
+      "--restart",
+      "always",
+      "--health-cmd",
+      "exit 1",
+      "--health-interval",
+      "1",
+      "--health-retries",
+      "2",
+      "--",
+      "sleep",
+      "1000"
+    )
+    await w.startMonitor("--interval", "1")
+    const after = await waitFor("the unhealthy box to be restarted", () => {
+      const box = w.box("sick")
+      return box !== undefined && box.restart_count === 1 && box.status === "running" ? box : undefined
+    }, 20_000)
+    await waitFor("the restart's log line", () => w.messages().some((m) => m.startsWith("monitor: box sick") && m.includes("restarted")))
+    expect(after.pid).not.toBe(before.pid)
+    expect(isAlive(before.pid!, before.pid_start_time)).toBe(false)
+    expect(w.messages()).toContain(`monitor: box sick (${before.short_id}, policy: always) is unhealthy, restarting...`)
+    expect(w.messages().filter((m) => m.startsWith(`monitor: health check of box sick`)).length).toBeGreaterThanOrEqual(2)
+  })
+
+  it("respects `stop`: a stopped box is not restarted", async () => {
+    const w = newWorld()
+    const box = runDetached(w, "quiet", "--restart", "always", "--", "sleep", "1000")
+    await w.startMonitor("--interval", "1")
+    const stopped = w.cli("stop", "quiet")
+    expect(stopped.status).toBe(0)
+    expect(w.box("quiet")).toMatchObject({ status: "stopped", stopped_by_user: true })
+    // Several polls and many liveness ticks later, still stopped.
+    await new Promise((resolve) => setTimeout(resolve, 3_000))
+    expect(w.box("quiet")).toMatchObject({ status: "stopped", restart_count: 0 })
+    expect(isAlive(box.pid!, box.pid_start_time)).toBe(false)
+    expect(w.messages().some((m) => m.includes("restarting"))).toBe(false)
+  })
+
+  it("exits 0 on SIGTERM and SIGINT, leaving its boxes running", async () => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      const w = newWorld()
+      const box = runDetached(w, "stays", "--restart", "always", "--", "sleep", "1000")
+      await w.startMonitor("--interval", "1")
+      // Let it complete a cycle or two first.
+      await new Promise((resolve) => setTimeout(resolve, 1_200))
+      const exit = await w.stopMonitor(signal)
+      expect(exit).toEqual({ code: 0, signal: null })
+      expect(isAlive(box.pid!, box.pid_start_time)).toBe(true)
+      if (signal === "SIGTERM") await w.cleanup()
+    }
+  })
+
+  it("rejects a bad --interval as a usage error", () => {
+    const w = newWorld()
+    for (const bad of ["0", "-3", "1.5", "soon"]) {
+      const result = w.cli("monitor", "--interval", bad)
+      expect(result.status).toBe(2)
+    }
+  })
+})
