@@ -27,6 +27,8 @@ export interface InstallRequest {
   readonly home: string
   readonly intervalSecs: number
   readonly metricsAddr: Option.Option<string>
+  /** Other monitor flags the service must run with (see `carriedMonitorArgs`). */
+  readonly extraArgs?: ReadonlyArray<string>
   readonly linger: boolean
 }
 
@@ -43,19 +45,19 @@ const failWith = (error: { readonly message: string }) => Effect.as(errorLines(e
 
 const managerName = (manager: "systemd" | "launchd") => (manager === "systemd" ? "systemd --user" : "launchd")
 
-/** The command that (re)installs a unit with these settings, as a user types it. */
-export const reinstallCommand = (settings: {
-  readonly intervalSecs: Option.Option<number>
-  readonly metricsAddr: Option.Option<string>
-  readonly home: Option.Option<string>
-}, currentHome: string): string => {
-  const words = ["a3s-box", "monitor", "--install"]
-  if (Option.isSome(settings.intervalSecs)) words.push("--interval", String(settings.intervalSecs.value))
-  if (Option.isSome(settings.metricsAddr)) words.push("--metrics-addr", settings.metricsAddr.value)
-  const line = words.map(shellWord).join(" ")
-  return Option.isSome(settings.home) && settings.home.value !== currentHome
-    ? `A3S_HOME=${shellWord(settings.home.value)} ${line}`
-    : line
+/**
+ * The command that re-installs a unit with the same monitor flags, as a user types it: the
+ * unit's arguments after `monitor`, and `A3S_HOME=...` when the unit's home is not the one here.
+ */
+export const reinstallCommand = (
+  argv: ReadonlyArray<string>,
+  home: Option.Option<string>,
+  currentHome: string
+): string => {
+  const monitorAt = argv.indexOf("monitor")
+  const flags = monitorAt < 0 ? [] : argv.slice(monitorAt + 1)
+  const line = ["a3s-box", "monitor", "--install", ...flags].map(shellWord).join(" ")
+  return Option.isSome(home) && home.value !== currentHome ? `A3S_HOME=${shellWord(home.value)} ${line}` : line
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -70,7 +72,8 @@ export const runInstall = (request: InstallRequest): Effect.Effect<number, never
       script: request.program.script,
       intervalSecs: request.intervalSecs,
       metricsAddr: request.metricsAddr,
-      home: request.home
+      home: request.home,
+      ...(request.extraArgs === undefined ? {} : { extraArgs: request.extraArgs })
     }
     const result = yield* Effect.either(installer.install(spec, { linger: request.linger }))
     if (Either.isLeft(result)) {
@@ -171,7 +174,7 @@ export const statusJson = (status: ServiceInstaller.ServiceStatus, currentHome: 
     },
     stale,
     missing: unit?.missing ?? [],
-    fix: stale && d !== null ? reinstallCommand(d, currentHome) : null,
+    fix: stale && d !== null ? reinstallCommand(unit.argv, d.home, currentHome) : null,
     home_in_effect: currentHome,
     enabled_on_disk: Option.getOrNull(status.enabledOnDisk),
     service_manager: state._tag === "Known"
@@ -228,7 +231,7 @@ export const statusText = (status: ServiceInstaller.ServiceStatus, currentHome: 
         row("STALE", `the ${m.what} ${m.path} no longer exists: the service cannot start.`)
       }
       if (unit.missing.length > 0) {
-        more(`Fix: re-run the install with the a3s-box and Node you use now: ${reinstallCommand(d, currentHome)}`)
+        more(`Fix: re-run the install with the a3s-box and Node you use now: ${reinstallCommand(unit.argv, d.home, currentHome)}`)
       }
     }
   }
@@ -297,8 +300,23 @@ const withInstaller = <R>(self: Effect.Effect<number, never, R | ServiceInstalle
 export interface InstallFlags {
   readonly intervalSecs: number
   readonly metricsAddr: Option.Option<string>
+  readonly extraArgs?: ReadonlyArray<string>
   readonly linger: boolean
 }
+
+/**
+ * The monitor's other flags, as arguments the installed service must carry too (only those that
+ * differ from the monitor's defaults: `--log-format text`, `--liveness-tick 100`, no per-box metrics).
+ */
+export const carriedMonitorArgs = (flags: {
+  readonly logFormat?: string
+  readonly livenessTick?: number
+  readonly metricsPerBox?: boolean
+}): ReadonlyArray<string> => [
+  ...(flags.logFormat !== undefined && flags.logFormat !== "text" ? ["--log-format", flags.logFormat] : []),
+  ...(flags.livenessTick !== undefined && flags.livenessTick !== 100 ? ["--liveness-tick", String(flags.livenessTick)] : []),
+  ...(flags.metricsPerBox === true ? ["--metrics-per-box"] : [])
+]
 
 /** Checks the flags a service would start with, so a bad one fails now rather than in a crash loop. */
 const checkFlags = (flags: InstallFlags): Either.Either<InstallFlags, string> => {
@@ -324,6 +342,7 @@ export const installService = (flags: InstallFlags): Effect.Effect<void, never, 
       home: yield* Home.home,
       intervalSecs: checked.right.intervalSecs,
       metricsAddr: checked.right.metricsAddr,
+      ...(flags.extraArgs === undefined ? {} : { extraArgs: flags.extraArgs }),
       linger: checked.right.linger
     })
   }))
@@ -365,6 +384,7 @@ export const monitorServiceAction = (flags: {
   readonly linger: boolean
   readonly intervalSecs: number
   readonly metricsAddr: Option.Option<string>
+  readonly extraArgs?: ReadonlyArray<string>
 }): Option.Option<Effect.Effect<void, never, NodeServices>> => {
   if (flags.install && flags.uninstall) {
     return Option.some(usageError("--install and --uninstall cannot be used together: give one of them"))
@@ -379,6 +399,7 @@ export const monitorServiceAction = (flags: {
 export interface ParentFlags {
   readonly intervalSecs: number
   readonly metricsAddr: Option.Option<string>
+  readonly extraArgs?: ReadonlyArray<string>
   readonly linger?: boolean
 }
 
@@ -407,6 +428,7 @@ export const serviceSubcommands = <R>(parentFlags: Effect.Effect<ParentFlags, ne
         yield* installService({
           intervalSecs: Option.getOrElse(options.interval, () => parent.intervalSecs),
           metricsAddr: Option.orElse(options.metricsAddr, () => parent.metricsAddr),
+          ...(parent.extraArgs === undefined ? {} : { extraArgs: parent.extraArgs }),
           linger: options.linger || parent.linger === true
         })
       })

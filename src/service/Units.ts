@@ -35,16 +35,19 @@ export interface ServiceSpec {
   readonly metricsAddr: Option.Option<string>
   /** `A3S_HOME` in effect at install time. */
   readonly home: string
+  /** Further `monitor` flags, appended as given (e.g. `--log-format json`). */
+  readonly extraArgs?: ReadonlyArray<string>
 }
 
-/** The argument vector the service starts: `node script monitor --interval N [--metrics-addr A]`. */
+/** The argument vector the service starts: `node script monitor --interval N [--metrics-addr A] [EXTRA...]`. */
 export const programArguments = (spec: ServiceSpec): ReadonlyArray<string> => [
   spec.node,
   spec.script,
   "monitor",
   "--interval",
   String(spec.intervalSecs),
-  ...Option.match(spec.metricsAddr, { onNone: () => [], onSome: (addr) => ["--metrics-addr", addr] })
+  ...Option.match(spec.metricsAddr, { onNone: () => [], onSome: (addr) => ["--metrics-addr", addr] }),
+  ...(spec.extraArgs ?? [])
 ]
 
 const reinstallFix = "Re-run the install from a program whose paths are plain."

@@ -532,6 +532,27 @@ describe("the program to install", () => {
 })
 
 describe("monitor --install/--uninstall flags", () => {
+  it("the monitor's other non-default flags are carried into the unit", () => {
+    expect(ServiceCommands.carriedMonitorArgs({ logFormat: "text", livenessTick: 100, metricsPerBox: false })).toEqual([])
+    expect(ServiceCommands.carriedMonitorArgs({ logFormat: "json", livenessTick: 250, metricsPerBox: true })).toEqual([
+      "--log-format",
+      "json",
+      "--liveness-tick",
+      "250",
+      "--metrics-per-box"
+    ])
+  })
+
+  it("the fix for a stale unit re-installs with every flag the unit had", () => {
+    const argv = ["/old/node", "/x.mjs", "monitor", "--interval", "7", "--log-format", "json", "--metrics-addr", "[::1]:9"]
+    expect(ServiceCommands.reinstallCommand(argv, Option.some("/h"), "/h")).toBe(
+      "a3s-box monitor --install --interval 7 --log-format json --metrics-addr '[::1]:9'"
+    )
+    expect(ServiceCommands.reinstallCommand(argv, Option.some("/a b"), "/h")).toBe(
+      "A3S_HOME='/a b' a3s-box monitor --install --interval 7 --log-format json --metrics-addr '[::1]:9'"
+    )
+  })
+
   it.effect("--install with --uninstall is a usage error (exit 2) with a clear message", () =>
     Effect.gen(function*() {
       const captured = capturedConsole()

@@ -47,6 +47,12 @@ describe("systemdUnit", () => {
     )
   })
 
+  it("appends the monitor's other flags after its own", () => {
+    expect(line(unit(spec({ extraArgs: ["--log-format", "json", "--metrics-per-box"] })), "ExecStart")).toBe(
+      "ExecStart=/usr/bin/node /opt/a3s-box/dist/a3s-box.mjs monitor --interval 5 --log-format json --metrics-per-box"
+    )
+  })
+
   it("quotes paths with spaces and escapes quotes and backslashes in arguments", () => {
     const text = unit(spec({ node: "/opt/my node/bin/node", script: `/srv/it's "a3s"\\box/a3s-box.mjs` }))
     expect(line(text, "ExecStart")).toBe(
