@@ -15,8 +15,10 @@
  * - No asynchronous throw. The library's default `onCompromised` throws from a timer, which
  *   would crash the process; here it only marks the lock as lost, and `verify` reports it.
  *
- * Waiting is done here (not with the library's `retries`), with short jittered sleeps, so it
- * is interruptible and fast under contention. Node-specific: uses `node:fs` directly.
+ * Waiting is done here (not with the library's `retries`) so that it is interruptible and
+ * fast under contention: a waiter watches the lock directory's parent (fs.watch) and tries
+ * again as soon as the lock directory is removed, with polling as the fallback.
+ * Node-specific: uses `node:fs` directly.
  */
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
@@ -149,44 +151,110 @@ const release = (lockPath: string, held: Extract<Attempt, { _tag: "Held" }>, own
     }
   })
 
-/** 0.5-1 ms, 1-2 ms, then 2-4 ms: a lock is held for a few milliseconds at most. */
+/** Polling steps while no watch is available: 0.5-1 ms, 1-2 ms, then 2-4 ms (a lock is held for a few ms). */
 const jitteredDelay = (round: number): Duration.Duration => {
   const cap = Math.min(2 ** round, 4)
   return Duration.millis(cap / 2 + Math.random() * cap / 2)
 }
 
+/** With a watch, polling is only the fallback (missed events, stale locks): every 10-20 ms. */
+const fallbackDelay = (): Duration.Duration => Duration.millis(10 + Math.random() * 10)
+
+/** Wakes a waiter as soon as the lock directory is removed (fs.watch on its parent). */
+interface LockWatch {
+  readonly generation: () => number
+  /** Completes once an event was seen after `generation` had the value `seen`. */
+  readonly changedSince: (seen: number) => Effect.Effect<void>
+  readonly close: () => void
+}
+
+const watchLock = (lockPath: string): LockWatch | undefined => {
+  const name = path.basename(lockPath)
+  let generation = 0
+  const waiters = new Set<() => void>()
+  let watcher: fs.FSWatcher
+  try {
+    watcher = fs.watch(path.dirname(lockPath), { persistent: false }, (_event, filename) => {
+      if (filename !== null && String(filename) !== name) return
+      // Only a removal is worth an attempt; a creation means someone else just took it.
+      if (fs.existsSync(lockPath)) return
+      generation++
+      for (const wake of waiters) wake()
+      waiters.clear()
+    })
+  } catch {
+    return undefined // polling only
+  }
+  watcher.on("error", () => {
+    // polling goes on
+  })
+  return {
+    generation: () => generation,
+    changedSince: (seen) =>
+      Effect.async<void>((resume) => {
+        if (generation !== seen) return resume(Effect.void)
+        const wake = () => resume(Effect.void)
+        waiters.add(wake)
+        return Effect.sync(() => {
+          waiters.delete(wake)
+        })
+      }),
+    close: () => watcher.close()
+  }
+}
+
+/** Waits for the lock until `deadline`: one attempt, then attempts on each change of the lock directory. */
+const acquire = (
+  options: FileLockOptions,
+  deadline: number,
+  restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+): Effect.Effect<Extract<Attempt, { _tag: "Held" }>, LockFailed> => {
+  let watch: LockWatch | undefined
+  return Effect.gen(function*() {
+    for (let round = 0;; round++) {
+      const seen = watch?.generation() ?? 0
+      const result = yield* attempt(options)
+      if (result._tag === "Held") return result
+      if ((yield* Clock.currentTimeMillis) >= deadline) {
+        const owner = yield* Effect.sync(() => readOwner(options.lockPath))
+        const holder = owner === "" ? "" : ` (last holder: pid ${owner.split(":")[0]})`
+        return yield* new LockFailed({
+          lockPath: options.lockPath,
+          reason: "timeout",
+          detail: `held by another process for more than ${Duration.format(options.timeout)}${holder}`
+        })
+      }
+      if (round === 0) {
+        // Contended: watch the lock directory, and try again at once (it may have been
+        // released before the watch started).
+        watch = watchLock(options.lockPath)
+        continue
+      }
+      yield* restore(
+        watch === undefined
+          ? Effect.sleep(jitteredDelay(round))
+          : Effect.raceFirst(Effect.sleep(fallbackDelay()), watch.changedSince(seen))
+      )
+    }
+  }).pipe(Effect.ensuring(Effect.sync(() => watch?.close())))
+}
+
 /**
- * Runs `use` while holding the lock, waiting for it (polling with short jittered sleeps)
- * up to `options.timeout`. The lock is released when `use` ends, however it ends.
+ * Runs `use` while holding the lock, waiting for it up to `options.timeout` (woken when the
+ * lock directory changes, with polling as the fallback). The lock is released when `use`
+ * ends, however it ends.
  */
 export const withLock = <A, E, R>(
   options: FileLockOptions,
   use: (held: HeldLock) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | LockFailed, R> =>
-  // Only the sleeps between attempts (and `use`) are interruptible: a lock obtained is
+  // Only the waits between attempts (and `use`) are interruptible: a lock obtained is
   // always either handed to `use` or released.
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
       const token = `${process.pid}:${randomBytes(8).toString("hex")}`
       const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(options.timeout)
-      let held: Extract<Attempt, { _tag: "Held" }> | undefined
-      for (let round = 0; held === undefined; round++) {
-        const result = yield* attempt(options)
-        if (result._tag === "Held") {
-          held = result
-          break
-        }
-        if ((yield* Clock.currentTimeMillis) >= deadline) {
-          const owner = yield* Effect.sync(() => readOwner(options.lockPath))
-          const holder = owner === "" ? "" : ` (last holder: pid ${owner.split(":")[0]})`
-          return yield* new LockFailed({
-            lockPath: options.lockPath,
-            reason: "timeout",
-            detail: `held by another process for more than ${Duration.format(options.timeout)}${holder}`
-          })
-        }
-        yield* restore(Effect.sleep(jitteredDelay(round)))
-      }
+      const held = yield* acquire(options, deadline, restore)
       const lockHeld = held
       yield* Effect.try({
         try: () => fs.writeFileSync(ownerPath(options.lockPath), token, { mode: 0o600 }),
