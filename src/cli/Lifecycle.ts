@@ -2,6 +2,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as crypto from "node:crypto"
 import * as path from "node:path"
@@ -21,6 +22,15 @@ import * as Transitions from "./Transitions.js"
  * state lock only for its short read-modify-writes, never while a process boots or stops,
  * and re-checks the box (same id, same incarnation) when it records an outcome.
  */
+
+/**
+ * Runs `effect` to its end even when the caller is interrupted (Ctrl-C) meanwhile: the caller
+ * waits for it. Unlike `Effect.uninterruptible`, the effect's own timeouts and races still
+ * work (it runs, interruptible, in a daemon fiber of its own: a forked child would be
+ * interrupted along with its parent).
+ */
+export const shielded = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.uninterruptible(Effect.flatMap(Effect.forkDaemon(Effect.interruptible(effect)), Fiber.join))
 
 const nowIso = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis).toISOString())
 
@@ -76,7 +86,7 @@ type BootOutcome =
  * Boots a box that is not running and records it `running`. If, meanwhile, the box was removed
  * the new process is stopped and this fails; if someone else (the monitor) started it, the new
  * process is stopped and the other run is kept. Never leaves a booted process unrecorded, even
- * when interrupted (the whole section is uninterruptible; a boot takes milliseconds).
+ * when interrupted (the whole section is shielded; a boot takes milliseconds).
  */
 export const boot = (
   box: BoxRecord
@@ -85,7 +95,7 @@ export const boot = (
   StateError | BootFailed | BoxVanished,
   StateStore | BoxRuntime
 > =>
-  Effect.uninterruptible(Effect.gen(function*() {
+  shielded(Effect.gen(function*() {
     const store = yield* StateStore
     const runtime = yield* BoxRuntime
     const booted = yield* runtime.boot(box)
@@ -132,13 +142,13 @@ type StopIntent =
  * reconciles it from then on), (2) stop the process, (3) record `stopped` with its exit code,
  * only if the box is still `stopping` and still the same incarnation. If the stop fails the
  * record gets its former status back. A box that is not running is left as it is.
- * Uninterruptible: a Ctrl-C waits for the stop to be recorded.
+ * Shielded: a Ctrl-C waits for the stop to be recorded.
  */
 export const stop = (
   box: BoxRecord,
   timeoutSecs: Option.Option<number> = Option.none()
 ): Effect.Effect<BoxRecord, StateError | StopFailed | BoxVanished, StateStore | BoxRuntime> =>
-  Effect.uninterruptible(Effect.gen(function*() {
+  shielded(Effect.gen(function*() {
     const store = yield* StateStore
     const runtime = yield* BoxRuntime
     const intent = yield* store.modify((records): readonly [StopIntent, ReadonlyArray<BoxRecord>] => {

@@ -1,9 +1,9 @@
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import * as os from "node:os"
 import * as path from "node:path"
 import type { HealthCheck } from "../domain/HealthCheck.js"
 import * as RestartPolicy from "../domain/RestartPolicy.js"
+import * as Signal from "../runtime/Signal.js"
 import * as BoxNames from "./BoxNames.js"
 import { InvalidFlag, MissingCommand } from "./CliErrors.js"
 
@@ -42,7 +42,8 @@ export type RunSpecError = InvalidFlag | MissingCommand | RestartPolicy.InvalidR
 
 /** `-e KEY=VALUE` entries as an environment; the last of a repeated key wins. */
 export const parseEnv = (entries: ReadonlyArray<string>): Either.Either<Record<string, string>, InvalidFlag> => {
-  const env: Record<string, string> = {}
+  // A Map, then fromEntries: a key such as `__proto__` must become an ordinary entry.
+  const env = new Map<string, string>()
   for (const entry of entries) {
     const eq = entry.indexOf("=")
     if (eq <= 0) {
@@ -50,21 +51,9 @@ export const parseEnv = (entries: ReadonlyArray<string>): Either.Either<Record<s
         new InvalidFlag({ flag: "-e/--env", value: entry, reason: "expected KEY=VALUE with a non-empty KEY" })
       )
     }
-    env[entry.slice(0, eq)] = entry.slice(eq + 1)
+    env.set(entry.slice(0, eq), entry.slice(eq + 1))
   }
-  return Either.right(env)
-}
-
-/** A signal name or number as the canonical `SIGNAME` (`TERM`, `sigterm`, `15` -> `SIGTERM`), if it is one. */
-export const normalizeSignal = (input: string): string | undefined => {
-  const signals = os.constants.signals as Readonly<Record<string, number>>
-  if (/^[0-9]+$/.test(input)) {
-    const number = Number(input)
-    return Object.keys(signals).find((name) => signals[name] === number)
-  }
-  const upper = input.toUpperCase()
-  const name = upper.startsWith("SIG") ? upper : `SIG${upper}`
-  return name in signals ? name : undefined
+  return Either.right(Object.fromEntries(env))
 }
 
 const atLeast = (flag: string, min: number, unit: string) => (value: number): Either.Either<number, InvalidFlag> =>
@@ -134,17 +123,13 @@ export const validate = (flags: RunFlags, cwd: string): Either.Either<RunSpec, R
     const stopTimeout = yield* optionalCheck(flags.stopTimeout, atLeast("--stop-timeout", 0, " seconds"))
     let stopSignal: string | null = null
     if (Option.isSome(flags.stopSignal)) {
-      const normalized = normalizeSignal(flags.stopSignal.value)
-      if (normalized === undefined) {
+      const signal = Signal.parseSignal(flags.stopSignal.value)
+      if (Option.isNone(signal)) {
         return yield* Either.left(
-          new InvalidFlag({
-            flag: "--stop-signal",
-            value: flags.stopSignal.value,
-            reason: "not a signal name or number (e.g. SIGTERM, INT, 9)"
-          })
+          new InvalidFlag({ flag: "--stop-signal", value: flags.stopSignal.value, reason: `expected ${Signal.signalHelp}` })
         )
       }
-      stopSignal = normalized
+      stopSignal = signal.value.name
     }
     const workdir = Option.match(flags.workdir, { onNone: () => cwd, onSome: (dir) => path.resolve(cwd, dir) })
     return {

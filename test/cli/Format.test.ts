@@ -1,0 +1,116 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Format from "../../src/cli/Format.js"
+import { healthCheck, makeBox } from "../monitor/boxes.js"
+
+describe("Format.statusText", () => {
+  it.each([
+    ["a plain running box", makeBox({ status: "running" }), "running"],
+    [
+      "a healthy box with restarts",
+      makeBox({ status: "running", health_check: healthCheck(), health_status: "healthy", restart_count: 2 }),
+      "running (healthy, Restarts: 2)"
+    ],
+    [
+      "an unhealthy box",
+      makeBox({ status: "running", health_check: healthCheck(), health_status: "unhealthy" }),
+      "running (unhealthy)"
+    ],
+    [
+      "a box whose first probe is pending",
+      makeBox({ status: "running", health_check: healthCheck(), health_status: "starting" }),
+      "running (health: starting)"
+    ],
+    [
+      "a disabled health check says nothing",
+      makeBox({ status: "running", health_check: healthCheck(), healthcheck_disabled: true, health_status: "healthy" }),
+      "running"
+    ],
+    ["a paused box", makeBox({ status: "paused", restart_count: 1 }), "paused (Restarts: 1)"],
+    ["a dead box", makeBox({ status: "dead", exit_code: 3 }), "dead (Exit 3)"],
+    ["a dead box with restarts", makeBox({ status: "dead", exit_code: 1, restart_count: 4 }), "dead (Exit 1, Restarts: 4)"],
+    ["a dead box, code unknown", makeBox({ status: "dead", exit_code: null }), "dead"],
+    ["a stopped box", makeBox({ status: "stopped", exit_code: 143 }), "stopped (Exit 143)"],
+    ["a created box", makeBox({ status: "created" }), "created"],
+    ["a status another tool wrote", makeBox({ status: "restart_starting", restart_count: 1 }), "restart_starting (Restarts: 1)"]
+  ])("%s", (_, box, expected) => {
+    expect(Format.statusText(box)).toBe(expected)
+  })
+})
+
+describe("Format.humanDuration (docker's wording)", () => {
+  const s = 1000
+  it.each([
+    [0, "Less than a second"],
+    [999, "Less than a second"],
+    [1 * s, "1 second"],
+    [59 * s, "59 seconds"],
+    [60 * s, "About a minute"],
+    [119 * s, "About a minute"],
+    [5 * 60 * s, "5 minutes"],
+    [59 * 60 * s, "59 minutes"],
+    [60 * 60 * s, "About an hour"],
+    [3 * 3600 * s, "3 hours"],
+    [47 * 3600 * s, "47 hours"],
+    [48 * 3600 * s, "2 days"],
+    [13 * 86400 * s, "13 days"],
+    [14 * 86400 * s, "2 weeks"],
+    [59 * 86400 * s, "8 weeks"],
+    [60 * 86400 * s, "2 months"],
+    [729 * 86400 * s, "24 months"],
+    [730 * 86400 * s, "2 years"],
+    [-5 * s, "Less than a second"]
+  ])("%d ms is %s", (millis, expected) => {
+    expect(Format.humanDuration(millis)).toBe(expected)
+  })
+
+  it("createdText says how long ago, and passes through what is not a timestamp", () => {
+    const now = Date.parse("2026-11-26T10:05:00Z")
+    expect(Format.createdText("2026-11-26T10:00:00Z", now)).toBe("5 minutes ago")
+    expect(Format.createdText("2026-11-26T10:00:00.123456Z", now)).toBe("4 minutes ago")
+    expect(Format.createdText("yesterday-ish", now)).toBe("yesterday-ish")
+    expect(Format.createdText("", now)).toBe("unknown")
+  })
+})
+
+describe("Format.commandText", () => {
+  it("quotes arguments a shell would split, and cuts long commands", () => {
+    expect(Format.commandText(["sleep", "100"])).toBe("sleep 100")
+    expect(Format.commandText(["sh", "-c", "exit 3"])).toBe(`sh -c "exit 3"`)
+    expect(Format.commandText(["echo", ""])).toBe(`echo ""`)
+    const long = Format.commandText(["x".repeat(100)], 40)
+    expect(long).toHaveLength(40)
+    expect(long.endsWith("…")).toBe(true)
+  })
+})
+
+describe("Format.psTable", () => {
+  it("aligns the columns, newest box first", () => {
+    const now = Date.parse("2026-11-26T10:10:00Z")
+    const older = makeBox({ name: "web", id: "3f2b8c1e-7a4d-4e2b-9c61-0d5e8f7a1b23", created_at: "2026-11-26T10:00:00Z", cmd: ["srv"] })
+    const newer = makeBox({
+      name: "a_much_longer_name",
+      id: "9a0c4d77-1e2f-4b3a-8d5c-6e7f8091a2b3",
+      status: "dead",
+      exit_code: 3,
+      created_at: "2026-11-26T10:09:00Z",
+      cmd: ["sh", "-c", "exit 3"]
+    })
+    const lines = Format.psTable([older, newer], now).split("\n")
+    expect(lines).toEqual([
+      "NAME                 ID             STATUS          CREATED              COMMAND",
+      `a_much_longer_name   9a0c4d771e2f   dead (Exit 3)   About a minute ago   sh -c "exit 3"`,
+      "web                  3f2b8c1e7a4d   running         10 minutes ago       srv"
+    ])
+  })
+
+  it("is just the header when there are no boxes", () => {
+    expect(Format.psTable([], 0)).toBe("NAME   ID   STATUS   CREATED   COMMAND")
+  })
+
+  it("lists running, paused and stopping boxes by default", () => {
+    const shown = ["running", "paused", "stopping", "stopped", "dead", "created", "restart_starting"].filter((status) =>
+      Format.isListedByDefault({ status })
+    )
+    expect(shown).toEqual(["running", "paused", "stopping"])
+  })
+})

@@ -1,0 +1,141 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as fc from "fast-check"
+import * as RunSpec from "../../src/cli/RunSpec.js"
+
+const flags = (overrides: Partial<RunSpec.RunFlags> = {}): RunSpec.RunFlags => ({
+  name: Option.none(),
+  restart: "no",
+  rm: false,
+  env: [],
+  workdir: Option.none(),
+  healthCmd: Option.none(),
+  healthInterval: Option.none(),
+  healthTimeout: Option.none(),
+  healthRetries: Option.none(),
+  healthStartPeriod: Option.none(),
+  stopSignal: Option.none(),
+  stopTimeout: Option.none(),
+  cmd: ["sleep", "100"],
+  ...overrides
+})
+
+const errorOf = (input: RunSpec.RunFlags): string => {
+  const result = RunSpec.validate(input, "/srv")
+  if (Either.isRight(result)) throw new Error("expected a validation error")
+  return result.left.message
+}
+
+const specOf = (input: RunSpec.RunFlags): RunSpec.RunSpec => {
+  const result = RunSpec.validate(input, "/srv")
+  if (Either.isLeft(result)) throw new Error(result.left.message)
+  return result.right
+}
+
+describe("RunSpec.validate", () => {
+  it("accepts the plain case, working in the current directory", () => {
+    expect(specOf(flags())).toEqual({
+      name: null,
+      restartPolicy: "no",
+      autoRemove: false,
+      env: {},
+      workdir: "/srv",
+      healthCheck: null,
+      stopSignal: null,
+      stopTimeout: null,
+      cmd: ["sleep", "100"]
+    })
+  })
+
+  it("takes every flag", () => {
+    const spec = specOf(flags({
+      name: Option.some("web-1.a_b"),
+      restart: "on-failure:5",
+      rm: true,
+      env: ["A=1", "B=x=y", "C="],
+      workdir: Option.some("app"),
+      healthCmd: Option.some("curl -f http://localhost/ || exit 1"),
+      healthInterval: Option.some(2),
+      healthTimeout: Option.some(1),
+      healthRetries: Option.some(4),
+      healthStartPeriod: Option.some(0),
+      stopSignal: Option.some("int"),
+      stopTimeout: Option.some(0)
+    }))
+    expect(spec).toEqual({
+      name: "web-1.a_b",
+      restartPolicy: "on-failure:5",
+      autoRemove: true,
+      env: { A: "1", B: "x=y", C: "" },
+      workdir: "/srv/app",
+      healthCheck: {
+        cmd: ["sh", "-c", "curl -f http://localhost/ || exit 1"],
+        interval_secs: 2,
+        timeout_secs: 1,
+        retries: 4,
+        start_period_secs: 0
+      },
+      stopSignal: "SIGINT",
+      stopTimeout: 0,
+      cmd: ["sleep", "100"]
+    })
+  })
+
+  it("gives a health check docker's defaults", () => {
+    expect(specOf(flags({ healthCmd: Option.some("true") })).healthCheck).toEqual({
+      cmd: ["sh", "-c", "true"],
+      interval_secs: 30,
+      timeout_secs: 5,
+      retries: 3,
+      start_period_secs: 0
+    })
+  })
+
+  it.each([
+    ["an empty command", flags({ cmd: [] }), "no command given"],
+    ["an empty program", flags({ cmd: [""] }), "no command given"],
+    ["an unknown restart policy", flags({ restart: "sometimes" }), "invalid restart policy 'sometimes'"],
+    ["on-failure:0", flags({ restart: "on-failure:0" }), "on-failure:N"],
+    ["-e without =", flags({ env: ["A=1", "NOVALUE"] }), "invalid -e/--env 'NOVALUE': expected KEY=VALUE"],
+    ["-e with an empty key", flags({ env: ["=x"] }), "invalid -e/--env '=x'"],
+    ["a health interval of 0", flags({ healthCmd: Option.some("true"), healthInterval: Option.some(0) }), "invalid --health-interval '0': must be an integer of at least 1 second"],
+    ["a health timeout of 0", flags({ healthCmd: Option.some("true"), healthTimeout: Option.some(0) }), "invalid --health-timeout '0'"],
+    ["health retries of 0", flags({ healthCmd: Option.some("true"), healthRetries: Option.some(0) }), "invalid --health-retries '0'"],
+    ["a negative start period", flags({ healthCmd: Option.some("true"), healthStartPeriod: Option.some(-1) }), "invalid --health-start-period '-1'"],
+    ["health flags without --health-cmd", flags({ healthRetries: Option.some(2) }), "invalid --health-retries '2': needs --health-cmd"],
+    ["an empty --health-cmd", flags({ healthCmd: Option.some("  ") }), "invalid --health-cmd"],
+    ["a negative stop timeout", flags({ stopTimeout: Option.some(-1) }), "invalid --stop-timeout '-1': must be an integer of at least 0 seconds"],
+    ["an unknown stop signal", flags({ stopSignal: Option.some("SIGNOPE") }), "invalid --stop-signal 'SIGNOPE'"],
+    ["a name with a space", flags({ name: Option.some("my box") }), "invalid --name 'my box'"],
+    ["a name starting with a dash", flags({ name: Option.some("-x") }), "invalid --name '-x'"]
+  ])("rejects %s", (_, input, message) => {
+    expect(errorOf(input)).toContain(message)
+  })
+
+  it("lists the valid restart policies when one is wrong", () => {
+    expect(errorOf(flags({ restart: "alwayz" }))).toContain("no, always, unless-stopped, on-failure, on-failure:N")
+  })
+})
+
+describe("RunSpec.parseEnv", () => {
+  it("splits at the first '=' and keeps the last of a repeated key", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,8}$/), fc.string()), { maxLength: 8 }),
+        (pairs) => {
+          const parsed = RunSpec.parseEnv(pairs.map(([key, value]) => `${key}=${value}`))
+          expect(parsed).toEqual(Either.right(Object.fromEntries(pairs)))
+        }
+      )
+    )
+  })
+})
+
+describe("RunSpec.parseEnv edge cases", () => {
+  it("keeps __proto__ as an ordinary variable", () => {
+    const parsed = RunSpec.parseEnv(["__proto__=x"])
+    expect(Either.isRight(parsed) && Object.keys(parsed.right)).toEqual(["__proto__"])
+    expect(Either.isRight(parsed) && JSON.stringify(parsed.right)).toBe(`{"__proto__":"x"}`)
+  })
+})
