@@ -5,11 +5,11 @@
  * the same directory, fsync, rename). A file that does not parse is never written.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
-import * as Duration from "effect/Duration"
+import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Cause from "effect/Cause"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
@@ -224,7 +224,7 @@ export const make = (
           // Taken by a round (ours or another fiber's): wait for its outcome.
           return (yield* Deferred.await(entry.done)) as A
         })
-      )
+      ).pipe(Effect.withSpan("StateStore.modify", { attributes: { path: file } }))
 
     /** Liveness of every active box (and its exit-code file, when it is dead and its exit code unknown). */
     const observe = (records: ReadonlyArray<BoxRecord>): Effect.Effect<Observations> =>
@@ -253,7 +253,7 @@ export const make = (
         const result = reconcile(records, observations)
         return [result.records, result.records]
       })
-    })
+    }).pipe(Effect.withSpan("StateStore.load", { attributes: { path: file } }))
 
     const stamp: Effect.Effect<string> = Effect.promise(() =>
       nodeFs.promises.stat(file, { bigint: true }).then(
@@ -262,7 +262,9 @@ export const make = (
       )
     )
 
-    const snapshot = Effect.map(read, (state) => state.records)
+    const snapshot = Effect.map(read, (state) => state.records).pipe(
+      Effect.withSpan("StateStore.snapshot", { attributes: { path: file } })
+    )
 
     return { path: file, load, snapshot, modify, stamp } satisfies StateStoreShape
   })

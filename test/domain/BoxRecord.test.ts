@@ -29,6 +29,12 @@ const roundTrip = (text: string): unknown => {
   return JSON.parse(renderStateFile(records, raw))
 }
 
+/** The same, but every record is a new object, so each one is encoded (not written back as read). */
+const roundTripEncoded = (text: string): unknown => {
+  const { raw, records } = parseOrThrow(text)
+  return JSON.parse(renderStateFile(records.map((r) => ({ ...r })), raw))
+}
+
 const byName = (records: ReadonlyArray<BoxRecord>, name: string): BoxRecord => {
   const found = records.find((r) => r.name === name)
   if (found === undefined) throw new Error(`no box ${name}`)
@@ -38,6 +44,19 @@ const byName = (records: ReadonlyArray<BoxRecord>, name: string): BoxRecord => {
 describe("state file round trip (fixture)", () => {
   it("reading the fixture and writing it back yields deep-equal JSON", () => {
     expect(roundTrip(fixtureText)).toStrictEqual(fixtureJson)
+    expect(roundTripEncoded(fixtureText)).toStrictEqual(fixtureJson)
+  })
+
+  it("decoded records are shared between reads of the same text, and frozen", () => {
+    const first = parseOrThrow(fixtureText).records
+    const second = parseOrThrow(fixtureText).records
+    expect(second).toStrictEqual(first)
+    const box = first[0] as BoxRecord
+    expect(Object.isFrozen(box)).toBe(true)
+    expect(Object.isFrozen(box.env)).toBe(true)
+    expect(() => {
+      ;(box as { status: string }).status = "mutated"
+    }).toThrow(TypeError)
   })
 
   it("keeps unknown top-level fields and unknown health_check fields", () => {
@@ -298,6 +317,7 @@ describe("properties", () => {
       fc.property(stateArb, (state) => {
         const text = JSON.stringify(state)
         expect(roundTrip(text)).toStrictEqual(JSON.parse(text))
+        expect(roundTripEncoded(text)).toStrictEqual(JSON.parse(text))
       }),
       { numRuns: 300 }
     )
