@@ -1,11 +1,19 @@
 import * as Command from "@effect/cli/Command"
+import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as ListenAddress from "../metrics/ListenAddress.js"
+import type { MetricsListenFailed } from "../metrics/MetricsServer.js"
 import * as Monitor from "../monitor/Monitor.js"
-import type { MonitorConfigShape } from "../monitor/MonitorConfig.js"
+import type { MonitorConfig, MonitorConfigShape } from "../monitor/MonitorConfig.js"
 import * as MonitorLogger from "../monitor/MonitorLogger.js"
+import type { MonitorStats } from "../monitor/MonitorStats.js"
+import * as Supervisor from "../monitor/Supervisor.js"
+import type { StateStore } from "../state/StateStore.js"
 import * as Home from "../state/Home.js"
 
 /**
@@ -35,6 +43,24 @@ export const flags = {
     ),
     Options.withDefault(100),
     Options.filterMap(atLeast(10), "--liveness-tick must be an integer >= 10 (milliseconds)")
+  ),
+  /** Validated here (a bad value is a usage error, exit 2); kept as text, normalised (`ListenAddress.format`). */
+  metricsAddr: Options.text("metrics-addr").pipe(
+    Options.withDescription(
+      "Serve GET /healthz and GET /metrics (Prometheus) on HOST:PORT or [IPV6]:PORT, e.g. 127.0.0.1:9464 (port 0 picks a free one; the bound address is logged). Off by default. No authentication: keep it on loopback"
+    ),
+    Options.mapEffect((text) =>
+      Either.match(ListenAddress.parse(text), {
+        onLeft: (error) => Either.left(ValidationError.invalidValue(HelpDoc.p(`--metrics-addr: ${error.message}`))),
+        onRight: (address) => Either.right(ListenAddress.format(address))
+      })
+    ),
+    Options.optional
+  ),
+  metricsPerBox: Options.boolean("metrics-per-box").pipe(
+    Options.withDescription(
+      "With --metrics-addr: also export one series per box (restarts and health by box name); grows with the fleet"
+    )
   )
 }
 
@@ -42,18 +68,41 @@ export interface MonitorFlags {
   readonly interval: number
   readonly logFormat: MonitorLogger.LogFormat
   readonly livenessTick: number
+  readonly metricsAddr: Option.Option<string>
+  readonly metricsPerBox: boolean
 }
 
 /** The monitor's configuration from its flags and the environment (`$A3S_HOME`). */
 export const configFrom = (options: MonitorFlags): Effect.Effect<MonitorConfigShape> =>
-  Effect.map(Home.home, (home) =>
-    Monitor.configFor(home, { interval: options.interval, livenessTickMillis: options.livenessTick }))
+  Effect.map(Home.home, (home) => ({
+    ...Monitor.configFor(home, { interval: options.interval, livenessTickMillis: options.livenessTick }),
+    metricsAddr: Option.flatMap(options.metricsAddr, (text) => Either.getRight(ListenAddress.parse(text)))
+  }))
+
+/**
+ * The metrics server (`--metrics-addr`), or nothing. Its modules (HTTP server, prom-client)
+ * are loaded only when it is asked for, so a monitor without it does not pay their start-up time.
+ */
+const metricsServer = (
+  config: MonitorConfigShape,
+  perBox: boolean
+): Layer.Layer<never, MetricsListenFailed, StateStore | MonitorStats | MonitorConfig> =>
+  Option.match(config.metricsAddr, {
+    onNone: () => Layer.empty,
+    onSome: (address) =>
+      Layer.unwrapEffect(
+        Effect.map(Effect.promise(() => import("../metrics/MetricsServer.js")), (MetricsServer) =>
+          Layer.discard(MetricsServer.layer({ address, perBox })))
+      )
+  })
 
 /** Every layer the monitor runs: the supervisor over the host services, and whatever runs beside it. */
-export const services = (config: MonitorConfigShape, _options: MonitorFlags) =>
-  Layer.mergeAll(
-    Monitor.layer(config)
-    // Add layers that run beside the supervisor here (they may use its services).
+export const services = (config: MonitorConfigShape, options: MonitorFlags) =>
+  // Monitor.layer(config), with the metrics server between the host services and the
+  // supervisor: it shares their MonitorStats and StateStore, and it is bound (or has failed,
+  // e.g. port in use) before the supervisor starts. Layers built in order: host, metrics, supervisor.
+  Supervisor.layer.pipe(
+    Layer.provideMerge(metricsServer(config, options.metricsPerBox).pipe(Layer.provideMerge(Monitor.hostLayer(config))))
   )
 
 /** The monitor's run: logs in the chosen format, until interrupted. */
