@@ -398,7 +398,7 @@ export const make = (
 
     const write = (change: (heartbeat: MonitorHeartbeat, now: number) => MonitorHeartbeat) =>
       Effect.gen(function*() {
-        if (yield* lease.isLost) return
+        if (!(yield* lease.verify)) return
         const now = yield* Clock.currentTimeMillis
         const next = yield* Ref.updateAndGet(current, (hb) => ({ ...change(hb, now), updated_at: now }))
         const result = yield* Effect.either(sink.write(next))

@@ -468,6 +468,12 @@ export interface HeldLeaseShape {
   readonly lost: Effect.Effect<never, MonitorLeaseLost>
   /** Whether the lease was lost (no I/O). */
   readonly isLost: Effect.Effect<boolean>
+  /**
+   * Checks now that the lease is still ours (one small read; see `MonitorLeaseShape.confirm`):
+   * false once it is lost. Writers of files that belong to the holder (the heartbeat) call it
+   * right before writing.
+   */
+  readonly verify: Effect.Effect<boolean>
 }
 
 /** The lease, held: present in a layer stack only while this process holds it. */
@@ -553,7 +559,9 @@ export const hold = (
     const lostSignal = yield* Deferred.make<never, MonitorLeaseLost>()
 
     let watchError: { readonly message: string; readonly at: number } | undefined
-    const check = Effect.gen(function*() {
+    const checking = yield* Effect.makeSemaphore(1)
+    const check = checking.withPermits(1)(Effect.gen(function*() {
+      if (yield* Deferred.isDone(lostSignal)) return false
       const result = yield* Effect.either(lease.confirm(claimed.holder))
       if (Either.isLeft(result)) {
         const now = yield* Clock.currentTimeMillis
@@ -578,7 +586,7 @@ export const hold = (
           return false
         }
       }
-    })
+    }))
     yield* Effect.forkScoped(
       Effect.repeat(Effect.delay(check, watch), Schedule.recurWhile((keepGoing: boolean) => keepGoing))
     )
@@ -587,7 +595,8 @@ export const hold = (
       holder: claimed.holder,
       previous: claimed.previous,
       lost: Deferred.await(lostSignal),
-      isLost: Deferred.isDone(lostSignal)
+      isLost: Deferred.isDone(lostSignal),
+      verify: check
     }
   })
 
