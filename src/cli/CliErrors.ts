@@ -1,4 +1,5 @@
 import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
 
 /** Errors of the box commands. Each `message` names the thing at fault and what to do. */
 
@@ -76,4 +77,24 @@ export class BoxFailures extends Data.TaggedError("BoxFailures")<{
   override get message(): string {
     return this.failures.map((failure) => failure.message).join("\n")
   }
+}
+
+/**
+ * An option the command does not have. @effect/cli hands unknown options of commands with
+ * positional arguments (`run CMD...`, `stop BOX...`) over as arguments; these are caught here.
+ * A usage error: exit code 2.
+ */
+export class UnknownOption extends Data.TaggedError("UnknownOption")<{
+  readonly command: string
+  readonly option: string
+}> {
+  override get message(): string {
+    return `unknown option '${this.option}' for \`a3s-box ${this.command}\` (see \`a3s-box ${this.command} --help\`)`
+  }
+}
+
+/** Fails with `UnknownOption` for the first argument that looks like an option (box names and ids never start with '-'). */
+export const rejectOptionLike = (command: string, args: ReadonlyArray<string>) => {
+  const option = args.find((arg) => arg.startsWith("-") && arg !== "-")
+  return option === undefined ? Effect.void : Effect.fail(new UnknownOption({ command, option }))
 }

@@ -2,7 +2,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import type { BoxRecord } from "../domain/BoxRecord.js"
 import type { StateFileCorrupt, StateStore } from "../state/StateStore.js"
-import { BoxFailures } from "./CliErrors.js"
+import { BoxFailures, rejectOptionLike, type UnknownOption } from "./CliErrors.js"
 import * as Lifecycle from "./Lifecycle.js"
 
 /**
@@ -10,14 +10,17 @@ import * as Lifecycle from "./Lifecycle.js"
  * (after the previous one's changes), the reference is printed when its box succeeded, and
  * the failures are collected into one `BoxFailures` (so the command exits non-zero and
  * reports each one) after every box was tried. A corrupt state file fails the whole command
- * at once: every other box would fail the same way.
+ * at once: every other box would fail the same way. An unknown option among the references
+ * fails it before any box is touched.
  */
 export const forEachBox = <E extends { readonly _tag: string; readonly message: string }, R>(
+  command: string,
   refs: ReadonlyArray<string>,
   operation: (box: BoxRecord, ref: string) => Effect.Effect<void, E, R>,
   options: { readonly echo?: boolean } = {}
-): Effect.Effect<void, BoxFailures | StateFileCorrupt, R | StateStore> =>
+): Effect.Effect<void, BoxFailures | StateFileCorrupt | UnknownOption, R | StateStore> =>
   Effect.gen(function*() {
+    yield* rejectOptionLike(command, refs)
     const failures: Array<{ readonly message: string }> = []
     for (const ref of refs) {
       const outcome = yield* Effect.either(

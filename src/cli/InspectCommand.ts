@@ -5,7 +5,7 @@ import * as Effect from "effect/Effect"
 import type { BoxRecord } from "../domain/BoxRecord.js"
 import { StateStore } from "../state/StateStore.js"
 import * as BoxRef from "./BoxRef.js"
-import { BoxFailures } from "./CliErrors.js"
+import { BoxFailures, rejectOptionLike } from "./CliErrors.js"
 
 /** `a3s-box inspect BOX...`: the records, as pretty JSON (an array, like docker). */
 
@@ -13,6 +13,7 @@ export const command = Command.make("inspect", {
   boxes: Args.text({ name: "BOX" }).pipe(Args.withDescription("Box name, id, or unique id prefix"), Args.atLeast(1))
 }, ({ boxes }) =>
   Effect.gen(function*() {
+    yield* rejectOptionLike("inspect", boxes)
     const store = yield* StateStore
     const records = yield* store.load
     const found: Array<BoxRecord> = []

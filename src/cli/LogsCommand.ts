@@ -7,7 +7,7 @@ import { isActive } from "../domain/BoxRecord.js"
 import { BoxRuntime } from "../runtime/BoxRuntime.js"
 import { StateStore } from "../state/StateStore.js"
 import * as BoxRef from "./BoxRef.js"
-import { InvalidFlag } from "./CliErrors.js"
+import { InvalidFlag, rejectOptionLike } from "./CliErrors.js"
 import { STOPPING } from "./Format.js"
 import * as LogStream from "./LogStream.js"
 
@@ -25,6 +25,7 @@ export const command = Command.make("logs", {
   box: Args.text({ name: "BOX" }).pipe(Args.withDescription("Box name, id, or unique id prefix"))
 }, ({ box: ref, follow, tail }) =>
   Effect.gen(function*() {
+    yield* rejectOptionLike("logs", [ref])
     if (Option.isSome(tail) && tail.value < 0) {
       return yield* new InvalidFlag({ flag: "--tail", value: String(tail.value), reason: "must be 0 or more lines" })
     }

@@ -32,11 +32,14 @@ export const errorLines = (error: unknown): ReadonlyArray<string> => {
   return messageOf(error).split("\n").map((line, index) => (index === 0 ? `Error: ${line}` : line))
 }
 
-/** Prints an expected error and marks the run failed (exit 1). */
+const isUsageError = (error: unknown): boolean =>
+  typeof error === "object" && error !== null && "_tag" in error && error._tag === "UnknownOption"
+
+/** Prints an expected error and marks the run failed (exit 1; 2 for a usage error the commands found). */
 export const report = (error: unknown): Effect.Effect<void> =>
   Effect.zipRight(
     Effect.forEach(errorLines(error), (line) => Console.error(line), { discard: true }),
-    setExitCode(EXIT_FAILURE)
+    setExitCode(isUsageError(error) ? EXIT_USAGE : EXIT_FAILURE)
   )
 
 /** Handles every expected failure of a command run: usage errors (already printed) exit 2, the rest are reported. */

@@ -9,7 +9,7 @@ import { boxesArg, timeFlag, validateTime } from "./StopCommand.js"
 export const command = Command.make("restart", { time: timeFlag, boxes: boxesArg }, ({ boxes, time }) =>
   Effect.gen(function*() {
     const timeout = yield* validateTime(time)
-    yield* forEachBox(boxes, (box) =>
+    yield* forEachBox("restart", boxes, (box) =>
       Effect.gen(function*() {
         const stopped = yield* Lifecycle.stop(box, timeout)
         yield* Lifecycle.start(stopped)

@@ -12,6 +12,6 @@ export const command = Command.make("rm", {
     Options.withDescription("Stop a running box first (otherwise running boxes are refused)")
   ),
   boxes: boxesArg
-}, ({ boxes, force }) => forEachBox(boxes, (box) => Lifecycle.remove(box, force))).pipe(
+}, ({ boxes, force }) => forEachBox("rm", boxes, (box) => Lifecycle.remove(box, force))).pipe(
   Command.withDescription("Remove boxes and their directories (console log, exit code)")
 )

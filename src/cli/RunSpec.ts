@@ -5,7 +5,7 @@ import type { HealthCheck } from "../domain/HealthCheck.js"
 import * as RestartPolicy from "../domain/RestartPolicy.js"
 import * as Signal from "../runtime/Signal.js"
 import * as BoxNames from "./BoxNames.js"
-import { InvalidFlag, MissingCommand } from "./CliErrors.js"
+import { InvalidFlag, MissingCommand, UnknownOption } from "./CliErrors.js"
 
 /** The flags of `a3s-box run` as parsed by @effect/cli, before validation. */
 export interface RunFlags {
@@ -38,7 +38,7 @@ export interface RunSpec {
   readonly cmd: ReadonlyArray<string>
 }
 
-export type RunSpecError = InvalidFlag | MissingCommand | RestartPolicy.InvalidRestartPolicy
+export type RunSpecError = InvalidFlag | MissingCommand | UnknownOption | RestartPolicy.InvalidRestartPolicy
 
 /** `-e KEY=VALUE` entries as an environment; the last of a repeated key wins. */
 export const parseEnv = (entries: ReadonlyArray<string>): Either.Either<Record<string, string>, InvalidFlag> => {
@@ -106,7 +106,10 @@ const healthCheckOf = (flags: RunFlags): Either.Either<HealthCheck | null, Inval
  */
 export const validate = (flags: RunFlags, cwd: string): Either.Either<RunSpec, RunSpecError> =>
   Either.gen(function*() {
-    if (flags.cmd.length === 0 || flags.cmd[0] === "") return yield* Either.left(new MissingCommand())
+    const program = flags.cmd[0]
+    if (program === undefined || program === "") return yield* Either.left(new MissingCommand())
+    // An unknown option before the command reaches us as its first word: no program is called `--nmae`.
+    if (program.startsWith("-")) return yield* Either.left(new UnknownOption({ command: "run", option: program }))
     const name = Option.getOrNull(flags.name)
     if (name !== null && !BoxNames.isValidName(name)) {
       return yield* Either.left(

@@ -7,5 +7,5 @@ import { boxesArg } from "./StopCommand.js"
 /** `a3s-box start BOX...`: boot created, stopped or dead boxes again. */
 
 export const command = Command.make("start", { boxes: boxesArg }, ({ boxes }) =>
-  forEachBox(boxes, (box) => Effect.asVoid(Lifecycle.start(box)))
+  forEachBox("start", boxes, (box) => Effect.asVoid(Lifecycle.start(box)))
 ).pipe(Command.withDescription("Start stopped, dead or created boxes (a running box is left as it is)"))

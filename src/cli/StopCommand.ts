@@ -29,7 +29,7 @@ export const validateTime = (time: Option.Option<number>): Effect.Effect<Option.
 export const command = Command.make("stop", { time: timeFlag, boxes: boxesArg }, ({ boxes, time }) =>
   Effect.gen(function*() {
     const timeout = yield* validateTime(time)
-    yield* forEachBox(boxes, (box) =>
+    yield* forEachBox("stop", boxes, (box) =>
       Effect.gen(function*() {
         const stopped = yield* Lifecycle.stop(box, timeout)
         // Like docker, a box run with --rm is removed once it stops.

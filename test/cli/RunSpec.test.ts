@@ -95,6 +95,7 @@ describe("RunSpec.validate", () => {
   it.each([
     ["an empty command", flags({ cmd: [] }), "no command given"],
     ["an empty program", flags({ cmd: [""] }), "no command given"],
+    ["an unknown option taken for the program", flags({ cmd: ["--nmae", "x", "sleep"] }), "unknown option '--nmae' for `a3s-box run`"],
     ["an unknown restart policy", flags({ restart: "sometimes" }), "invalid restart policy 'sometimes'"],
     ["on-failure:0", flags({ restart: "on-failure:0" }), "on-failure:N"],
     ["-e without =", flags({ env: ["A=1", "NOVALUE"] }), "invalid -e/--env 'NOVALUE': expected KEY=VALUE"],
