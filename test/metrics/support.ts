@@ -3,8 +3,9 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { BoxRecord, parseStateFile } from "../../src/domain/BoxRecord.js"
 import { type StateError, StateStore } from "../../src/state/StateStore.js"
@@ -149,4 +150,89 @@ export const findPromtool = (): string | undefined => {
 export const promtoolCheck = (promtool: string, text: string): { readonly status: number | null; readonly stderr: string } => {
   const result = spawnSync(promtool, ["check", "metrics"], { input: text, encoding: "utf8", timeout: 20_000 })
   return { status: result.status, stderr: `${result.stderr ?? ""}${result.stdout ?? ""}` }
+}
+
+// ---------------------------------------------------------------------------
+// The built CLI as a real process
+
+export const cliPath = path.join(repoRoot, "dist", "a3s-box.mjs")
+
+/** Field 22 of /proc/PID/stat (start time in clock ticks), or undefined when the process is gone or a zombie. */
+const startTimeOf = (pid: number): number | undefined => {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    if (fields[0] === "Z") return undefined
+    return Number(fields[19])
+  } catch {
+    return undefined
+  }
+}
+
+export interface CliProcess {
+  readonly pid: number
+  /** stdout and stderr so far, interleaved as they arrived. */
+  readonly output: () => string
+  /** Resolves with the exit code (null when killed by a signal). */
+  readonly exited: Promise<number | null>
+  /** SIGKILLs the process if it is still the one we started; safe to call twice. */
+  readonly kill: () => void
+}
+
+/** Runs `node dist/a3s-box.mjs ...args` with `A3S_HOME=home`. */
+export const runCli = (args: ReadonlyArray<string>, home: string): CliProcess => {
+  const child = spawn(process.execPath, [cliPath, ...args], {
+    env: { ...process.env, A3S_HOME: home },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  const pid = child.pid!
+  const startTime = startTimeOf(pid)
+  let output = ""
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()))
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+  return {
+    pid,
+    output: () => output,
+    exited,
+    kill: () => {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      if (startTime === undefined || startTimeOf(pid) !== startTime) return
+      try {
+        process.kill(pid, "SIGKILL")
+      } catch {
+        // gone already
+      }
+    }
+  }
+}
+
+/** Polls `check` until it returns a value (not undefined), or throws after `timeoutMs`. */
+export const pollUntil = async <A>(
+  what: string,
+  check: () => A | undefined | Promise<A | undefined>,
+  timeoutMs = 20_000
+): Promise<A> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/** A fresh temp directory per call; `cleanup` removes all of them. */
+export const tempDirs = () => {
+  const made: Array<string> = []
+  return {
+    make: (): string => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "a3s-metrics-"))
+      made.push(dir)
+      return dir
+    },
+    cleanup: () => {
+      for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }
 }
