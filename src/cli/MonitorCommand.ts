@@ -15,6 +15,7 @@ import type { MonitorStats } from "../monitor/MonitorStats.js"
 import * as Supervisor from "../monitor/Supervisor.js"
 import type { StateStore } from "../state/StateStore.js"
 import * as Home from "../state/Home.js"
+import * as ServiceCommands from "./ServiceCommands.js"
 
 /**
  * `a3s-box monitor [--interval N] [--log-format text|json]`: the supervisor in the
@@ -112,8 +113,35 @@ export const runMonitor = (options: MonitorFlags) =>
     return yield* Monitor.run(config, services(config, options))
   }).pipe(Effect.provide(MonitorLogger.layer(options.logFormat)))
 
-export const command = Command.make("monitor", flags, runMonitor).pipe(
+/**
+ * `a3s-box monitor --install/--uninstall [--linger]` install or remove the monitor as a per-user
+ * service instead of running it; `monitor install|uninstall|status` are the subcommand spellings
+ * (see ServiceCommands.ts).
+ */
+const monitorCommand = Command.make(
+  "monitor",
+  { ...flags, ...ServiceCommands.monitorServiceOptions },
+  (options) =>
+    Effect.gen(function*() {
+      const service = ServiceCommands.monitorServiceAction({
+        ...options,
+        intervalSecs: options.interval,
+        extraArgs: ServiceCommands.carriedMonitorArgs(options)
+      })
+      if (Option.isSome(service)) return yield* service.value
+      return yield* runMonitor(options)
+    })
+).pipe(
   Command.withDescription(
     "Supervise detached boxes in the foreground: restart dead and unhealthy boxes per their restart policy, with backoff, until SIGTERM/SIGINT"
   )
+)
+
+export const command = monitorCommand.pipe(
+  Command.withSubcommands(ServiceCommands.serviceSubcommands(Effect.map(monitorCommand, (options) => ({
+    intervalSecs: options.interval,
+    metricsAddr: options.metricsAddr,
+    extraArgs: ServiceCommands.carriedMonitorArgs(options),
+    linger: options.linger
+  }))))
 )
