@@ -215,6 +215,35 @@ describe.skipIf(managerSkip !== undefined)("against a real systemd --user manage
     expect(cli(program, m.env, "monitor", "--uninstall").status).toBe(0)
   })
 
+  it("boxes the service's monitor restarted survive a restart of the service (KillMode=process)", async () => {
+    const m = manager!
+    const program = { node: process.execPath, script: BUNDLE, home: path.join(root, "boxes-home") }
+    const inspect = () => JSON.parse(cli(program, m.env, "inspect", "keeper").stdout)[0] as { pid: number | null; status: string }
+    expect(cli(program, m.env, "run", "-d", "--name", "keeper", "--restart", "always", "--", "sleep", "300").status).toBe(0)
+    expect(cli(program, m.env, "monitor", "--install", "--interval", "1").status).toBe(0)
+    const crashed = inspect().pid!
+    const identity = startTime(crashed)
+    if (identity !== undefined && startTime(crashed) === identity) process.kill(crashed, "SIGKILL")
+    // The monitor restarts it: the new box process is the service's child, in the service's cgroup.
+    const box = await waitFor("the monitor to restart the killed box", () => {
+      const b = inspect()
+      return b.status === "running" && b.pid !== null && b.pid !== crashed && startTime(b.pid) !== undefined ? b.pid : undefined
+    }, 30_000)
+    expect(fs.readFileSync(`/proc/${box}/cgroup`, "utf8")).toContain(UNIT)
+    const boxIdentity = startTime(box)
+    const before = mainPid()
+    expect(m.systemctl("restart", UNIT).status).toBe(0)
+    await waitFor("the service to come back", () => {
+      const p = mainPid()
+      return activeState() === "active" && p > 0 && p !== before ? p : undefined
+    })
+    expect(startTime(box)).toBe(boxIdentity)
+    expect(inspect()).toMatchObject({ status: "running", pid: box })
+    expect(cli(program, m.env, "monitor", "--uninstall").status).toBe(0)
+    expect(startTime(box)).toBe(boxIdentity)
+    expect(cli(program, m.env, "rm", "-f", "keeper").status).toBe(0)
+  })
+
   it("a unit whose Node binary is gone is reported stale with the fix, and fails at start (Type=exec)", async () => {
     const m = manager!
     const program = awkwardProgram("stale")
