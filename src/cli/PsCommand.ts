@@ -5,6 +5,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { StateStore } from "../state/StateStore.js"
 import * as Format from "./Format.js"
+import * as SupervisionWarning from "./SupervisionWarning.js"
 
 /** `a3s-box ps [-a] [--format table|json]`: list boxes (after reconciling, so dead boxes show as dead). */
 
@@ -16,18 +17,17 @@ export const flags = {
   format: Options.choice("format", ["table", "json"]).pipe(
     Options.withDescription("Output format: table (default) or json (the records, for scripts)"),
     Options.withDefault("table" as const)
-  )
+  ),
+  quiet: SupervisionWarning.quietOption
 } as const
 
-export const command = Command.make("ps", flags, ({ all, format }) =>
+export const command = Command.make("ps", flags, ({ all, format, quiet }) =>
   Effect.gen(function*() {
     const store = yield* StateStore
     const records = yield* store.load
     const shown = all ? records : records.filter(Format.isListedByDefault)
-    if (format === "json") {
-      yield* Console.log(JSON.stringify(shown, null, 2))
-      return
-    }
-    yield* Console.log(Format.psTable(shown, yield* Clock.currentTimeMillis))
+    if (format === "json") yield* Console.log(JSON.stringify(shown, null, 2))
+    else yield* Console.log(Format.psTable(shown, yield* Clock.currentTimeMillis))
+    yield* SupervisionWarning.warnIfUnsupervised({ quiet, records })
   })
 ).pipe(Command.withDescription("List boxes"))

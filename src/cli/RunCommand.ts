@@ -15,6 +15,7 @@ import * as Lifecycle from "./Lifecycle.js"
 import * as LogStream from "./LogStream.js"
 import * as Outcome from "./Outcome.js"
 import * as RunSpec from "./RunSpec.js"
+import * as SupervisionWarning from "./SupervisionWarning.js"
 import * as Transitions from "./Transitions.js"
 
 /** `a3s-box run [-d] [OPTIONS] -- CMD [ARG...]`: create a box and start it. */
@@ -56,6 +57,7 @@ export const flags = {
     Options.optional
   ),
   stopTimeout: seconds("stop-timeout", "Seconds to wait after the stop signal before SIGKILL (default 10)"),
+  quiet: SupervisionWarning.quietOption,
   cmd: Args.text({ name: "CMD" }).pipe(
     Args.withDescription("The command and its arguments; put `--` before it when an argument starts with '-'"),
     Args.repeated
@@ -128,6 +130,7 @@ export const command = Command.make("run", flags, (input) =>
         )
         if (input.detach || Option.isNone(booted)) {
           yield* Console.log(box.id)
+          yield* SupervisionWarning.warnIfUnsupervised({ quiet: input.quiet })
           return
         }
         yield* restore(follow(box, booted.value)).pipe(Effect.onInterrupt(() => stopAttached(box)))

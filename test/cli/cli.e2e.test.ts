@@ -181,6 +181,25 @@ describe("stop, start, restart, rm", () => {
   })
 })
 
+describe("supervision warning (SPEC §11)", () => {
+  it("run -d, start and ps warn on stderr when a box needs a monitor and none runs; --quiet silences it", async () => {
+    const h = newHome()
+    const run = await h.cli("run", "-d", "--name", "web", "--restart", "always", "--", "sleep", "300")
+    expect(run.code).toBe(0)
+    expect(isUuid(run.stdout.trim())).toBe(true)
+    expect(run.stderr).toMatch(/^Warning: 1 box with a restart policy or health check is not supervised: no a3s-box monitor is running for /)
+    const ps = await h.cli("ps")
+    expect(ps.stderr).toMatch(/^Warning: 1 box/)
+    expect(ps.stdout).not.toContain("Warning")
+    expect((await h.cli("ps", "--quiet")).stderr).toBe("")
+    expect((await h.cli("run", "-d", "--quiet", "--restart", "no", "--", "sleep", "300")).stderr).toBe("")
+    await h.cli("stop", "web")
+    expect((await h.cli("start", "--quiet", "web")).stderr).toBe("")
+    expect((await h.cli("stop", "web")).stderr).toBe("")
+    expect((await h.cli("start", "web")).stderr).toMatch(/^Warning: 1 box/)
+  })
+})
+
 describe("box references", () => {
   const seeded = (id: string, name: string, status = "stopped") => ({
     id,
