@@ -8,8 +8,10 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ListenAddress from "../metrics/ListenAddress.js"
 import type { MetricsListenFailed } from "../metrics/MetricsServer.js"
+import * as Heartbeat from "../monitor/Heartbeat.js"
 import * as Monitor from "../monitor/Monitor.js"
 import type { MonitorConfig, MonitorConfigShape } from "../monitor/MonitorConfig.js"
+import * as MonitorLease from "../monitor/MonitorLease.js"
 import * as MonitorLogger from "../monitor/MonitorLogger.js"
 import type { MonitorStats } from "../monitor/MonitorStats.js"
 import * as Supervisor from "../monitor/Supervisor.js"
@@ -62,6 +64,11 @@ export const flags = {
     Options.withDescription(
       "With --metrics-addr: also export one series per box (restarts and health by box name); grows with the fleet"
     )
+  ),
+  standby: Options.boolean("standby").pipe(
+    Options.withDescription(
+      "If another monitor already supervises this home, wait quietly and take over within one interval when it exits (without it: exit 1 at once, naming that monitor's pid)"
+    )
   )
 }
 
@@ -71,6 +78,8 @@ export interface MonitorFlags {
   readonly livenessTick: number
   readonly metricsAddr: Option.Option<string>
   readonly metricsPerBox: boolean
+  /** `--standby`: wait for the home's lease instead of failing when another monitor holds it. */
+  readonly standby?: boolean
 }
 
 /** The monitor's configuration from its flags and the environment (`$A3S_HOME`). */
@@ -83,27 +92,35 @@ export const configFrom = (options: MonitorFlags): Effect.Effect<MonitorConfigSh
 /**
  * The metrics server (`--metrics-addr`), or nothing. Its modules (HTTP server, prom-client)
  * are loaded only when it is asked for, so a monitor without it does not pay their start-up time.
+ * Outputs the bound address for the heartbeat (`Heartbeat.MetricsEndpoint`).
  */
 const metricsServer = (
   config: MonitorConfigShape,
   perBox: boolean
-): Layer.Layer<never, MetricsListenFailed, StateStore | MonitorStats | MonitorConfig> =>
+): Layer.Layer<Heartbeat.MetricsEndpoint, MetricsListenFailed, StateStore | MonitorStats | MonitorConfig> =>
   Option.match(config.metricsAddr, {
-    onNone: () => Layer.empty,
+    onNone: () => Layer.succeed(Heartbeat.MetricsEndpoint, { address: null }),
     onSome: (address) =>
       Layer.unwrapEffect(
         Effect.map(Effect.promise(() => import("../metrics/MetricsServer.js")), (MetricsServer) =>
-          Layer.discard(MetricsServer.layer({ address, perBox })))
+          Layer.effect(
+            Heartbeat.MetricsEndpoint,
+            Effect.map(MetricsServer.MetricsServer, (server) => ({ address: ListenAddress.format(server.address) }))
+          ).pipe(Layer.provide(MetricsServer.layer({ address, perBox }))))
       )
   })
 
 /** Every layer the monitor runs: the supervisor over the host services, and whatever runs beside it. */
 export const services = (config: MonitorConfigShape, options: MonitorFlags) =>
-  // Monitor.layer(config), with the metrics server between the host services and the
-  // supervisor: it shares their MonitorStats and StateStore, and it is bound (or has failed,
-  // e.g. port in use) before the supervisor starts. Layers built in order: host, metrics, supervisor.
+  // Monitor.layer(config), with the metrics server between the home's lease and the heartbeat:
+  // it shares the host's MonitorStats and StateStore, it binds only once this monitor holds the
+  // home (SPEC §11), and it is bound (or has failed, e.g. port in use) before the supervisor
+  // starts. Layers built in order: host, lease, metrics, heartbeat, supervisor.
   Supervisor.layer.pipe(
-    Layer.provideMerge(metricsServer(config, options.metricsPerBox).pipe(Layer.provideMerge(Monitor.hostLayer(config))))
+    Layer.provideMerge(Heartbeat.layer()),
+    Layer.provideMerge(metricsServer(config, options.metricsPerBox)),
+    Layer.provideMerge(MonitorLease.layer({ standby: options.standby === true })),
+    Layer.provideMerge(Monitor.hostLayer(config))
   )
 
 /** The monitor's run: logs in the chosen format, until interrupted. */

@@ -7,11 +7,13 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ListenAddress from "../metrics/ListenAddress.js"
+import * as Heartbeat from "../monitor/Heartbeat.js"
 import { commandLine, describeFailure, shellWord } from "../service/Errors.js"
 import * as ServiceInstaller from "../service/ServiceInstaller.js"
 import * as Units from "../service/Units.js"
@@ -150,8 +152,25 @@ export const runUninstall: Effect.Effect<number, never, ServiceInstaller.Service
 // ---------------------------------------------------------------------------------------------
 // status
 
-/** The status as JSON (snake_case, like the state file). */
-export const statusJson = (status: ServiceInstaller.ServiceStatus, currentHome: string) => {
+/**
+ * What the home's heartbeat file says (SPEC §11): whether a monitor supervises the home,
+ * whether the service started it or someone did by hand.
+ */
+export interface MonitorSeen {
+  readonly verdict: Heartbeat.Verdict
+  readonly now: number
+  readonly file: string
+}
+
+/** Reads `<home>/monitor.json` now. Never fails. */
+export const seeMonitor = (home: string): Effect.Effect<MonitorSeen, never, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const verdict = yield* Heartbeat.inspect(home)
+    return { verdict, now: yield* Clock.currentTimeMillis, file: Heartbeat.heartbeatPath(home) }
+  })
+
+/** The status as JSON (snake_case, like the state file); `monitor` when the heartbeat was read. */
+export const statusJson = (status: ServiceInstaller.ServiceStatus, currentHome: string, monitor?: MonitorSeen) => {
   const unit = Option.getOrNull(status.unit)
   const d = unit === null ? null : Option.getOrNull(unit.description)
   const value = <A>(o: Option.Option<A> | undefined) => (o === undefined ? null : Option.getOrNull(o))
@@ -199,14 +218,19 @@ export const statusJson = (status: ServiceInstaller.ServiceStatus, currentHome: 
       }
       : health._tag === "Unreachable"
       ? { probed: true, reachable: false, url: health.url, error: health.reason }
-      : { probed: false, reason: health.reason }
+      : { probed: false, reason: health.reason },
+    ...(monitor === undefined ? {} : { monitor: Heartbeat.toJson(monitor.verdict, monitor.now, monitor.file) })
   }
 }
 
 const seconds = (s: number) => `${Number.isInteger(s) ? s : s.toFixed(1)}s`
 
 /** The status as lines for a human. */
-export const statusText = (status: ServiceInstaller.ServiceStatus, currentHome: string): ReadonlyArray<string> => {
+export const statusText = (
+  status: ServiceInstaller.ServiceStatus,
+  currentHome: string,
+  monitor?: MonitorSeen
+): ReadonlyArray<string> => {
   const lines: Array<string> = [`a3s-box monitor service (${managerName(status.manager)})`]
   const row = (label: string, text: string) => lines.push(`  ${`${label}:`.padEnd(10)}${text}`)
   const more = (text: string) => lines.push(`  ${" ".repeat(10)}${text}`)
@@ -264,23 +288,31 @@ export const statusText = (status: ServiceInstaller.ServiceStatus, currentHome: 
       if (Option.isSome(status.unit)) row("health", `not probed: ${health.reason}`)
       break
   }
-  // The monitor's heartbeat file (<home>/monitor.json, SPEC §11) will add a row here.
+  if (monitor !== undefined) {
+    // The monitor of this home, whoever started it (SPEC §11).
+    row("monitor", Heartbeat.describe(monitor.verdict, monitor.now, monitor.file))
+    const pid = monitor.verdict._tag === "NotRunning" ? null : monitor.verdict.heartbeat.pid
+    if (pid !== null && state._tag === "Known" && Option.isSome(state.mainPid) && state.mainPid.value !== pid) {
+      more(`not the service's process (its main pid is ${state.mainPid.value}): started by hand or by another tool`)
+    }
+  }
   if (Option.isNone(status.unit)) lines.push("Install it with: a3s-box monitor --install")
   return lines
 }
 
 export const runStatus = (
   format: "text" | "json",
-  currentHome: string
+  currentHome: string,
+  monitor?: MonitorSeen
 ): Effect.Effect<number, never, ServiceInstaller.ServiceInstaller> =>
   Effect.gen(function*() {
     const installer = yield* ServiceInstaller.ServiceInstaller
     const result = yield* Effect.either(installer.status)
     if (Either.isLeft(result)) return yield* failWith(result.left)
     if (format === "json") {
-      yield* Console.log(JSON.stringify(statusJson(result.right, currentHome), null, 2))
+      yield* Console.log(JSON.stringify(statusJson(result.right, currentHome, monitor), null, 2))
     } else {
-      yield* Effect.forEach(statusText(result.right, currentHome), (line) => Console.log(line), { discard: true })
+      yield* Effect.forEach(statusText(result.right, currentHome, monitor), (line) => Console.log(line), { discard: true })
     }
     return EXIT_OK
   })
@@ -312,10 +344,12 @@ export const carriedMonitorArgs = (flags: {
   readonly logFormat?: string
   readonly livenessTick?: number
   readonly metricsPerBox?: boolean
+  readonly standby?: boolean
 }): ReadonlyArray<string> => [
   ...(flags.logFormat !== undefined && flags.logFormat !== "text" ? ["--log-format", flags.logFormat] : []),
   ...(flags.livenessTick !== undefined && flags.livenessTick !== 100 ? ["--liveness-tick", String(flags.livenessTick)] : []),
-  ...(flags.metricsPerBox === true ? ["--metrics-per-box"] : [])
+  ...(flags.metricsPerBox === true ? ["--metrics-per-box"] : []),
+  ...(flags.standby === true ? ["--standby"] : [])
 ]
 
 /** Checks the flags a service would start with, so a bad one fails now rather than in a crash loop. */
@@ -350,9 +384,12 @@ export const installService = (flags: InstallFlags): Effect.Effect<void, never, 
 /** `monitor --uninstall` / `monitor uninstall`. */
 export const uninstallService: Effect.Effect<void, never, NodeServices> = withInstaller(runUninstall)
 
-/** `monitor status`. */
+/** `monitor status`: the service, and the home's heartbeat (a monitor started by hand shows too). */
 export const serviceStatus = (format: "text" | "json"): Effect.Effect<void, never, NodeServices> =>
-  withInstaller(Effect.flatMap(Home.home, (home) => runStatus(format, home)))
+  withInstaller(Effect.gen(function*() {
+    const home = yield* Home.home
+    return yield* runStatus(format, home, yield* seeMonitor(home))
+  }))
 
 /** A usage error of our own flags: printed like @effect/cli's, exit 2. */
 const usageError = (message: string) =>

@@ -254,6 +254,30 @@ export const describe = (verdict: Verdict, now: number, file: string): string =>
   }
 }
 
+const iso = (millis: number | null): string | null => (millis === null ? null : new Date(millis).toISOString())
+
+/** The verdict as JSON (snake_case, like the files), for `monitor status --format json`. */
+export const toJson = (verdict: Verdict, now: number, file: string) => {
+  const hb = verdict.heartbeat
+  return {
+    heartbeat_path: file,
+    state: verdict._tag === "Running" ? "running" : verdict._tag === "Stale" ? "not-responding" : "not-running",
+    supervising: verdict._tag === "Running",
+    reason: verdict._tag === "NotRunning" ? verdict.reason : null,
+    detail: verdict._tag === "NotRunning" && verdict.detail !== "" ? verdict.detail : null,
+    pid: hb?.pid ?? null,
+    pid_start_time: hb?.pid_start_time ?? null,
+    host: hb?.host ?? null,
+    interval_secs: hb?.interval_secs ?? null,
+    metrics_addr: hb?.metrics_addr ?? null,
+    version: hb?.version ?? null,
+    started_at: iso(hb?.started_at ?? null),
+    last_cycle_at: iso(hb?.last_cycle_at ?? null),
+    seconds_since_last_cycle: hb === null || hb.last_cycle_at === null ? null : Math.max(0, now - hb.last_cycle_at) / 1000,
+    stopped_at: iso(hb?.stopped_at ?? null)
+  }
+}
+
 /** Reads `<home>/monitor.json` and judges it now, on this host. Never fails. */
 export const inspect = (home: string): Effect.Effect<Verdict, never, FileSystem.FileSystem> =>
   Effect.gen(function*() {
@@ -269,9 +293,13 @@ export const inspect = (home: string): Effect.Effect<Verdict, never, FileSystem.
 // ---------------------------------------------------------------------------------------------
 // Writing it: the heartbeat of the monitor that holds the lease
 
-/** The address a running metrics server is bound to (`HOST:PORT`), when there is one. */
+/**
+ * The address the metrics server is actually bound to (`HOST:PORT`; the real port when 0 was
+ * asked), or null when it is off. Optional: without it the heartbeat records the configured
+ * `metricsAddr`.
+ */
 export class MetricsEndpoint extends Context.Tag("a3s-box/MetricsEndpoint")<MetricsEndpoint, {
-  readonly address: string
+  readonly address: string | null
 }>() {}
 
 /** Where heartbeats go: the file, or memory (tests). */

@@ -1,12 +1,16 @@
 import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as LocalBoxRuntime from "../runtime/LocalBoxRuntime.js"
 import type { BoxRuntime } from "../runtime/BoxRuntime.js"
 import * as NodeStateStore from "../state/NodeStateStore.js"
 import type { StateStore } from "../state/StateStore.js"
+import * as Heartbeat from "./Heartbeat.js"
 import * as MonitorConfig from "./MonitorConfig.js"
+import * as MonitorLease from "./MonitorLease.js"
 import * as MonitorStats from "./MonitorStats.js"
 import * as Supervisor from "./Supervisor.js"
 
@@ -41,19 +45,38 @@ export const hostLayer = (
     Layer.provideMerge(LocalBoxRuntime.layer)
   )
 
-/** The supervisor over `hostLayer`, exposing the host services too (to whatever runs beside it). */
-export const layer = (config: MonitorConfig.MonitorConfigShape) =>
-  Supervisor.layer.pipe(Layer.provideMerge(hostLayer(config)))
+/**
+ * The supervisor over `hostLayer`, exposing the host services too (to whatever runs beside it),
+ * guarded as SPEC §11 requires: the home's lease is taken first (failing with
+ * `MonitorAlreadyRunning` when another live monitor holds it, or waiting for it with
+ * `standby`), then the heartbeat (`<home>/monitor.json`) starts, then the supervisor.
+ */
+export const layer = (config: MonitorConfig.MonitorConfigShape, options: { readonly standby?: boolean } = {}) =>
+  Supervisor.layer.pipe(
+    Layer.provideMerge(Heartbeat.layer()),
+    Layer.provideMerge(MonitorLease.layer({ standby: options.standby ?? false })),
+    Layer.provideMerge(hostLayer(config))
+  )
 
 export const startedMessage = (config: Pick<MonitorConfig.MonitorConfigShape, "interval">): string =>
   `a3s-box monitor started (poll interval: ${Duration.toSeconds(config.interval)}s)`
 
 /**
- * Logs the start line, then runs `services` (the supervisor and whatever runs beside it)
- * until interrupted (SIGTERM/SIGINT under `NodeRuntime.runMain`). The cycle in progress
- * completes before the scope closes.
+ * Builds `services` (the supervisor and whatever runs beside it), logs the start line once they
+ * run (so after the home's lease is held: a standby logs it when it takes over), then runs
+ * until interrupted (SIGTERM/SIGINT under `NodeRuntime.runMain`) or until the lease is lost
+ * to another monitor (`MonitorLeaseLost`). The cycle in progress completes before the scope
+ * closes.
  */
 export const run = <ROut, E, RIn>(
   config: MonitorConfig.MonitorConfigShape,
   services: Layer.Layer<ROut, E, RIn>
-): Effect.Effect<never, E, RIn> => Effect.zipRight(Effect.logInfo(startedMessage(config)), Layer.launch(services))
+): Effect.Effect<never, E | MonitorLease.MonitorLeaseLost, RIn> =>
+  Effect.scoped(Effect.gen(function*() {
+    const context = yield* Layer.build(services)
+    yield* Effect.logInfo(startedMessage(config))
+    return yield* Option.match(Context.getOption(context as Context.Context<unknown>, MonitorLease.HeldLease), {
+      onNone: () => Effect.never,
+      onSome: (held) => held.lost
+    })
+  }))

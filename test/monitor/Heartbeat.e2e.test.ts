@@ -105,16 +105,18 @@ describe("Heartbeat (Node): reading", () => {
       const result = spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" })
       write(home, { pid: Number(result.stdout.trim()), pid_start_time: null })
       expect(yield* inspect(home)).toMatchObject({ _tag: "NotRunning", reason: "gone" })
-      // A child that exited but is not reaped yet.
-      const zombie = spawn("sh", ["-c", "exit 0"], { stdio: "ignore" })
-      children.push(zombie)
-      const pid = zombie.pid!
-      const start = startTimeOf(pid)
+      // A zombie: `true` exits, and its parent (exec'd into sleep) never reaps it.
+      const parent = spawn("sh", ["-c", "true & echo $!; exec sleep 600"], { stdio: ["ignore", "pipe", "ignore"] })
+      children.push(parent)
+      const pid = yield* Effect.async<number>((resume) => {
+        parent.stdout!.setEncoding("utf8").once("data", (chunk: string) => resume(Effect.succeed(Number(chunk.trim()))))
+      })
       const deadline = Date.now() + 10_000
       while (!fs.readFileSync(`/proc/${pid}/stat`, "latin1").includes(") Z ") && Date.now() < deadline) {
         yield* Effect.sleep("10 millis")
       }
-      write(home, { pid, pid_start_time: start })
+      expect(fs.readFileSync(`/proc/${pid}/stat`, "latin1")).toContain(") Z ")
+      write(home, { pid, pid_start_time: startTimeOf(pid) })
       expect(yield* inspect(home)).toMatchObject({ _tag: "NotRunning", reason: "gone" })
     }))
 

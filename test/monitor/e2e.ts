@@ -77,7 +77,8 @@ export class World {
   private readonly seen = new Map<number, number | null>()
 
   get env(): NodeJS.ProcessEnv {
-    return { ...process.env, A3S_HOME: this.home }
+    // Boxes are run before the monitor starts: no "not supervised" warning on stderr (SPEC §11).
+    return { ...process.env, A3S_HOME: this.home, A3S_NO_MONITOR_WARNING: "1" }
   }
 
   cli(...args: ReadonlyArray<string>): { readonly status: number | null; readonly stdout: string; readonly stderr: string } {
