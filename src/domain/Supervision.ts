@@ -1,5 +1,6 @@
 import type { BoxRecord } from "./BoxRecord.js"
 import { hasHealthCheck, isActive, markDead } from "./BoxRecord.js"
+import { type Observations, reconcile } from "./Reconcile.js"
 import * as RestartPolicy from "./RestartPolicy.js"
 
 /**
@@ -278,4 +279,33 @@ export const applyProbes = (reports: ReadonlyArray<ProbeReport>) =>
     return box
   })
   return [applied, applied > 0 ? next : records] as const
+}
+
+// ---------------------------------------------------------------------------
+// The cycle's one write
+
+export interface CycleCommit {
+  readonly outcomes: ReadonlyArray<RecordOutcome>
+  /** The records as written (or as found, when nothing changed). */
+  readonly records: ReadonlyArray<BoxRecord>
+}
+
+/**
+ * Everything a poll cycle writes, as one state update under one lock: the reconcile of the
+ * liveness it observed (SPEC §3; each observation applies only to the incarnation it was taken
+ * of), the probe results gathered (same incarnation, still running), and the boots of its
+ * restarts (only to boxes still the dead incarnation decided on). Returns the same array when
+ * nothing changed, so nothing is written.
+ */
+export const commitCycle = (
+  observations: Observations,
+  reports: ReadonlyArray<ProbeReport>,
+  boots: ReadonlyArray<{ readonly decided: BoxRecord; readonly boot: Boot }>,
+  now: number
+) =>
+(records: ReadonlyArray<BoxRecord>): readonly [CycleCommit, ReadonlyArray<BoxRecord>] => {
+  const reconciled = reconcile(records, observations).records
+  const [, probed] = applyProbes(reports)(reconciled)
+  const [outcomes, next] = recordRestarts(boots, now)(probed)
+  return [{ outcomes, records: next }, next] as const
 }

@@ -10,6 +10,7 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Backoff from "../domain/Backoff.js"
 import { type BoxRecord, isActive } from "../domain/BoxRecord.js"
+import { type Liveness, needsLivenessCheck, type Observations, reconcile } from "../domain/Reconcile.js"
 import * as Supervision from "../domain/Supervision.js"
 import { type BootedBox, BoxRuntime, type ProbeResult } from "../runtime/BoxRuntime.js"
 import { type StateError, StateStore } from "../state/StateStore.js"
@@ -21,11 +22,16 @@ import { MonitorStats } from "./MonitorStats.js"
  * alive.
  *
  * - The **cycle loop** runs one poll cycle at a time, whenever it is woken: by the poll
- *   schedule (`Schedule.spaced(interval)`), by the exit of a box it booted, by the short
- *   liveness tick, by a health check that failed, or by the end of a box's backoff wait.
- *   Wake-ups that arrive during a cycle are coalesced into one more cycle; cycles never
- *   overlap. A cycle is uninterruptible: on shutdown the cycle in progress completes, so a
- *   booted box is always recorded.
+ *   schedule (`Schedule.spaced(interval)`: a *full* cycle, which checks every active box's
+ *   liveness and identity), by a change of the state file (full), by the exit of a box it
+ *   booted or a pid the liveness tick found gone (a cycle that checks those boxes), by a
+ *   failed health check, or by the end of a box's backoff wait. Wake-ups that arrive during
+ *   a cycle are coalesced into one more cycle; cycles never overlap. A cycle reads the state
+ *   without the lock (or reuses what it knows when the file's stamp has not changed),
+ *   reconciles and applies probe results in memory, decides, boots every restart at once,
+ *   then writes it all in ONE locked update that re-checks each change against the state as
+ *   it is then (see `Supervision.commitCycle`). A cycle is uninterruptible: on shutdown the
+ *   cycle in progress completes, so a booted box is always recorded.
  * - The **liveness tick** (`livenessTick`, 100 ms) stats the state file and checks that the
  *   pids of active boxes still exist (`kill(pid, 0)`), and wakes the loop when either
  *   changed; identity (pid start time) is verified by the cycle's reconcile.
@@ -53,10 +59,13 @@ const aboutBox = (box: BoxRecord) => Effect.annotateLogs({ box: box.name, box_id
 
 /** Repeats an unchanged state-file error at most this often. */
 const REPEAT_STATE_ERROR_MS = 60_000
+/** Liveness checks of one cycle running at once (they are a /proc read each on Linux, a `ps` elsewhere). */
+const OBSERVE_CONCURRENCY = 8
 /** The supervisor's own deadline for a probe: the runtime's timeout plus this grace. */
 const PROBE_GRACE_MS = 1_000
 
 interface WatchedPid {
+  readonly id: string
   readonly pid: number
   alive: boolean
 }
@@ -84,10 +93,27 @@ export const make: Effect.Effect<
   const wakeups = yield* Queue.dropping<void>(1)
   const probeWakeups = yield* Queue.dropping<void>(1)
   const probeSlots = yield* Effect.makeSemaphore(Math.max(1, config.probeConcurrency))
+  const currentStamp: Effect.Effect<string | undefined> = store.stamp ?? Effect.succeed(undefined)
+  /** Asks for a cycle that looks at what is known to need it (dead boxes, due retries, probe results). */
   const wake = Queue.offer(wakeups, undefined).pipe(Effect.asVoid)
+  /** Asks for a full cycle: the liveness and identity of every active box is checked. */
+  const wakeFull = Effect.suspend(() => {
+    fullCycleDue = true
+    return wake
+  })
+  /** Asks for a cycle that checks (at least) these boxes: they may have died. */
+  const wakeFor = (ids: ReadonlyArray<string>) =>
+    Effect.suspend(() => {
+      for (const id of ids) suspects.add(id)
+      return wake
+    })
   const wakeProbes = Queue.offer(probeWakeups, undefined).pipe(Effect.asVoid)
 
   // The supervisor's memory. Only touched inside effects; JavaScript runs one fiber at a time.
+  /** The next cycle checks every active box (set by the poll schedule and by state file changes). */
+  let fullCycleDue = true
+  /** Boxes the next cycle checks even if it is not a full one: their process exited or vanished. */
+  const suspects = new Set<string>()
   /** Per-box restart backoff (SPEC §5). */
   const backoffs = new Map<string, Backoff.Backoff>()
   /** Boxes the monitor stopped for being unhealthy and marked dead: restart them whatever their exit code. */
@@ -104,8 +130,10 @@ export const make: Effect.Effect<
   let known: ReadonlyArray<BoxRecord> = []
   /** Active boxes' pids for the liveness tick. */
   let watched: Array<WatchedPid> = []
-  /** The state file's stamp after our last cycle (our own writes included). */
+  /** The state file's stamp as of `known` (our own writes included). */
   let lastStamp: string | undefined
+  /** Whether `known` holds what a cycle read or wrote. */
+  let haveKnown = false
   let cycling = false
   let lastStateError: { readonly message: string; readonly at: number } | undefined
 
@@ -139,12 +167,16 @@ export const make: Effect.Effect<
     )
 
   /** A box the monitor booted is its child: its exit is noticed at once, not at the next poll. */
-  const watchExit = (booted: BootedBox) => spawn(Effect.zipRight(booted.exited, wake))
+  const watchExit = (id: string, booted: BootedBox) => spawn(Effect.zipRight(booted.exited, wakeFor([id])))
 
-  /** SPEC §7: boots every ready candidate, then records them all in one state update. Returns the records written. */
-  const restart = (ready: ReadonlyArray<Candidate>) =>
+  interface Booted {
+    readonly candidate: Candidate
+    readonly booted: BootedBox
+  }
+
+  /** SPEC §7: boots every ready candidate at once; failed boots back off. */
+  const bootAll = (ready: ReadonlyArray<Candidate>) =>
     Effect.gen(function*() {
-      const restarted: Array<BoxRecord> = []
       for (const { box, reason } of ready) {
         if (reason !== "dead") continue
         yield* Effect.logInfo(
@@ -155,25 +187,30 @@ export const make: Effect.Effect<
         concurrency: "unbounded"
       })
       const now = yield* Clock.currentTimeMillis
-      const booted: Array<{ readonly candidate: Candidate; readonly booted: BootedBox }> = []
+      const booted: Array<Booted> = []
       for (const [i, attempt] of attempts.entries()) {
         const candidate = ready[i]!
         if (Either.isLeft(attempt)) yield* restartFailed(candidate, attempt.left.reason, now)
         else booted.push({ candidate, booted: attempt.right })
       }
-      if (booted.length === 0) return restarted
-      const recorded = yield* Effect.either(store.modify(Supervision.recordRestarts(
-        booted.map((b) => ({ decided: b.candidate.box, boot: b.booted })),
-        now
-      )))
-      if (Either.isLeft(recorded)) {
+      return booted
+    })
+
+  /** What became of the boots once the cycle's write is done (or failed: then nothing may run unrecorded). */
+  const settleBoots = (
+    booted: ReadonlyArray<Booted>,
+    written: Either.Either<ReadonlyArray<Supervision.RecordOutcome>, StateError>,
+    now: number
+  ) =>
+    Effect.gen(function*() {
+      if (Either.isLeft(written)) {
         for (const b of booted) {
           yield* stopUnrecorded(b.candidate.box, b.booted)
-          yield* restartFailed(b.candidate, `cannot record it: ${recorded.left.message}`, now)
+          yield* restartFailed(b.candidate, `cannot record it: ${written.left.message}`, now)
         }
-        return restarted
+        return
       }
-      for (const [i, outcome] of recorded.right.entries()) {
+      for (const [i, outcome] of written.right.entries()) {
         const { booted: process, candidate } = booted[i]!
         const id = candidate.box.id
         killedForHealth.delete(id)
@@ -190,10 +227,8 @@ export const make: Effect.Effect<
         yield* stats.restarted(candidate.reason, "ok")
         yield* Effect.logInfo(`monitor: box ${nameOf(outcome.box)}) restarted (count: ${outcome.box.restart_count})`)
           .pipe(aboutBox(outcome.box))
-        yield* watchExit(process)
-        restarted.push(outcome.box)
+        yield* watchExit(id, process)
       }
-      return restarted
     })
 
   /**
@@ -224,7 +259,7 @@ export const make: Effect.Effect<
       }
       killedForHealth.add(box.id)
     }).pipe(
-      Effect.ensuring(Effect.zipRight(Effect.sync(() => busy.delete(box.id)), wake)),
+      Effect.ensuring(Effect.zipRight(Effect.sync(() => busy.delete(box.id)), wakeFor([box.id]))),
       aboutBox(box)
     )
 
@@ -296,22 +331,6 @@ export const make: Effect.Effect<
     }
   })
 
-  /** Writes the probe results gathered so far, in one update; returns the records as written. */
-  const applyProbes = (records: ReadonlyArray<BoxRecord>) =>
-    Effect.gen(function*() {
-      if (pendingProbes.length === 0) return records
-      const reports = pendingProbes
-      pendingProbes = []
-      return yield* store.modify((current) => {
-        const [, next] = Supervision.applyProbes(reports)(current)
-        return [next, next] as const
-      }).pipe(
-        Effect.catchAll((error) =>
-          Effect.as(Effect.logError(`monitor: cannot record health check results: ${error.message}`), records)
-        )
-      )
-    })
-
   // -------------------------------------------------------------------------
   // The cycle
 
@@ -348,11 +367,51 @@ export const make: Effect.Effect<
     }
   }
 
+  const pidsExist = (pids: ReadonlyArray<number>): Effect.Effect<ReadonlyArray<boolean>> =>
+    runtime.pidsExist !== undefined
+      ? runtime.pidsExist(pids)
+      : Effect.forEach(pids, (pid) => runtime.isAlive(pid, null))
+
+  /**
+   * SPEC §3: the liveness of these active boxes (and, for the dead, their exit code). A pid
+   * that no longer exists is dead without more ado; an existing one is checked for identity
+   * (start time) and zombie state.
+   */
+  const observe = (boxes: ReadonlyArray<BoxRecord>): Effect.Effect<Observations> =>
+    Effect.gen(function*() {
+      const withPid = boxes.filter((box) => box.pid !== null)
+      const exists = yield* pidsExist(withPid.map((box) => box.pid!))
+      const present = new Set(withPid.filter((_, i) => exists[i] === true).map((box) => box.id))
+      const entries = yield* Effect.forEach(
+        boxes,
+        (box) =>
+          Effect.gen(function*() {
+            const alive = present.has(box.id) && (yield* runtime.isAlive(box.pid!, box.pid_start_time))
+            const exitCode = alive || box.exit_code !== null ? null : Option.getOrNull(yield* runtime.exitCode(box))
+            const liveness: Liveness = { pid: box.pid, pidStartTime: box.pid_start_time, alive, exitCode }
+            return [box.id, liveness] as const
+          }),
+        { concurrency: OBSERVE_CONCURRENCY }
+      )
+      return new Map(entries)
+    })
+
+  /**
+   * One poll cycle (SPEC §7). It reads the state without the lock, reconciles and applies the
+   * probe results in memory, decides, boots, and then writes everything (reconcile, probe
+   * results, restarts) in one update under the lock, re-checked there against the state as it
+   * is then; when nothing changed it takes no lock at all.
+   */
   const cycle = Effect.gen(function*() {
     const startedAt = yield* Clock.currentTimeMillis
-    const loaded = yield* Effect.either(store.load)
-    if (Either.isLeft(loaded)) {
-      yield* reportStateError(loaded.left, startedAt)
+    const stampBefore = yield* currentStamp
+    // Unchanged since the last cycle read or wrote it: what the monitor knows is the file.
+    // (A full cycle always reads it; the write below re-checks everything under the lock.)
+    const unchanged = haveKnown && !fullCycleDue && stampBefore !== undefined && stampBefore === lastStamp
+    const snapshot = unchanged ? Either.right(known) : yield* Effect.either(store.snapshot)
+    if (Either.isLeft(snapshot)) {
+      lastStamp = stampBefore
+      yield* reportStateError(snapshot.left, startedAt)
       const end = yield* Clock.currentTimeMillis
       return yield* stats.cycleCompleted(end, (end - startedAt) / 1000, false)
     }
@@ -360,13 +419,24 @@ export const make: Effect.Effect<
       lastStateError = undefined
       yield* Effect.logInfo(`monitor: state file ${store.path} is readable again`)
     }
+    haveKnown = true
+    const full = fullCycleDue
+    fullCycleDue = false
+    const targets = new Set(suspects)
+    suspects.clear()
+    const observations = yield* observe(
+      snapshot.right.filter((box) => needsLivenessCheck(box) && (full || targets.has(box.id)))
+    )
+    const reconciled = reconcile(snapshot.right, observations)
+    const reports = pendingProbes
+    pendingProbes = []
+    const [, records] = Supervision.applyProbes(reports)(reconciled.records)
     let now = yield* Clock.currentTimeMillis
-    remember(loaded.right, now)
-    const records = yield* applyProbes(loaded.right)
-    known = records
+    const observedMillis = now - startedAt
+    remember(records, now)
 
-    now = yield* Clock.currentTimeMillis
     const ready: Array<Candidate> = []
+    const unhealthy: Array<BoxRecord> = []
     for (const candidate of Supervision.restartCandidates(records, killedForHealth, busy)) {
       const { box } = candidate
       if (box.status !== "dead") {
@@ -374,7 +444,7 @@ export const make: Effect.Effect<
         const entry = backoffs.get(box.id)
         if (entry !== undefined && entry.phase._tag === "Waiting" && now < entry.phase.until) continue
         busy.add(box.id)
-        yield* spawn(unhealthyRestart(box))
+        unhealthy.push(box)
         continue
       }
       const decision = backoff.decide(backoffs.get(box.id), now)
@@ -388,20 +458,47 @@ export const make: Effect.Effect<
         ).pipe(aboutBox(box))
       }
     }
-    if (ready.length > 0) {
-      const restarted = new Map((yield* restart(ready)).map((box) => [box.id, box]))
-      if (restarted.size > 0) known = known.map((box) => restarted.get(box.id) ?? box)
+
+    const booted = ready.length > 0 ? yield* bootAll(ready) : []
+    now = yield* Clock.currentTimeMillis
+    const bootedAt = now
+    let wrote = false
+    if (reconciled.changed || reports.length > 0 || booted.length > 0) {
+      wrote = true
+      const commit = Supervision.commitCycle(
+        observations,
+        reports,
+        booted.map((b) => ({ decided: b.candidate.box, boot: b.booted })),
+        now
+      )
+      const written = yield* Effect.either(store.modify(commit))
+      if (Either.isRight(written)) {
+        known = written.right.records
+      } else {
+        // What this cycle found is not written: look at everything again next time.
+        fullCycleDue = true
+        if (booted.length === 0) yield* Effect.logError(`monitor: ${written.left.message}`)
+      }
+      yield* settleBoots(booted, Either.map(written, (w) => w.outcomes), now)
     }
-    watched = known.flatMap((box) => (isActive(box) && box.pid !== null ? [{ pid: box.pid, alive: true }] : []))
+    lastStamp = wrote ? yield* currentStamp : stampBefore
+    for (const box of unhealthy) yield* spawn(unhealthyRestart(box))
+    watched = known.flatMap((box) =>
+      isActive(box) && box.pid !== null ? [{ id: box.id, pid: box.pid, alive: true }] : []
+    )
     yield* wakeProbes
     const end = yield* Clock.currentTimeMillis
     yield* stats.cycleCompleted(end, (end - startedAt) / 1000, true)
+    yield* Effect.logDebug(
+      `monitor: cycle took ${end - startedAt} ms (observe ${observedMillis} ms, ${ready.length} boots ${
+        bootedAt - startedAt - observedMillis
+      } ms, write ${end - bootedAt} ms)`
+    )
   })
 
   const runCycle = Effect.gen(function*() {
     cycling = true
     yield* keepGoing("poll cycle", cycle, undefined)
-    if (store.stamp !== undefined) lastStamp = yield* store.stamp
   }).pipe(Effect.ensuring(Effect.sync(() => cycling = false)), Effect.uninterruptible)
 
   /** The earliest end of a backoff wait still to come. */
@@ -435,33 +532,32 @@ export const make: Effect.Effect<
       return true
     })
 
-  const pidsExist = (pids: ReadonlyArray<number>): Effect.Effect<ReadonlyArray<boolean>> =>
-    runtime.pidsExist !== undefined
-      ? runtime.pidsExist(pids)
-      : Effect.forEach(pids, (pid) => runtime.isAlive(pid, null))
-
   const tick = Effect.gen(function*() {
     if (cycling) return
-    if (yield* stampChanged) return yield* wake
+    if (yield* stampChanged) return yield* wakeFull
     const list = watched
     if (list.length === 0) return
     const answers = yield* pidsExist(list.map((w) => w.pid))
-    let changed = false
+    const gone: Array<string> = []
     for (const [i, entry] of list.entries()) {
       if (entry.alive && answers[i] === false) {
         entry.alive = false
-        changed = true
+        gone.push(entry.id)
       }
     }
-    if (changed) yield* wake
+    if (gone.length > 0) yield* wakeFor(gone)
   })
 
   yield* Effect.forkScoped(cycleLoop)
   yield* Effect.forkScoped(probeLoop)
-  yield* Effect.forkScoped(Effect.repeat(wake, Schedule.spaced(config.interval)))
-  yield* Effect.forkScoped(Effect.repeat(keepGoing("liveness tick", tick, undefined), Schedule.spaced(config.livenessTick)))
+  yield* Effect.forkScoped(Effect.repeat(wakeFull, Schedule.spaced(config.interval)))
+  // A bare sleep loop rather than a Schedule: at ten ticks a second, the schedule's own
+  // bookkeeping would be a measurable share of the tick's CPU budget.
+  yield* Effect.forkScoped(
+    Effect.forever(Effect.zipRight(keepGoing("liveness tick", tick, undefined), Effect.sleep(config.livenessTick)))
+  )
 
-  return { wake }
+  return { wake: wakeFull }
 })
 
 /** The supervisor, running for as long as the layer's scope is open. */

@@ -234,6 +234,23 @@ describe("Supervisor: fast crash detection", () => {
       expect(yield* h.box("ext")).toMatchObject({ status: "running", restart_count: 1 })
     }))
 
+  it.scoped("a reused pid passes the cheap check but not the full cycle's identity check", () =>
+    Effect.gen(function*() {
+      const h = yield* start([], { config: { interval: Duration.seconds(5), livenessTick: Duration.millis(100) } })
+      yield* settle
+      const box = yield* foreignBox(h, makeBox({ name: "reused" }))
+      yield* TestClock.adjust("1 second")
+      // The box dies and another process gets its pid at once.
+      yield* h.runtime.kill(box.pid!, 137)
+      yield* h.runtime.occupyPid(box.pid!)
+      yield* TestClock.adjust("1 second")
+      expect(yield* bootsOf(h, "reused")).toBe(0)
+      // The next full cycle (at 5 s) sees the start time changed: dead, restarted.
+      yield* TestClock.adjust("3 seconds")
+      expect(yield* h.box("reused")).toMatchObject({ status: "running", restart_count: 1 })
+      expect((yield* h.box("reused")).pid).not.toBe(box.pid)
+    }))
+
   it.scoped("a box it booted is restarted the instant it exits", () =>
     Effect.gen(function*() {
       const h = yield* start([makeBox({ name: "own", status: "dead" })], {
