@@ -27,7 +27,9 @@ import * as Transitions from "./Transitions.js"
  * Runs `effect` to its end even when the caller is interrupted (Ctrl-C) meanwhile: the caller
  * waits for it. Unlike `Effect.uninterruptible`, the effect's own timeouts and races still
  * work (it runs, interruptible, in a daemon fiber of its own: a forked child would be
- * interrupted along with its parent).
+ * interrupted along with its parent). Every state update of this module is shielded: inside
+ * an uninterruptible region (a finalizer, a mask) the lock's wait (a race between a sleep
+ * and a file watch) could never finish, since a race must interrupt its loser.
  */
 export const shielded = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.uninterruptible(Effect.flatMap(Effect.forkDaemon(Effect.interruptible(effect)), Fiber.join))
@@ -46,7 +48,7 @@ export const resolve = (ref: string): Effect.Effect<BoxRecord, StateError | BoxR
  * one locked update, so two concurrent `run --name x` cannot both get the name.
  */
 export const create = (spec: RunSpec): Effect.Effect<BoxRecord, StateError | NameInUse, StateStore> =>
-  Effect.gen(function*() {
+  shielded(Effect.gen(function*() {
     const store = yield* StateStore
     const home = yield* homeDir
     const now = yield* nowIso
@@ -65,7 +67,7 @@ export const create = (spec: RunSpec): Effect.Effect<BoxRecord, StateError | Nam
       }
     )
     return yield* outcome
-  })
+  }))
 
 const asIncarnation = (box: BoxRecord, booted: Pick<BootedBox, "pid" | "pidStartTime">): BoxRecord => ({
   ...box,
@@ -204,7 +206,7 @@ export const removeBoxDir = (box: BoxRecord) =>
 
 /** Drops the record (whatever its state by now) and its directory. */
 export const forget = (box: BoxRecord) =>
-  Effect.gen(function*() {
+  shielded(Effect.gen(function*() {
     const store = yield* StateStore
     yield* store.modify((records) =>
       BoxRef.findById(records, box.id) === undefined
@@ -212,7 +214,7 @@ export const forget = (box: BoxRecord) =>
         : [undefined, Transitions.without(records, box.id)] as const
     )
     yield* removeBoxDir(box)
-  })
+  }))
 
 /** `rm`: a running box needs `force`, which stops it (gracefully) first. */
 export const remove = (box: BoxRecord, force: boolean) =>

@@ -115,11 +115,12 @@ export const command = Command.make("run", flags, (input) =>
   Effect.gen(function*() {
     const spec = yield* RunSpec.validate(input, process.cwd())
     yield* checkWorkdir(input.workdir, spec.workdir)
-    const created = yield* Lifecycle.create(spec)
     const fs = yield* FileSystem.FileSystem
-    // From the boot on, an interrupt (Ctrl-C) is only seen once the attached box can be stopped.
+    // From here on, an interrupt (Ctrl-C) is only seen once an attached box can be stopped:
+    // never between writing the record and booting or recording the process.
     yield* Effect.uninterruptibleMask((restore) =>
       Effect.gen(function*() {
+        const created = yield* Lifecycle.create(spec)
         const { box, booted } = yield* fs.makeDirectory(created.box_dir, { recursive: true }).pipe(
           Effect.mapError((error) =>
             new BoxFileError({ path: created.box_dir, operation: "create", reason: error.message })
@@ -130,7 +131,7 @@ export const command = Command.make("run", flags, (input) =>
         )
         if (input.detach || Option.isNone(booted)) {
           yield* Console.log(box.id)
-          yield* SupervisionWarning.warnIfUnsupervised({ quiet: input.quiet })
+          yield* restore(SupervisionWarning.warnIfUnsupervised({ quiet: input.quiet }))
           return
         }
         yield* restore(follow(box, booted.value)).pipe(Effect.onInterrupt(() => stopAttached(box)))
