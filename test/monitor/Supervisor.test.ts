@@ -341,6 +341,24 @@ describe("Supervisor: health checks", () => {
       expect((yield* h.box("fine")).health_last_check).toBe("1970-01-01T00:00:10.000Z")
     }))
 
+  it.scoped("a probe result that arrives after the box was restarted is dropped (another incarnation)", () =>
+    Effect.gen(function*() {
+      const hc = healthCheck({ interval_secs: 60, timeout_secs: 10, retries: 1 })
+      const h = yield* start([makeBox({ name: "old", status: "dead", health_check: hc })])
+      yield* h.runtime.setProbe("old", { _tag: "Slow", seconds: 5, result: Unhealthy("too late") })
+      yield* settle
+      // The probe of the first incarnation is under way; the box crashes and is restarted.
+      yield* TestClock.adjust("1 second")
+      yield* crash(h, "old")
+      yield* advanceUntil(bootCountIs(h, "old", 2))
+      const restarted = yield* h.box("old")
+      yield* h.runtime.setProbe("old", { _tag: "Healthy" })
+      yield* TestClock.adjust("5 seconds")
+      // The failure (retries 1) would have made it unhealthy; it belonged to the old pid.
+      expect(yield* h.box("old")).toMatchObject({ pid: restarted.pid, health_retries: 0, restart_count: 2 })
+      expect((yield* h.box("old")).health_status).not.toBe("unhealthy")
+    }))
+
   it.scoped("no probe runs during the start period", () =>
     Effect.gen(function*() {
       const hc = healthCheck({ interval_secs: 1, start_period_secs: 10 })
