@@ -270,6 +270,21 @@ describe("attached run", () => {
   })
 })
 
+describe("attached run with --rm", () => {
+  it("Ctrl-C stops and removes the box", async () => {
+    const h = newHome()
+    const child = h.spawn(["run", "--rm", "--name", "tmp", "--", ...TICKER])
+    const done = CliHome.finish(child)
+    await waitFor("the box's first tick", () => done.stdout().includes("tick 1"))
+    const box = h.box("tmp")!
+    child.kill("SIGINT")
+    expect((await done).code).toBe(143)
+    expect(h.state()).toEqual([])
+    expect(h.boxDirs()).toEqual([])
+    expect(isAlive(box.pid!, box.pid_start_time)).toBe(false)
+  })
+})
+
 describe("concurrency", () => {
   it("of concurrent `run --name x` exactly one wins", async () => {
     const h = newHome()
