@@ -3,6 +3,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
@@ -30,8 +31,8 @@ import { MonitorStats } from "./MonitorStats.js"
  *   without the lock (or reuses what it knows when the file's stamp has not changed),
  *   reconciles and applies probe results in memory, decides, boots every restart at once,
  *   then writes it all in ONE locked update that re-checks each change against the state as
- *   it is then (see `Supervision.commitCycle`). A cycle is uninterruptible: on shutdown the
- *   cycle in progress completes, so a booted box is always recorded.
+ *   it is then (see `Supervision.commitCycle`). On shutdown the cycle in progress completes,
+ *   so a booted box is always recorded.
  * - The **liveness tick** (`livenessTick`, 100 ms) stats the state file and checks that the
  *   pids of active boxes still exist (`kill(pid, 0)`), and wakes the loop when either
  *   changed; identity (pid start time) is verified by the cycle's reconcile.
@@ -496,10 +497,19 @@ export const make: Effect.Effect<
     )
   })
 
-  const runCycle = Effect.gen(function*() {
-    cycling = true
-    yield* keepGoing("poll cycle", cycle, undefined)
-  }).pipe(Effect.ensuring(Effect.sync(() => cycling = false)), Effect.uninterruptible)
+  /**
+   * A cycle runs to its end even when the supervisor is being shut down: the caller waits for
+   * it. It is not simply made uninterruptible: races and timeouts inside it (the state lock's
+   * wait, a boot's timeout) must still be able to interrupt their losers, so it runs,
+   * interruptible, in a daemon fiber of its own that nothing else interrupts.
+   */
+  const runCycle = Effect.uninterruptible(Effect.flatMap(
+    Effect.forkDaemon(Effect.interruptible(Effect.gen(function*() {
+      cycling = true
+      yield* keepGoing("poll cycle", cycle, undefined)
+    }).pipe(Effect.ensuring(Effect.sync(() => cycling = false))))),
+    Fiber.join
+  ))
 
   /** The earliest end of a backoff wait still to come. */
   const nextRetryAt = (now: number): number | null => {

@@ -535,6 +535,21 @@ describe("Supervisor: errors and shutdown", () => {
       expect(messages(hh).some((m) => m.endsWith("not restarted: it was stopped meanwhile"))).toBe(true)
     }))
 
+  it.scoped("races inside a cycle (a lock's wait, a boot's timeout) still end: the loser can be interrupted", () =>
+    Effect.gen(function*() {
+      // A race whose loser only ends by interruption, as the state lock's wait (sleep vs. file watch).
+      const lockWait = Effect.race(
+        Effect.sleep("50 millis"),
+        Effect.async<void>(() => Effect.void)
+      )
+      const h = yield* start([makeBox({ name: "raced", status: "dead" })], {
+        wrapRuntime: (runtime) => ({ ...runtime, boot: (box) => Effect.zipRight(lockWait, runtime.boot(box)) })
+      })
+      yield* settle
+      yield* TestClock.adjust("50 millis")
+      expect(yield* h.box("raced")).toMatchObject({ status: "running", restart_count: 1 })
+    }))
+
   it.effect("shutdown in the middle of a cycle completes the cycle: the booted box is recorded", () =>
     Effect.gen(function*() {
       const scope = yield* Scope.make()
