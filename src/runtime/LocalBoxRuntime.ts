@@ -14,6 +14,7 @@ import * as path from "node:path"
 import { type BoxRecord, stopSignal, stopTimeoutSecs } from "../domain/BoxRecord.js"
 import { BootFailed, type BootedBox, BoxRuntime, type BoxRuntimeShape, type ProbeResult, StopFailed } from "./BoxRuntime.js"
 import * as ProcessInfo from "./ProcessInfo.js"
+import * as ProcessIdentity from "./ProcessIdentity.js"
 import * as Signal from "./Signal.js"
 
 // ---------------------------------------------------------------------------
@@ -423,6 +424,8 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
     const first = yield* ProcessInfo.readProcessInfo(pid)
     if (!ProcessInfo.isAliveGiven(first, box.pid_start_time) || Option.isNone(first)) return yield* readExitCode(box)
     const target = first.value
+    // A process that started after the box did is not the box's (a reused pid), even when the record has no start time.
+    if (ProcessIdentity.isForeign(target, box)) return yield* readExitCode(box)
     // Pin the identity seen now: even a record without a start time never gets a reused pid signalled later.
     const identity = box.pid_start_time ?? target.startTime
     const stillThere = ProcessInfo.isAlive(pid, identity)
