@@ -56,6 +56,14 @@ export interface BoxRuntimeShape {
    * cycle. When absent the monitor falls back to `isAlive(pid, null)` per pid.
    */
   readonly pidsExist?: (pids: ReadonlyArray<number>) => Effect.Effect<ReadonlyArray<boolean>>
+  /**
+   * Optional batch form of `isAlive` (same answers, in order) for a poll cycle that checks every
+   * active box: an implementation can answer many at once far cheaper than one effect per
+   * process. When absent, callers use `isAlive` per process.
+   */
+  readonly areAlive?: (
+    procs: ReadonlyArray<{ readonly pid: number; readonly startTime: number | null }>
+  ) => Effect.Effect<ReadonlyArray<boolean>>
   /** The exit code the box's last run left in `<box_dir>/exit_code`, if any. */
   readonly exitCode: (box: BoxRecord) => Effect.Effect<Option.Option<number>>
   /** Runs the health-check command with its hard timeout; a timed-out probe is killed. */

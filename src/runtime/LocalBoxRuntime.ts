@@ -522,6 +522,7 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
     boot: (box) => Effect.withClock(boot(box), wallClock),
     stop: (box) => Effect.withClock(stop(box), wallClock),
     isAlive: ProcessInfo.isAlive,
+    areAlive: ProcessInfo.areAlive,
     pidsExist: (pids) => Effect.sync(() => pids.map(pidExists)),
     exitCode: readExitCode,
     probe: (box) => Effect.withClock(probe(box), wallClock)

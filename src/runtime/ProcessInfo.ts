@@ -128,6 +128,59 @@ export const readProcessInfo = (pid: number): Effect.Effect<Option.Option<Proces
   return process.platform === "linux" ? readProcStat(pid) : readProcessInfoWithPs(pid)
 }
 
+const CLOSE_PAREN = 0x29
+const SPACE = 0x20
+
+/**
+ * `isAlive` in one synchronous read of /proc/PID/stat, parsing only the two fields it needs
+ * (state, start time) straight from the bytes. A poll cycle checks every active box.
+ */
+const aliveOnLinux = (pid: number, startTime: number | null): boolean => {
+  if (!validPid(pid)) return false
+  let fd: number | undefined
+  let length: number
+  try {
+    fd = openSync(`/proc/${pid}/stat`, "r")
+    length = readSync(fd, statBuffer, 0, statBuffer.length, 0)
+  } catch {
+    return false
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+  // The command name may contain ')': the fields start after the last one.
+  const close = statBuffer.lastIndexOf(CLOSE_PAREN, length - 1)
+  if (close < 0 || close + 2 >= length) return false
+  const state = statBuffer[close + 2]!
+  if (state === 0x5a /* Z */ || state === 0x58 /* X */) return false
+  if (startTime === null) return true
+  // Field 3 is the state; field 22 (start time) begins after 19 more spaces.
+  let i = close + 2
+  for (let spaces = 0; spaces < 19; i++) {
+    if (i >= length) return false
+    if (statBuffer[i] === SPACE) spaces++
+  }
+  let value = 0
+  let digits = 0
+  for (; i < length; i++) {
+    const c = statBuffer[i]!
+    if (c < 0x30 || c > 0x39) break
+    value = value * 10 + (c - 0x30)
+    digits++
+  }
+  return digits > 0 && value === startTime
+}
+
+/**
+ * `isAlive` for many processes at once (a poll cycle over every active box): on Linux one
+ * synchronous /proc read each, with no effect per process; elsewhere `isAlive` per process.
+ */
+export const areAlive = (
+  procs: ReadonlyArray<{ readonly pid: number; readonly startTime: number | null }>
+): Effect.Effect<ReadonlyArray<boolean>> =>
+  process.platform === "linux"
+    ? Effect.sync(() => procs.map((p) => aliveOnLinux(p.pid, p.startTime)))
+    : Effect.forEach(procs, (p) => isAlive(p.pid, p.startTime), { concurrency: 16 })
+
 /** SPEC §3: `pid` exists, is not a zombie, and has `startTime` when one is given. */
 export const isAlive = (pid: number, startTime: number | null): Effect.Effect<boolean> =>
   Effect.map(readProcessInfo(pid), (info) => isAliveGiven(info, startTime))

@@ -17,8 +17,9 @@ import { randomBytes } from "node:crypto"
 import * as nodeFs from "node:fs"
 import * as path from "node:path"
 import { type BoxRecord, type ParsedState, emptyState, parseStateFile, renderStateFile } from "../domain/BoxRecord.js"
-import { type Liveness, needsLivenessCheck, type Observations, reconcile } from "../domain/Reconcile.js"
+import { needsLivenessCheck, type Observations, reconcile } from "../domain/Reconcile.js"
 import { BoxRuntime } from "../runtime/BoxRuntime.js"
+import * as Liveness from "../runtime/Liveness.js"
 import * as FileLock from "./FileLock.js"
 import * as Home from "./Home.js"
 import {
@@ -48,6 +49,12 @@ const TEMP_PREFIX = ".boxes.json."
 const TEMP_SUFFIX = ".tmp"
 /** Temp files older than this, found while holding the lock, were left by a writer that died. */
 const ORPHAN_AGE = Duration.minutes(1)
+/**
+ * A cached parse is reused on an unchanged stamp only once the file's ctime is this much older
+ * than the stat that took the stamp: more than any file system's timestamp granularity (1-2 s
+ * for the coarsest) and a little clock skew.
+ */
+const TRUST_AFTER_MS = 3_000
 /** How often a modify that lost its lock (taken over as stale) starts over before giving up. */
 const LOST_LOCK_RETRIES = 3
 
@@ -76,17 +83,56 @@ export const make = (
     const unavailable = (operation: "read" | "write" | "lock") => (cause: unknown) =>
       new StateFileUnavailable({ path: file, operation, cause })
 
+    /**
+     * The last file read, parsed. The monitor reads the whole file every cycle (and `/metrics` on
+     * every scrape), and parsing a large file costs far more than a `stat`; so a read whose `stat`
+     * gives the same stamp (inode, size, mtime, ctime) as a trusted cached read returns the
+     * cached parse without reading. A stamp is trusted only once its ctime is older than
+     * `TRUST_AFTER_MS` at the moment it is taken (as git does with "racily clean" files): file
+     * times have a coarse granularity, so two writes within one tick (same size, reused inode)
+     * could share a stamp; any write after a trusted stamp was taken is later than that
+     * granularity and changes the ctime. An untrusted hit re-reads the text and reuses the parse
+     * when the text is the same.
+     */
+    let cache: { readonly stamp: string; readonly trusted: boolean; readonly text: string; readonly parsed: ParsedState } | undefined
+
+    const statFile = Effect.tryPromise({
+      try: () => nodeFs.promises.stat(file, { bigint: true }),
+      catch: (error) => error
+    }).pipe(
+      Effect.map((s) => ({ stamp: `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`, ctimeMs: Number(s.ctimeNs / 1_000_000n) })),
+      Effect.catchIf((error) => (error as NodeJS.ErrnoException)?.code === "ENOENT", () => Effect.succeed(undefined)),
+      Effect.mapError(unavailable("read"))
+    )
+
     const read: Effect.Effect<ParsedState, StateError> = Effect.gen(function*() {
+      const observedAt = Date.now()
+      const info = yield* statFile
+      if (info === undefined) {
+        cache = undefined
+        return emptyState
+      }
+      if (cache !== undefined && cache.trusted && cache.stamp === info.stamp) return cache.parsed
       const text = yield* fs.readFileString(file).pipe(
         Effect.catchIf(isNotFound, () => Effect.succeed(undefined)),
         Effect.mapError(unavailable("read"))
       )
-      if (text === undefined) return emptyState
+      if (text === undefined) {
+        cache = undefined
+        return emptyState
+      }
+      const trusted = info.ctimeMs + TRUST_AFTER_MS < observedAt
+      if (cache !== undefined && cache.text === text) {
+        cache = { stamp: info.stamp, trusted, text, parsed: cache.parsed }
+        return cache.parsed
+      }
       const parsed = parseStateFile(text)
       if (parsed._tag === "Left") {
+        cache = undefined
         const what = parsed.left._tag === "InvalidJson" ? "not valid JSON" : "not a valid list of box records"
         return yield* new StateFileCorrupt({ path: file, detail: `${what}: ${parsed.left.detail}` })
       }
+      cache = { stamp: info.stamp, trusted, text, parsed: parsed.right }
       return parsed.right
     })
 
@@ -228,19 +274,7 @@ export const make = (
 
     /** Liveness of every active box (and its exit-code file, when it is dead and its exit code unknown). */
     const observe = (records: ReadonlyArray<BoxRecord>): Effect.Effect<Observations> =>
-      Effect.forEach(
-        records.filter(needsLivenessCheck),
-        (box) =>
-          Effect.gen(function*() {
-            const alive = box.pid === null ? false : yield* runtime.isAlive(box.pid, box.pid_start_time)
-            const exitCode = alive || box.exit_code !== null
-              ? null
-              : Option.getOrNull(yield* runtime.exitCode(box))
-            const liveness: Liveness = { pid: box.pid, pidStartTime: box.pid_start_time, alive, exitCode }
-            return [box.id, liveness] as const
-          }),
-        { concurrency: 16 }
-      ).pipe(Effect.map((entries) => new Map(entries)))
+      Liveness.observe(runtime, records.filter(needsLivenessCheck))
 
     const load: Effect.Effect<ReadonlyArray<BoxRecord>, StateError> = Effect.gen(function*() {
       const state = yield* read

@@ -1,0 +1,53 @@
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type { BoxRecord } from "../domain/BoxRecord.js"
+import type { Liveness, Observations } from "../domain/Reconcile.js"
+import type { BoxRuntimeShape } from "./BoxRuntime.js"
+
+/** How many exit-code files (or per-process checks, without `areAlive`) are read at once. */
+const CONCURRENCY = 16
+
+/**
+ * Whether each box's recorded process is alive (SPEC §3), in order: one `areAlive` batch when
+ * the runtime has it (a poll cycle checks every active box: one effect per box would cost more
+ * than the checks themselves), else `isAlive` per box. A box without a pid is not alive.
+ */
+export const aliveAll = (
+  runtime: BoxRuntimeShape,
+  boxes: ReadonlyArray<Pick<BoxRecord, "pid" | "pid_start_time">>
+): Effect.Effect<ReadonlyArray<boolean>> => {
+  const withPid = boxes.filter((box) => box.pid !== null)
+  if (withPid.length === 0) return Effect.succeed(boxes.map(() => false))
+  const answers: Effect.Effect<ReadonlyArray<boolean>> = runtime.areAlive !== undefined
+    ? runtime.areAlive(withPid.map((box) => ({ pid: box.pid!, startTime: box.pid_start_time })))
+    : Effect.forEach(withPid, (box) => runtime.isAlive(box.pid!, box.pid_start_time), { concurrency: CONCURRENCY })
+  return Effect.map(answers, (alive) => {
+    if (withPid.length === boxes.length) return alive
+    let i = 0
+    return boxes.map((box) => box.pid !== null && alive[i++] === true)
+  })
+}
+
+/**
+ * SPEC §3 observations of `boxes` (the active ones of a state): their liveness and, for each
+ * found dead with an unknown exit code, the code its exit-code file holds.
+ */
+export const observe = (runtime: BoxRuntimeShape, boxes: ReadonlyArray<BoxRecord>): Effect.Effect<Observations> =>
+  Effect.gen(function*() {
+    const alive = yield* aliveAll(runtime, boxes)
+    const unknownExits = boxes.filter((box, i) => alive[i] !== true && box.exit_code === null)
+    const codes = yield* Effect.forEach(unknownExits, (box) => runtime.exitCode(box), { concurrency: CONCURRENCY })
+    const exitCodes = new Map<string, number | null>(
+      unknownExits.map((box, i) => [box.id, Option.getOrNull(codes[i] ?? Option.none<number>())])
+    )
+    const observations = new Map<string, Liveness>()
+    for (const [i, box] of boxes.entries()) {
+      observations.set(box.id, {
+        pid: box.pid,
+        pidStartTime: box.pid_start_time,
+        alive: alive[i] === true,
+        exitCode: exitCodes.get(box.id) ?? null
+      })
+    }
+    return observations
+  })
