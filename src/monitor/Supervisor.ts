@@ -11,9 +11,10 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Backoff from "../domain/Backoff.js"
 import { type BoxRecord, isActive } from "../domain/BoxRecord.js"
-import { type Liveness, needsLivenessCheck, type Observations, reconcile } from "../domain/Reconcile.js"
+import { needsLivenessCheck, reconcile } from "../domain/Reconcile.js"
 import * as Supervision from "../domain/Supervision.js"
 import { type BootedBox, BoxRuntime, type ProbeResult } from "../runtime/BoxRuntime.js"
+import * as Liveness from "../runtime/Liveness.js"
 import { type StateError, StateStore } from "../state/StateStore.js"
 import { MonitorConfig } from "./MonitorConfig.js"
 import { MonitorStats } from "./MonitorStats.js"
@@ -60,8 +61,6 @@ const aboutBox = (box: BoxRecord) => Effect.annotateLogs({ box: box.name, box_id
 
 /** Repeats an unchanged state-file error at most this often. */
 const REPEAT_STATE_ERROR_MS = 60_000
-/** Liveness checks of one cycle running at once (they are a /proc read each on Linux, a `ps` elsewhere). */
-const OBSERVE_CONCURRENCY = 8
 /** The supervisor's own deadline for a probe: the runtime's timeout plus this grace. */
 const PROBE_GRACE_MS = 1_000
 
@@ -374,30 +373,6 @@ export const make: Effect.Effect<
       : Effect.forEach(pids, (pid) => runtime.isAlive(pid, null))
 
   /**
-   * SPEC §3: the liveness of these active boxes (and, for the dead, their exit code). A pid
-   * that no longer exists is dead without more ado; an existing one is checked for identity
-   * (start time) and zombie state.
-   */
-  const observe = (boxes: ReadonlyArray<BoxRecord>): Effect.Effect<Observations> =>
-    Effect.gen(function*() {
-      const withPid = boxes.filter((box) => box.pid !== null)
-      const exists = yield* pidsExist(withPid.map((box) => box.pid!))
-      const present = new Set(withPid.filter((_, i) => exists[i] === true).map((box) => box.id))
-      const entries = yield* Effect.forEach(
-        boxes,
-        (box) =>
-          Effect.gen(function*() {
-            const alive = present.has(box.id) && (yield* runtime.isAlive(box.pid!, box.pid_start_time))
-            const exitCode = alive || box.exit_code !== null ? null : Option.getOrNull(yield* runtime.exitCode(box))
-            const liveness: Liveness = { pid: box.pid, pidStartTime: box.pid_start_time, alive, exitCode }
-            return [box.id, liveness] as const
-          }),
-        { concurrency: OBSERVE_CONCURRENCY }
-      )
-      return new Map(entries)
-    })
-
-  /**
    * One poll cycle (SPEC §7). It reads the state without the lock, reconciles and applies the
    * probe results in memory, decides, boots, and then writes everything (reconcile, probe
    * results, restarts) in one update under the lock, re-checked there against the state as it
@@ -425,7 +400,9 @@ export const make: Effect.Effect<
     fullCycleDue = false
     const targets = new Set(suspects)
     suspects.clear()
-    const observations = yield* observe(
+    // SPEC §3, for every active box in a full cycle, else for the suspects only.
+    const observations = yield* Liveness.observe(
+      runtime,
       snapshot.right.filter((box) => needsLivenessCheck(box) && (full || targets.has(box.id)))
     )
     const reconciled = reconcile(snapshot.right, observations)
