@@ -4,6 +4,7 @@ import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import { ensureDirectories } from "../platform/Directories.js"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import type { BoxRecord } from "../domain/BoxRecord.js"
@@ -115,13 +116,12 @@ export const command = Command.make("run", flags, (input) =>
   Effect.gen(function*() {
     const spec = yield* RunSpec.validate(input, process.cwd())
     yield* checkWorkdir(input.workdir, spec.workdir)
-    const fs = yield* FileSystem.FileSystem
     // From here on, an interrupt (Ctrl-C) is only seen once an attached box can be stopped:
     // never between writing the record and booting or recording the process.
     yield* Effect.uninterruptibleMask((restore) =>
       Effect.gen(function*() {
         const created = yield* Lifecycle.create(spec)
-        const { box, booted } = yield* fs.makeDirectory(created.box_dir, { recursive: true }).pipe(
+        const { box, booted } = yield* ensureDirectories(created.box_dir).pipe(
           Effect.mapError((error) =>
             new BoxFileError({ path: created.box_dir, operation: "create", reason: error.message })
           ),

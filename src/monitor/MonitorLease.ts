@@ -31,6 +31,7 @@ import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { ensureDirectories } from "../platform/Directories.js"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -359,7 +360,7 @@ export const makeNode = (
 
     const ensureHome = Effect.gen(function*() {
       if (yield* fs.exists(homeDir)) return
-      yield* fs.makeDirectory(homeDir, { recursive: true, mode: 0o700 })
+      yield* ensureDirectories(homeDir, 0o700)
     }).pipe(Effect.mapError(unavailable("write")))
 
     /** Temp files of writers that died mid-write (we hold the mutex: nobody else is writing). */

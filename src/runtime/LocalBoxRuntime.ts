@@ -12,6 +12,7 @@ import { constants as fsConstants, existsSync } from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import { type BoxRecord, stopSignal, stopTimeoutSecs } from "../domain/BoxRecord.js"
+import { makeDirectories } from "../platform/Directories.js"
 import { BootFailed, type BootedBox, BoxRuntime, type BoxRuntimeShape, type ProbeResult, StopFailed } from "./BoxRuntime.js"
 import * as ProcessInfo from "./ProcessInfo.js"
 import * as ProcessIdentity from "./ProcessIdentity.js"
@@ -132,8 +133,8 @@ const resolveExecutable = async (name: string, cwd: string, pathVar: string): Pr
 /** Everything that can be checked before spawning; returns the problem, if any. */
 const prepareBoot = async (box: BoxRecord, env: Record<string, string>, cwd: string): Promise<string | undefined> => {
   try {
-    await fsp.mkdir(box.box_dir, { recursive: true })
-    await fsp.mkdir(path.dirname(box.console_log), { recursive: true })
+    await makeDirectories(box.box_dir)
+    await makeDirectories(path.dirname(box.console_log))
   } catch (error) {
     return `cannot create its directories (${errorText(error)})`
   }

@@ -14,6 +14,7 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { ensureDirectories } from "../platform/Directories.js"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -278,7 +279,7 @@ export const SYSTEMD_MANUAL_UNINSTALL = `${commandLine(systemdCommands.stop)}; $
 /** Writes a file atomically (temp file + rename), creating its directory. */
 const writeAtomically = (fs: FileSystem.FileSystem, file: string, content: string) =>
   Effect.gen(function*() {
-    yield* fs.makeDirectory(path.dirname(file), { recursive: true })
+    yield* ensureDirectories(path.dirname(file))
     const temp = `${file}.tmp-${process.pid}`
     yield* fs.writeFileString(temp, content).pipe(
       Effect.zipRight(fs.rename(temp, file)),
@@ -547,7 +548,7 @@ const makeLaunchd = (
       const replaced = yield* fs.exists(unitPath).pipe(Effect.orElseSucceed(() => false))
       yield* writeAtomically(fs, unitPath, content)
       // launchd opens the log file but does not create its directory.
-      yield* fs.makeDirectory(spec.home, { recursive: true }).pipe(
+      yield* ensureDirectories(spec.home).pipe(
         Effect.mapError((cause) => new UnitWriteFailed({ path: spec.home, cause }))
       )
       const done: Array<ReadonlyArray<string>> = []

@@ -9,6 +9,7 @@ import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { ensureDirectories } from "../platform/Directories.js"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -174,7 +175,7 @@ export const make = (
     const ensureHome = Effect.gen(function*() {
       const exists = yield* fs.exists(homeDir)
       if (exists) return
-      yield* fs.makeDirectory(homeDir, { recursive: true, mode: 0o700 })
+      yield* ensureDirectories(homeDir, 0o700)
       yield* fs.chmod(homeDir, 0o700)
     }).pipe(Effect.mapError(unavailable("write")))
 
