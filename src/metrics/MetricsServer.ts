@@ -17,7 +17,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as http from "node:http"
-import type { AddressInfo } from "node:net"
+import type { AddressInfo, Socket } from "node:net"
 import { MonitorConfig, stalenessThreshold } from "../monitor/MonitorConfig.js"
 import { MonitorStats } from "../monitor/MonitorStats.js"
 import { StateStore } from "../state/StateStore.js"
@@ -76,7 +76,9 @@ export class MetricsListenFailed extends Data.TaggedError("MetricsListenFailed")
  * Node's HTTP server with the timeouts that keep the endpoint responsive: a client
  * that is slow to send its request, or sits idle on a connection, is cut off, and
  * the number of open connections is bounded so that they cannot use up the file
- * descriptors the poll loop needs.
+ * descriptors the poll loop needs. At the bound, a new connection closes the oldest
+ * one that is not being answered (see `boundConnections`), so clients holding idle
+ * or slow connections cannot lock /healthz out.
  */
 export const SERVER_LIMITS: {
   readonly headersTimeout: number
@@ -96,7 +98,11 @@ export const SERVER_LIMITS: {
   socketTimeout: 15_000,
   /** How often Node checks the header and request timeouts (ms; Node's default is 30 s). */
   connectionsCheckingInterval: 1_000,
-  /** Connections beyond this are refused. */
+  /**
+   * Open connections at most. One more closes the oldest connection that has no request being
+   * answered (idle, or still sending its request); only if every one is being answered is the
+   * newcomer refused.
+   */
   maxConnections: 128
 }
 
@@ -110,8 +116,42 @@ export const createNodeServer = (limits: ServerLimits = SERVER_LIMITS): http.Ser
     connectionsCheckingInterval: limits.connectionsCheckingInterval
   })
   server.setTimeout(limits.socketTimeout)
-  server.maxConnections = limits.maxConnections
+  boundConnections(server, limits.maxConnections)
   return server
+}
+
+/**
+ * Keeps at most `max` connections open. Node's own `maxConnections` refuses every newcomer
+ * once the bound is reached, which lets a client that opens enough idle or slow connections
+ * lock out `/healthz` until they time out. Here a newcomer beyond the bound closes the
+ * OLDEST connection that is not being answered (no request in flight: idle keep-alive, or
+ * its request still incomplete); a newcomer is refused only when every open connection is
+ * being answered. A prompt client (connect, send, read) is the youngest connection while it
+ * waits, so a flood of slow ones evicts each other before it.
+ */
+export const boundConnections = (server: http.Server, max: number): void => {
+  /** Open connections, oldest first (a Set iterates in insertion order). */
+  const open = new Set<Socket>()
+  /** Requests being answered per connection. */
+  const answering = new WeakMap<Socket, number>()
+  server.on("connection", (socket: Socket) => {
+    open.add(socket)
+    socket.once("close", () => open.delete(socket))
+    if (open.size <= max) return
+    for (const candidate of open) {
+      if (candidate === socket || (answering.get(candidate) ?? 0) > 0) continue
+      open.delete(candidate)
+      candidate.destroy()
+      return
+    }
+    open.delete(socket)
+    socket.destroy()
+  })
+  server.on("request", (request: http.IncomingMessage, response: http.ServerResponse) => {
+    const socket = request.socket
+    answering.set(socket, (answering.get(socket) ?? 0) + 1)
+    response.once("close", () => answering.set(socket, Math.max(0, (answering.get(socket) ?? 1) - 1)))
+  })
 }
 
 /** A scrape gives up reading the state file after this and reports it unreadable. */
