@@ -233,7 +233,10 @@ const acquire = (
       yield* restore(
         watch === undefined
           ? Effect.sleep(jitteredDelay(round))
-          : Effect.raceFirst(Effect.sleep(fallbackDelay()), watch.changedSince(seen))
+          // The loser of the race is interrupted: it must be interruptible even when the caller
+          // runs withLock in an uninterruptible region (`restore` then restores that), or a
+          // watch that never fires (a stale lock nobody removes) would block the race forever.
+          : Effect.raceFirst(Effect.interruptible(Effect.sleep(fallbackDelay())), Effect.interruptible(watch.changedSince(seen)))
       )
     }
   }).pipe(Effect.ensuring(Effect.sync(() => watch?.close())))

@@ -18,6 +18,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as MonitorConfig from "../../src/monitor/MonitorConfig.js"
 import * as MonitorLease from "../../src/monitor/MonitorLease.js"
+import * as FileLock from "../../src/state/FileLock.js"
 import * as ProcessInfo from "../../src/runtime/ProcessInfo.js"
 
 const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..")
@@ -154,6 +155,21 @@ describe("MonitorLease (Node): the lease file", () => {
       yield* Scope.close(scope, Exit.void)
       // Not ours any more: left alone.
       expect(JSON.parse(fs.readFileSync(MonitorLease.leasePath(home), "utf8")).pid).toBe(other.pid)
+    }))
+
+  it.live("a claim takes over the mutex of a claimant killed while holding it, also from an uninterruptible region (as a layer's acquire is)", () =>
+    Effect.gen(function*() {
+      const home = newHome()
+      const lease = yield* leaseOf(home)
+      // The mutex a SIGKILLed claimant left: never removed, stale 700 ms from now.
+      const mutex = MonitorLease.mutexPath(home)
+      fs.mkdirSync(mutex)
+      const staleAt = Date.now() + 700
+      const mtime = new Date(staleAt - FileLock.defaults(mutex).staleMs)
+      fs.utimesSync(mutex, mtime, mtime)
+      const claimed = yield* Effect.uninterruptible(lease.claim).pipe(Effect.timeout("10 seconds"))
+      expect(claimed._tag).toBe("Claimed")
+      expect(Date.now()).toBeGreaterThanOrEqual(staleAt)
     }))
 
   it.live("the layer stack: layer() holds the configured home's lease for the layer's lifetime", () =>
