@@ -1,6 +1,6 @@
 import type { BoxRecord } from "./BoxRecord.js"
 import { hasHealthCheck, isActive, markDead } from "./BoxRecord.js"
-import { type Observations, reconcile } from "./Reconcile.js"
+import { type Liveness, type Observations, reconcile } from "./Reconcile.js"
 import * as RestartPolicy from "./RestartPolicy.js"
 
 /**
@@ -308,4 +308,55 @@ export const commitCycle = (
   const [, probed] = applyProbes(reports)(reconciled)
   const [outcomes, next] = recordRestarts(boots, now)(probed)
   return [{ outcomes, records: next }, next] as const
+}
+
+// ---------------------------------------------------------------------------
+// Exit codes that are about to be written
+
+/** A death seen without an exit code yet: for which pid, since when (epoch ms). */
+export interface AwaitedExit {
+  readonly pid: number | null
+  readonly since: number
+}
+
+/**
+ * A box's process is seen gone a moment before its wrapper has written the exit-code file
+ * (the wrapper reaps it, then writes). Deciding then would record the exit as unknown, which
+ * `on-failure` counts as a failure: a box that exited 0 would be restarted. So a death seen
+ * without an exit code (and none recorded) is held back for up to `graceMs` from when it was
+ * first seen, and observed again meanwhile; after that it is taken as it is (the wrapper may
+ * be gone too). Returns the observations to apply now, the deaths still awaited, and the ids
+ * held back.
+ */
+export const holdUnknownExits = (
+  observations: Observations,
+  records: ReadonlyArray<BoxRecord>,
+  awaiting: ReadonlyMap<string, AwaitedExit>,
+  now: number,
+  graceMs: number
+): {
+  readonly observations: Observations
+  readonly awaiting: ReadonlyMap<string, AwaitedExit>
+  readonly held: ReadonlyArray<string>
+} => {
+  const byId = new Map(records.map((box) => [box.id, box]))
+  const nextAwaiting = new Map<string, AwaitedExit>()
+  for (const [id, entry] of awaiting) if (byId.has(id) && !observations.has(id)) nextAwaiting.set(id, entry)
+  const kept = new Map<string, Liveness>()
+  const held: Array<string> = []
+  for (const [id, liveness] of observations) {
+    const box = byId.get(id)
+    const known = liveness.alive || liveness.exitCode !== null || box === undefined || box.exit_code !== null
+    if (!known) {
+      const seen = awaiting.get(id)
+      const since = seen !== undefined && seen.pid === liveness.pid ? seen.since : now
+      if (now - since < graceMs) {
+        nextAwaiting.set(id, { pid: liveness.pid, since })
+        held.push(id)
+        continue
+      }
+    }
+    kept.set(id, liveness)
+  }
+  return { observations: kept, awaiting: nextAwaiting, held }
 }

@@ -61,6 +61,10 @@ const aboutBox = (box: BoxRecord) => Effect.annotateLogs({ box: box.name, box_id
 
 /** Repeats an unchanged state-file error at most this often. */
 const REPEAT_STATE_ERROR_MS = 60_000
+/** How long a death seen without an exit code waits for the wrapper to write it (LocalBoxRuntime.stop waits as long). */
+const EXIT_CODE_GRACE_MS = 2_000
+/** How often such a death is looked at again meanwhile. */
+const EXIT_CODE_POLL = Duration.millis(20)
 /** The supervisor's own deadline for a probe: the runtime's timeout plus this grace. */
 const PROBE_GRACE_MS = 1_000
 
@@ -114,6 +118,8 @@ export const make: Effect.Effect<
   let fullCycleDue = true
   /** Boxes the next cycle checks even if it is not a full one: their process exited or vanished. */
   const suspects = new Set<string>()
+  /** Deaths seen before the box's exit code was written (see `Supervision.holdUnknownExits`). */
+  let awaitedExits: ReadonlyMap<string, Supervision.AwaitedExit> = new Map()
   /** Per-box restart backoff (SPEC §5). */
   const backoffs = new Map<string, Backoff.Backoff>()
   /** Boxes the monitor stopped for being unhealthy and marked dead: restart them whatever their exit code. */
@@ -401,10 +407,20 @@ export const make: Effect.Effect<
     const targets = new Set(suspects)
     suspects.clear()
     // SPEC §3, for every active box in a full cycle, else for the suspects only.
-    const observations = yield* Liveness.observe(
+    const observed = yield* Liveness.observe(
       runtime,
       snapshot.right.filter((box) => needsLivenessCheck(box) && (full || targets.has(box.id)))
     )
+    const startNow = yield* Clock.currentTimeMillis
+    const { awaiting, held, observations } = Supervision.holdUnknownExits(
+      observed,
+      snapshot.right,
+      awaitedExits,
+      startNow,
+      EXIT_CODE_GRACE_MS
+    )
+    awaitedExits = awaiting
+    if (held.length > 0) yield* spawn(Effect.zipRight(Effect.sleep(EXIT_CODE_POLL), wakeFor(held)))
     const reconciled = reconcile(snapshot.right, observations)
     const reports = pendingProbes
     pendingProbes = []
@@ -432,7 +448,7 @@ export const make: Effect.Effect<
         ready.push(candidate)
       } else if (decision.announce) {
         yield* Effect.logInfo(
-          `box ${nameOf(box)}) backing off (${Backoff.formatSeconds(decision.remaining)} remaining)`
+          `monitor: box ${nameOf(box)}) backing off (${Backoff.formatSeconds(decision.remaining)} remaining)`
         ).pipe(aboutBox(box))
       }
     }

@@ -227,3 +227,40 @@ describe("Supervision: health probes", () => {
     expect(same).not.toBe(next)
   })
 })
+
+describe("Supervision: exit codes about to be written", () => {
+  const box = makeBox({ pid: 5, pid_start_time: 50 })
+  const dead = { pid: 5, pidStartTime: 50, alive: false, exitCode: null }
+
+  it("holds a death without an exit code for the grace period, then lets it through", () => {
+    const obs = new Map([[box.id, dead]])
+    const first = S.holdUnknownExits(obs, [box], new Map(), 1_000, 2_000)
+    expect(first.held).toEqual([box.id])
+    expect(first.observations.size).toBe(0)
+    const second = S.holdUnknownExits(obs, [box], first.awaiting, 2_999, 2_000)
+    expect(second.held).toEqual([box.id])
+    const third = S.holdUnknownExits(obs, [box], second.awaiting, 3_000, 2_000)
+    expect(third.held).toEqual([])
+    expect(third.observations.get(box.id)).toEqual(dead)
+    expect(third.awaiting.size).toBe(0)
+  })
+
+  it("lets through at once the living, the dead with an exit code, and boxes whose exit code is recorded", () => {
+    const other = makeBox({ pid: 6, exit_code: 3 })
+    const obs = new Map([
+      [box.id, { ...dead, exitCode: 0 }],
+      [other.id, { pid: 6, pidStartTime: null, alive: false, exitCode: null }]
+    ])
+    const r = S.holdUnknownExits(obs, [box, other], new Map(), 0, 2_000)
+    expect(r.held).toEqual([])
+    expect(r.observations.size).toBe(2)
+  })
+
+  it("a new incarnation starts a new wait", () => {
+    const r1 = S.holdUnknownExits(new Map([[box.id, dead]]), [box], new Map(), 0, 2_000)
+    const next = { ...dead, pid: 7, pidStartTime: 70 }
+    const r2 = S.holdUnknownExits(new Map([[box.id, next]]), [{ ...box, pid: 7, pid_start_time: 70 }], r1.awaiting, 5_000, 2_000)
+    expect(r2.held).toEqual([box.id])
+    expect(r2.awaiting.get(box.id)).toEqual({ pid: 7, since: 5_000 })
+  })
+})

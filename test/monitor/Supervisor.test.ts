@@ -63,7 +63,7 @@ describe("Supervisor: restarts and backoff", () => {
       // Logged once per wait, with the wait's length.
       const waits = messages(h).filter((m) => m.includes("backing off"))
       expect(waits.map((m) => /\((\d+)s remaining\)/.exec(m)?.[1])).toEqual(["1", "2", "4", "8", "16", "32", "60", "60"])
-      expect(waits[0]).toBe(`box loop (${(yield* h.box("loop")).short_id}) backing off (1s remaining)`)
+      expect(waits[0]).toBe(`monitor: box loop (${(yield* h.box("loop")).short_id}) backing off (1s remaining)`)
     }))
 
   it.scoped("the restart happens when the backoff elapses, not at the next poll", () =>
@@ -223,10 +223,12 @@ describe("Supervisor: fast crash detection", () => {
     Effect.gen(function*() {
       const h = yield* start([], { config: { interval: Duration.seconds(60), livenessTick: Duration.millis(100) } })
       yield* settle
-      yield* foreignBox(h, makeBox({ name: "ext" }))
+      const box = yield* foreignBox(h, makeBox({ name: "ext" }))
       yield* TestClock.adjust("100 millis")
       expect(yield* bootsOf(h, "ext")).toBe(0)
       yield* TestClock.adjust("1 second")
+      // Its wrapper (not the monitor's child) writes the exit code as the process goes.
+      yield* h.runtime.setExitCodeFile(box.box_dir, Option.some(137))
       yield* h.runtime.kill(4242, 137)
       const killedAt = yield* now
       const restartedAt = yield* advanceUntil(bootCountIs(h, "ext", 1), { step: "10 millis" })
@@ -240,7 +242,8 @@ describe("Supervisor: fast crash detection", () => {
       yield* settle
       const box = yield* foreignBox(h, makeBox({ name: "reused" }))
       yield* TestClock.adjust("1 second")
-      // The box dies and another process gets its pid at once.
+      // The box dies (its wrapper records the exit code) and another process gets its pid at once.
+      yield* h.runtime.setExitCodeFile(box.box_dir, Option.some(137))
       yield* h.runtime.kill(box.pid!, 137)
       yield* h.runtime.occupyPid(box.pid!)
       yield* TestClock.adjust("1 second")
@@ -249,6 +252,37 @@ describe("Supervisor: fast crash detection", () => {
       yield* TestClock.adjust("3 seconds")
       expect(yield* h.box("reused")).toMatchObject({ status: "running", restart_count: 1 })
       expect((yield* h.box("reused")).pid).not.toBe(box.pid)
+    }))
+
+  it.scoped("a death seen before the exit code is written waits for it: on-failure with exit 0 stays dead", () =>
+    Effect.gen(function*() {
+      const h = yield* start([], { config: { interval: Duration.seconds(60), livenessTick: Duration.millis(100) } })
+      yield* settle
+      const box = yield* foreignBox(h, makeBox({ name: "done", restart_policy: "on-failure" }))
+      yield* TestClock.adjust("1 second")
+      yield* h.runtime.kill(box.pid!, 0)
+      // Seen gone at the next tick; the wrapper writes the exit code 300 ms later.
+      yield* TestClock.adjust("300 millis")
+      expect((yield* h.box("done")).status).toBe("running")
+      yield* h.runtime.setExitCodeFile(box.box_dir, Option.some(0))
+      yield* TestClock.adjust("100 millis")
+      expect(yield* h.box("done")).toMatchObject({ status: "dead", exit_code: 0, restart_count: 0 })
+      yield* TestClock.adjust("1 minute")
+      expect(yield* bootsOf(h, "done")).toBe(0)
+    }))
+
+  it.scoped("an exit code that never comes is waited for 2 s at most, then the exit counts as unknown", () =>
+    Effect.gen(function*() {
+      const h = yield* start([], { config: { interval: Duration.seconds(60), livenessTick: Duration.millis(100) } })
+      yield* settle
+      const box = yield* foreignBox(h, makeBox({ name: "lost", restart_policy: "on-failure" }))
+      yield* TestClock.adjust("1 second")
+      yield* h.runtime.kill(box.pid!, 9)
+      yield* TestClock.adjust("1900 millis")
+      expect(yield* bootsOf(h, "lost")).toBe(0)
+      yield* TestClock.adjust("300 millis")
+      expect(yield* h.box("lost")).toMatchObject({ status: "running", restart_count: 1 })
+      expect(messages(h)).toContain(`monitor: restarting dead box lost (${box.short_id}, policy: on-failure, exit: unknown)...`)
     }))
 
   it.scoped("a box it booted is restarted the instant it exits", () =>

@@ -59,8 +59,8 @@ describe("a3s-box monitor (end to end)", () => {
     // Restart 1 is immediate; 2 waits 1 s after the crash, 3 waits 2 s (the box lives 0.2 s each time).
     expect(restarted(2) - restarted(1)).toBeGreaterThanOrEqual(1_000)
     expect(restarted(3) - restarted(2)).toBeGreaterThanOrEqual(2_000)
-    expect(w.messages()).toContain(`box loop (${box.short_id}) backing off (1s remaining)`)
-    expect(w.messages()).toContain(`box loop (${box.short_id}) backing off (2s remaining)`)
+    expect(w.messages()).toContain(`monitor: box loop (${box.short_id}) backing off (1s remaining)`)
+    expect(w.messages()).toContain(`monitor: box loop (${box.short_id}) backing off (2s remaining)`)
     expect(w.messages()).toContain(`monitor: restarting dead box loop (${box.short_id}, policy: always, exit: 3)...`)
   })
 
