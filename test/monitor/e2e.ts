@@ -170,6 +170,7 @@ export class World {
         }
       }
     }
-    rmSync(this.home, { recursive: true, force: true })
+    // Wrappers of the boxes just killed write their exit-code files meanwhile: retry on ENOTEMPTY.
+    rmSync(this.home, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
   }
 }
