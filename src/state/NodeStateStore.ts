@@ -59,10 +59,6 @@ const TRUST_AFTER_MS = 3_000
 /** How often a modify that lost its lock (taken over as stale) starts over before giving up. */
 const LOST_LOCK_RETRIES = 3
 
-const isNotFound = (error: unknown): boolean =>
-  typeof error === "object" && error !== null && "_tag" in error && error._tag === "SystemError" &&
-  "reason" in error && error.reason === "NotFound"
-
 /**
  * Builds a store of `home`. Needs FileSystem for the file, and BoxRuntime for the liveness
  * checks and exit codes of a reconcile (`load`).
@@ -97,14 +93,35 @@ export const make = (
      */
     let cache: { readonly stamp: string; readonly trusted: boolean; readonly text: string; readonly parsed: ParsedState } | undefined
 
-    const statFile = Effect.tryPromise({
-      try: () => nodeFs.promises.stat(file, { bigint: true }),
-      catch: (error) => error
-    }).pipe(
-      Effect.map((s) => ({ stamp: `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`, ctimeMs: Number(s.ctimeNs / 1_000_000n) })),
-      Effect.catchIf((error) => (error as NodeJS.ErrnoException)?.code === "ENOENT", () => Effect.succeed(undefined)),
-      Effect.mapError(unavailable("read"))
-    )
+    // The reads and writes of the state file are synchronous node:fs calls. As asynchronous
+    // calls, a locked read-modify-write is a dozen thread-pool round trips (stat, open, read,
+    // close, open, write, fsync, close, rename, ...), and on a busy machine each round trip waits
+    // for the event loop to be scheduled again: a write took 20-30 ms there instead of a few,
+    // and a restart waits for it. The file is small (a few KB per box) and the calls take
+    // microseconds, but for the fsync.
+
+    /** The file's stamp and ctime, or undefined when it does not exist. */
+    const statFile = Effect.try({
+      try: () => {
+        const s = nodeFs.statSync(file, { bigint: true, throwIfNoEntry: false })
+        return s === undefined
+          ? undefined
+          : { stamp: `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`, ctimeMs: Number(s.ctimeNs / 1_000_000n) }
+      },
+      catch: unavailable("read")
+    })
+
+    const readText = Effect.try({
+      try: () => {
+        try {
+          return nodeFs.readFileSync(file, "utf8")
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined
+          throw error
+        }
+      },
+      catch: unavailable("read")
+    })
 
     const read: Effect.Effect<ParsedState, StateError> = Effect.gen(function*() {
       const observedAt = Date.now()
@@ -114,10 +131,7 @@ export const make = (
         return emptyState
       }
       if (cache !== undefined && cache.trusted && cache.stamp === info.stamp) return cache.parsed
-      const text = yield* fs.readFileString(file).pipe(
-        Effect.catchIf(isNotFound, () => Effect.succeed(undefined)),
-        Effect.mapError(unavailable("read"))
-      )
+      const text = yield* readText
       if (text === undefined) {
         cache = undefined
         return emptyState
@@ -144,18 +158,23 @@ export const make = (
       held: FileLock.HeldLock
     ): Effect.Effect<void, StateFileUnavailable | FileLock.LockFailed> => {
       const temp = path.join(homeDir, `${TEMP_PREFIX}${process.pid}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`)
-      const bytes = new TextEncoder().encode(renderStateFile(records, raw))
       return Effect.gen(function*() {
-        yield* Effect.scoped(
-          Effect.gen(function*() {
-            const handle = yield* fs.open(temp, { flag: "wx", mode: 0o600 })
-            yield* handle.writeAll(bytes)
-            yield* handle.sync
-          })
-        ).pipe(Effect.mapError(unavailable("write")))
+        yield* Effect.try({
+          try: () => {
+            const bytes = Buffer.from(renderStateFile(records, raw), "utf8")
+            const fd = nodeFs.openSync(temp, "wx", 0o600)
+            try {
+              nodeFs.writeFileSync(fd, bytes)
+              nodeFs.fsyncSync(fd)
+            } finally {
+              nodeFs.closeSync(fd)
+            }
+          },
+          catch: unavailable("write")
+        })
         yield* held.verify
-        yield* fs.rename(temp, file).pipe(Effect.mapError(unavailable("write")))
-      }).pipe(Effect.onError(() => fs.remove(temp).pipe(Effect.ignore)))
+        yield* Effect.try({ try: () => nodeFs.renameSync(temp, file), catch: unavailable("write") })
+      }).pipe(Effect.onError(() => Effect.sync(() => nodeFs.rmSync(temp, { force: true }))))
     }
 
     /** Removes temp files that writers which died mid-write left behind (once per store, under the lock). */
@@ -173,8 +192,7 @@ export const make = (
     }).pipe(Effect.ignore)
 
     const ensureHome = Effect.gen(function*() {
-      const exists = yield* fs.exists(homeDir)
-      if (exists) return
+      if (nodeFs.existsSync(homeDir)) return
       yield* ensureDirectories(homeDir, 0o700)
       yield* fs.chmod(homeDir, 0o700)
     }).pipe(Effect.mapError(unavailable("write")))
@@ -290,12 +308,9 @@ export const make = (
       })
     }).pipe(Effect.withSpan("StateStore.load", { attributes: { path: file } }))
 
-    const stamp: Effect.Effect<string> = Effect.promise(() =>
-      nodeFs.promises.stat(file, { bigint: true }).then(
-        (s) => `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`,
-        () => ""
-      )
-    )
+    /** One synchronous stat (polled every 100 ms by the monitor: no thread-pool round trip). */
+    const stamp: Effect.Effect<string> = Effect.map(Effect.either(statFile), (info) =>
+      info._tag === "Right" && info.right !== undefined ? info.right.stamp : "")
 
     const snapshot = Effect.map(read, (state) => state.records).pipe(
       Effect.withSpan("StateStore.snapshot", { attributes: { path: file } })
