@@ -164,7 +164,8 @@ export const make: Effect.Effect<
 
   /** Stops a process the monitor booted but could not record, so that nothing runs unrecorded. */
   const stopUnrecorded = (box: BoxRecord, booted: BootedBox) =>
-    runtime.stop({ ...box, status: "running", pid: booted.pid, pid_start_time: booted.pidStartTime }).pipe(
+    // A gated box (see bootAll) has not run its command yet: dropped before it does.
+    booted.abandon ?? runtime.stop({ ...box, status: "running", pid: booted.pid, pid_start_time: booted.pidStartTime }).pipe(
       Effect.catchAll((error) =>
         Effect.logError(`monitor: cannot stop process ${booted.pid} of box ${nameOf(box)}): ${error.reason}`)
       ),
@@ -189,7 +190,9 @@ export const make: Effect.Effect<
           `monitor: restarting dead box ${nameOf(box)}, policy: ${box.restart_policy}, exit: ${box.exit_code ?? "unknown"})...`
         ).pipe(aboutBox(box))
       }
-      const attempts = yield* Effect.forEach(ready, (c) => Effect.either(runtime.boot(c.box)), {
+      // Gated: each box's command runs only once its restart is recorded (settleBoots), so a
+      // monitor killed in between never leaves a box running that no record names (SPEC §11).
+      const attempts = yield* Effect.forEach(ready, (c) => Effect.either(runtime.boot(c.box, { gated: true })), {
         concurrency: "unbounded"
       })
       const now = yield* Clock.currentTimeMillis
@@ -228,6 +231,7 @@ export const make: Effect.Effect<
           )
           continue
         }
+        if (process.release !== undefined) yield* process.release
         backoffs.set(id, backoff.booted(backoffs.get(id), now))
         lastProbes.delete(id)
         yield* stats.restarted(candidate.reason, "ok")

@@ -36,6 +36,25 @@ export interface BootedBox {
    * the box's parent any more.
    */
   readonly exited: Effect.Effect<number>
+  /**
+   * Present when booted with `gated` (and the runtime supports it): the box's command waits at
+   * a gate until this runs. Absent: the command started at once.
+   */
+  readonly release?: Effect.Effect<void>
+  /** With `release`: drops the gated process before its command runs (it exits with code 125). */
+  readonly abandon?: Effect.Effect<void>
+}
+
+export interface BootOptions {
+  /**
+   * Start the box's process, but hold its command at a gate until `BootedBox.release` (default
+   * false: the command starts at once). A gated box whose booting process dies before the
+   * release (or that is `abandon`ed) never runs its command: its process exits with code 125.
+   * The monitor records a restart in the state file before releasing the box, so a monitor
+   * killed in between never leaves a box running that no record names (no box booted twice,
+   * SPEC §11). A runtime without gates ignores the option.
+   */
+  readonly gated?: boolean
 }
 
 export type ProbeResult =
@@ -44,7 +63,7 @@ export type ProbeResult =
 
 export interface BoxRuntimeShape {
   /** Starts the box's `cmd` detached (own session and process group), output appended to `console_log`; its exit code lands in `<box_dir>/exit_code`. */
-  readonly boot: (box: BoxRecord) => Effect.Effect<BootedBox, BootFailed>
+  readonly boot: (box: BoxRecord, options?: BootOptions) => Effect.Effect<BootedBox, BootFailed>
   /** Stop signal to the box's process group, SIGKILL after its stop timeout. Returns the exit code when known. Never signals a pid whose start time no longer matches. */
   readonly stop: (box: BoxRecord) => Effect.Effect<Option.Option<number>, StopFailed>
   /** SPEC §3: the pid exists, is not a zombie and (when known) still has that start time. */

@@ -13,7 +13,15 @@ import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import { type BoxRecord, stopSignal, stopTimeoutSecs } from "../domain/BoxRecord.js"
 import { makeDirectories } from "../platform/Directories.js"
-import { BootFailed, type BootedBox, BoxRuntime, type BoxRuntimeShape, type ProbeResult, StopFailed } from "./BoxRuntime.js"
+import {
+  BootFailed,
+  type BootedBox,
+  type BootOptions,
+  BoxRuntime,
+  type BoxRuntimeShape,
+  type ProbeResult,
+  StopFailed
+} from "./BoxRuntime.js"
 import * as ProcessInfo from "./ProcessInfo.js"
 import * as ProcessIdentity from "./ProcessIdentity.js"
 import * as Signal from "./Signal.js"
@@ -382,7 +390,7 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
       Effect.orElseSucceed(() => Option.none<number>())
     )
 
-  const boot = Effect.fn("LocalBoxRuntime.boot")(function*(box: BoxRecord) {
+  const boot = Effect.fn("LocalBoxRuntime.boot")(function*(box: BoxRecord, options: BootOptions = {}) {
     const fail = (reason: string) => Effect.fail(new BootFailed({ box: box.name, reason }))
     if (box.cmd.length === 0 || box.cmd[0] === "") return yield* fail("its cmd is empty: give the box a command to run")
     const env = boxEnvironment(box.env, process.env)
@@ -412,11 +420,26 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
     wrapper.once("exit", () => {
       if (booted.get(pid)?.exit === exit) booted.delete(pid)
     })
-    wrapper.stdin!.end("go\n")
-    wrapper.stdio[3]!.destroy()
-    wrapper.unref()
+    /** Opens the gate: the job execs the command. */
+    const go = () => {
+      wrapper.stdin!.end("go\n")
+      wrapper.stdio[3]!.destroy()
+      wrapper.unref()
+    }
     const result: BootedBox = { pid, pidStartTime: startTime, exited: Deferred.await(exit) }
-    return result
+    if (options.gated !== true) {
+      go()
+      return result
+    }
+    // Gated: the job waits for `go` on the wrapper's stdin; if this process dies first, that
+    // pipe closes and the job exits 125 without running the command.
+    let settled = false
+    const once = (f: () => void) => Effect.sync(() => {
+      if (settled) return
+      settled = true
+      f()
+    })
+    return { ...result, release: once(go), abandon: once(() => abandon(wrapper)) } satisfies BootedBox
   })
 
   const stop = Effect.fn("LocalBoxRuntime.stop")(function*(box: BoxRecord) {
@@ -520,7 +543,7 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
   // the wall clock even when the caller runs under TestClock.
   const wallClock = Clock.make()
   return BoxRuntime.of({
-    boot: (box) => Effect.withClock(boot(box), wallClock),
+    boot: (box, options) => Effect.withClock(boot(box, options), wallClock),
     stop: (box) => Effect.withClock(stop(box), wallClock),
     isAlive: ProcessInfo.isAlive,
     areAlive: ProcessInfo.areAlive,
