@@ -105,8 +105,9 @@ describe("Heartbeat (Node): reading", () => {
       const result = spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" })
       write(home, { pid: Number(result.stdout.trim()), pid_start_time: null })
       expect(yield* inspect(home)).toMatchObject({ _tag: "NotRunning", reason: "gone" })
-      // A zombie: `true` exits, and its parent (exec'd into sleep) never reaps it.
-      const parent = spawn("sh", ["-c", "true & echo $!; exec sleep 600"], { stdio: ["ignore", "pipe", "ignore"] })
+      // A zombie: the short sleep exits after its parent has exec'd into the long one, which
+      // never reaps it. (With an instant child, the shell could reap it before its exec.)
+      const parent = spawn("sh", ["-c", "sleep 0.3 & echo $!; exec sleep 600"], { stdio: ["ignore", "pipe", "ignore"] })
       children.push(parent)
       const pid = yield* Effect.async<number>((resume) => {
         parent.stdout!.setEncoding("utf8").once("data", (chunk: string) => resume(Effect.succeed(Number(chunk.trim()))))

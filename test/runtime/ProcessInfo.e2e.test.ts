@@ -23,10 +23,12 @@ describe("process info of real processes", () => {
     cleanup.track(child.pid!)
     await eventually("the copy runs", () => readFileSync(`/proc/${child.pid}/stat`, "latin1").includes("(a) b (c)"))
     const proc = Option.getOrThrow(await Effect.runPromise(readProcessInfo(child.pid!)))
-    expect(proc).toMatchObject({ pid: child.pid, state: "S", ppid: process.pid, pgid: child.pid })
+    expect(proc).toMatchObject({ pid: child.pid, ppid: process.pid, pgid: child.pid })
+    // Sleeping, or still running on a busy machine.
+    expect(proc.state).toMatch(/^[SR]$/)
     const ps = Option.getOrThrow(await Effect.runPromise(readProcessInfoWithPs(child.pid!)))
     expect(ps).toMatchObject({ pid: child.pid, ppid: process.pid, pgid: child.pid })
-    expect(ps.state.startsWith("S")).toBe(true)
+    expect(ps.state).toMatch(/^[SR]/)
     // Field 22 is clock ticks since boot: the same instant as ps's lstart, to the second.
     expect(Math.abs(bootTime + proc.startTime / CLK_TCK - ps.startTime)).toBeLessThanOrEqual(1)
   })
