@@ -85,8 +85,6 @@ const BoxRecordKnown = Schema.Struct({
   health_check: Schema.optionalWith(Schema.NullOr(HealthCheckKnown), { default: () => null })
 }).annotations({ identifier: "BoxRecord", parseOptions: { onExcessProperty: "ignore" } })
 
-const StateFile = Schema.Array(BoxRecordKnown)
-const decodeStateFile = Schema.decodeUnknownEither(StateFile, { errors: "first" })
 const decodeKnown = Schema.decodeUnknownEither(BoxRecordKnown, { errors: "first" })
 const encodeKnown = Schema.encodeSync(BoxRecordKnown)
 
@@ -103,6 +101,12 @@ const sourceOf = new WeakMap<BoxRecord, Readonly<Record<string, unknown>>>()
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** `target[key] = value` as an own property, even for `__proto__` (which assignment would treat as the prototype). */
+const setOwn = (target: Record<string, unknown>, key: string, value: unknown): void => {
+  if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
+  else target[key] = value
+}
 
 /** Freezes the record and the known structures inside it (unknown values are shared with the raw object). */
 const freezeRecord = (record: BoxRecord): BoxRecord => {
@@ -124,7 +128,10 @@ const decodeItem = (item: Record<string, unknown>): BoxRecord | undefined => {
   const health_check = known.health_check !== null && isPlainObject(rawCheck)
     ? { ...rawCheck, ...known.health_check }
     : known.health_check
-  return freezeRecord({ ...item, ...known, health_check } as BoxRecord)
+  // Schema builds records (env) by assignment, which drops an own `__proto__` key (JSON.parse makes one): keep it.
+  const rawEnv = item["env"]
+  const env = isPlainObject(rawEnv) && Object.hasOwn(rawEnv, "__proto__") ? { ...rawEnv, ...known.env } : known.env
+  return freezeRecord({ ...item, ...known, health_check, env } as BoxRecord)
 }
 
 const cachedDecode = (item: unknown): BoxRecord | undefined => {
@@ -158,30 +165,101 @@ export type StateFileProblem = { readonly _tag: "InvalidJson"; readonly detail: 
   readonly detail: string
 }
 
+/** A problem's detail goes into an error message: at most this many characters of it. */
+const MAX_DETAIL = 500
+
+const clip = (text: string): string =>
+  text.length <= MAX_DETAIL ? text : `${text.slice(0, MAX_DETAIL)}... (${text.length - MAX_DETAIL} more characters)`
+
+const describeJson = (value: unknown): string =>
+  value === null ? "null" : Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : `a ${typeof value}`
+
+/**
+ * Where a number too large for JSON's doubles (`1e400` reads as Infinity, which JSON.stringify
+ * would write back as null) sits in `json`, or undefined. Only called when the text has a
+ * literal that could be one; iterative, as the value may be nested deeper than the stack.
+ */
+const nonFiniteAt = (json: unknown): string | undefined => {
+  const stack: Array<readonly [unknown, string]> = [[json, "$"]]
+  while (stack.length > 0) {
+    const [value, at] = stack.pop()!
+    if (typeof value === "number" && !Number.isFinite(value)) return at
+    if (Array.isArray(value)) value.forEach((v, i) => stack.push([v, `${at}[${i}]`]))
+    else if (isPlainObject(value)) for (const key of Object.keys(value)) stack.push([value[key], `${at}.${key}`])
+  }
+  return undefined
+}
+
+/**
+ * A number literal with a 3-digit exponent, the usual way to write one beyond a double's range
+ * (a literal of 309+ digits would be one too; not looked for: it costs a slow scan of every file).
+ */
+const MAYBE_OUT_OF_RANGE = /[0-9][eE][+]?0*[1-9][0-9]{2}/
+
+/**
+ * Parses the state file's text: the records, or a typed problem whose detail is short enough
+ * for an error message. Never throws on any input.
+ * - Empty text (zero bytes, or only whitespace) is a problem, not an empty list: no writer of
+ *   the state file writes it (an empty list is `[]`), and it is what a non-atomic writer that
+ *   crashed or ran out of disk leaves behind. A missing file is the empty list.
+ * - JSON numbers beyond a double's range are refused: they cannot be written back as they were.
+ * - JSON nested deeper than the stack allows is refused.
+ */
 export const parseStateFile = (text: string): Either.Either<ParsedState, StateFileProblem> => {
-  if (text.trim() === "") return Either.right(emptyState)
+  if (text.trim() === "") {
+    return Either.left({
+      _tag: "InvalidJson",
+      detail: `the file is empty (${text.length === 0 ? "0 bytes" : "whitespace only"}), where a list of boxes (at least []) was expected`
+    })
+  }
+  try {
+    return parseNonEmpty(text)
+  } catch (error) {
+    // JSON.parse is iterative, but decoding and hashing a record recurse into its values.
+    if (error instanceof RangeError) {
+      return Either.left({ _tag: "InvalidRecords", detail: `a record is nested too deeply to be processed (${error.message})` })
+    }
+    throw error
+  }
+}
+
+const parseNonEmpty = (text: string): Either.Either<ParsedState, StateFileProblem> => {
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch (error) {
-    return Either.left({ _tag: "InvalidJson", detail: (error as Error).message })
+    return Either.left({ _tag: "InvalidJson", detail: clip((error as Error).message) })
   }
-  const invalid = (): Either.Either<ParsedState, StateFileProblem> =>
-    Either.left({
-      _tag: "InvalidRecords",
-      detail: Either.match(decodeStateFile(json), { onLeft: (error) => error.message, onRight: () => "invalid record" })
-    })
-  if (!Array.isArray(json)) return invalid()
+  if (MAYBE_OUT_OF_RANGE.test(text)) {
+    const at = nonFiniteAt(json)
+    if (at !== undefined) {
+      return Either.left({
+        _tag: "InvalidRecords",
+        detail: clip(`the number at ${at} is out of range (beyond ±1.8e308, it cannot be stored as it was written)`)
+      })
+    }
+  }
+  if (!Array.isArray(json)) {
+    return Either.left({ _tag: "InvalidRecords", detail: `expected a JSON array of box records, found ${describeJson(json)}` })
+  }
   const records: Array<BoxRecord> = []
   const raw = new Map<string, Record<string, unknown>>()
-  for (const item of json) {
+  for (const [index, item] of json.entries()) {
     const record = cachedDecode(item)
-    if (record === undefined) return invalid()
+    if (record === undefined) return Either.left({ _tag: "InvalidRecords", detail: recordProblem(item, index) })
     records.push(record)
     raw.set(record.id, item as Record<string, unknown>)
   }
   // Frozen: a parse may be shared by several reads of an unchanged file.
   return Either.right({ records: Object.freeze(records), raw })
+}
+
+/** Why one item of the array is not a record (only this item is decoded again, with Schema's message). */
+const recordProblem = (item: unknown, index: number): string => {
+  const id = isPlainObject(item) && typeof item["id"] === "string" ? ` (id ${JSON.stringify(item["id"].slice(0, 64))})` : ""
+  if (!isPlainObject(item)) return `record ${index} is ${describeJson(item)}, not an object`
+  const reason = Either.match(decodeKnown(item), { onLeft: (error) => error.message, onRight: () => "invalid record" })
+  return clip(`record ${index}${id}: ${reason}`)
 }
 
 const defaultsOf = (schema: Schema.Schema.AnyNoContext, minimal: unknown): Record<string, unknown> =>
@@ -212,8 +290,8 @@ const keepAbsence = (
 ): Record<string, unknown> => {
   const out: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(encoded)) {
-    if (!(key in original) && key in defaults && JSON.stringify(defaults[key]) === JSON.stringify(value)) continue
-    out[key] = value
+    if (!Object.hasOwn(original, key) && Object.hasOwn(defaults, key) && JSON.stringify(defaults[key]) === JSON.stringify(value)) continue
+    setOwn(out, key, value)
   }
   return out
 }
@@ -224,6 +302,8 @@ const encodeItem = (record: BoxRecord): Record<string, unknown> => {
   const item: Record<string, unknown> = { ...record, ...encoded }
   const check = encoded["health_check"]
   if (isPlainObject(check) && isPlainObject(record.health_check)) item["health_check"] = { ...record.health_check, ...check }
+  // Schema builds records (env) by assignment, which drops an own `__proto__` key: keep the record's own.
+  if (isPlainObject(encoded["env"]) && Object.hasOwn(record.env, "__proto__")) item["env"] = { ...record.env, ...encoded["env"] }
   return item
 }
 

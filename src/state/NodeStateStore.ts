@@ -91,7 +91,16 @@ export const make = (
      * granularity and changes the ctime. An untrusted hit re-reads the text and reuses the parse
      * when the text is the same.
      */
-    let cache: { readonly stamp: string; readonly trusted: boolean; readonly text: string; readonly parsed: ParsedState } | undefined
+    // A file that does not parse is cached the same way (its problem), so that a monitor polling
+    // a large corrupt file reports it without parsing it again every cycle.
+    let cache: {
+      readonly stamp: string
+      readonly trusted: boolean
+      readonly text: string
+      readonly parsed: ParsedState | StateFileCorrupt
+    } | undefined
+    const fromCache = (parsed: ParsedState | StateFileCorrupt): Effect.Effect<ParsedState, StateFileCorrupt> =>
+      parsed instanceof StateFileCorrupt ? Effect.fail(parsed) : Effect.succeed(parsed)
 
     // The reads and writes of the state file are synchronous node:fs calls. As asynchronous
     // calls, a locked read-modify-write is a dozen thread-pool round trips (stat, open, read,
@@ -130,7 +139,7 @@ export const make = (
         cache = undefined
         return emptyState
       }
-      if (cache !== undefined && cache.trusted && cache.stamp === info.stamp) return cache.parsed
+      if (cache !== undefined && cache.trusted && cache.stamp === info.stamp) return yield* fromCache(cache.parsed)
       const text = yield* readText
       if (text === undefined) {
         cache = undefined
@@ -139,13 +148,14 @@ export const make = (
       const trusted = info.ctimeMs + TRUST_AFTER_MS < observedAt
       if (cache !== undefined && cache.text === text) {
         cache = { stamp: info.stamp, trusted, text, parsed: cache.parsed }
-        return cache.parsed
+        return yield* fromCache(cache.parsed)
       }
       const parsed = parseStateFile(text)
       if (parsed._tag === "Left") {
-        cache = undefined
         const what = parsed.left._tag === "InvalidJson" ? "not valid JSON" : "not a valid list of box records"
-        return yield* new StateFileCorrupt({ path: file, detail: `${what}: ${parsed.left.detail}` })
+        const corrupt = new StateFileCorrupt({ path: file, detail: `${what}: ${parsed.left.detail}` })
+        cache = { stamp: info.stamp, trusted, text, parsed: corrupt }
+        return yield* corrupt
       }
       cache = { stamp: info.stamp, trusted, text, parsed: parsed.right }
       return parsed.right

@@ -154,10 +154,14 @@ describe("state file round trip (fixture)", () => {
 })
 
 describe("parseStateFile", () => {
-  it("an empty or blank file is an empty list", () => {
-    expect(parseOrThrow("").records).toStrictEqual([])
-    expect(parseOrThrow("  \n").records).toStrictEqual([])
+  it("an empty list is []; an empty or blank file is a typed problem, not an empty list", () => {
     expect(parseOrThrow("[]").records).toStrictEqual([])
+    expect(parseOrThrow(" [ ]\n").records).toStrictEqual([])
+    for (const text of ["", "  \n"]) {
+      const result = parseStateFile(text)
+      expect(Either.isLeft(result) && result.left._tag).toBe("InvalidJson")
+      expect(Either.isLeft(result) && result.left.detail).toMatch(/^the file is empty/)
+    }
   })
 
   it.each([
