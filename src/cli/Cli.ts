@@ -3,6 +3,7 @@ import packageJson from "../../package.json" with { type: "json" }
 import * as BoxCommands from "./BoxCommands.js"
 import * as MonitorCommand from "./MonitorCommand.js"
 import * as Outcome from "./Outcome.js"
+import * as UsageErrors from "./UsageErrors.js"
 
 /**
  * The root command: `a3s-box`. Each command group lives in its own module; add a group by
@@ -27,4 +28,4 @@ export const run = Command.run(rootCommand, {
  * Runs the CLI on `argv` (process.argv shape) with every expected failure handled in one place
  * (see Outcome.ts): usage errors exit 2, domain errors print `Error: <message>` and exit 1.
  */
-export const main = (argv: ReadonlyArray<string>) => Outcome.handle(run(argv))
+export const main = (argv: ReadonlyArray<string>) => Outcome.handle(UsageErrors.rewritten(run(argv), argv.slice(2)))

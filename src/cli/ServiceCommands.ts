@@ -368,7 +368,8 @@ const checkFlags = (flags: InstallFlags): Either.Either<InstallFlags, string> =>
 export const installService = (flags: InstallFlags): Effect.Effect<void, never, NodeServices> =>
   withInstaller(Effect.gen(function*() {
     const checked = checkFlags(flags)
-    if (Either.isLeft(checked)) return yield* failWith({ message: checked.left })
+    // A bad flag is a usage error (exit 2), as the same flag given to `a3s-box monitor` is.
+    if (Either.isLeft(checked)) return yield* Effect.as(Console.error(`Error: ${checked.left}`), EXIT_USAGE)
     const program = yield* Effect.either(ServiceInstaller.currentProgram)
     if (Either.isLeft(program)) return yield* failWith(program.left)
     return yield* runInstall({
