@@ -8,11 +8,11 @@
  * - the state file's bytes and mtime, to check that nothing wrote it (`fileStamp`).
  */
 import { type ChildProcess } from "node:child_process"
-import { randomBytes } from "node:crypto"
+import { createHash, randomBytes } from "node:crypto"
 import { readdirSync, readFileSync, statSync } from "node:fs"
 import { CliHome, procStat, waitFor } from "../support/CliHome.js"
 
-export { bin, CliHome, isAlive, procStat, requireBuild, waitFor } from "../support/CliHome.js"
+export { bin, CliHome, isAlive, procStat, requireBuild, type StateBox, waitFor } from "../support/CliHome.js"
 
 /** The wrapper's argv[0] (src/runtime/LocalBoxRuntime.ts): its command line also holds the box's. */
 const WRAPPER_NAME = "a3s-box-wrapper"
@@ -71,11 +71,12 @@ export class Lab extends CliHome {
 
   /**
    * Live (not zombie) box processes of this home by box name: processes whose command line
-   * holds a marker of this home, wrappers (and their not yet exec'd jobs) excluded.
+   * holds a marker of this home; wrappers (and their not yet exec'd jobs) excluded, and so are
+   * the box's own children caught between fork and exec (same command line, parent marked too).
    */
   boxProcesses(): Map<string, Array<Proc>> {
     const prefix = `a3s-rel-${this.token}-`
-    const found = new Map<string, Array<Proc>>()
+    const found = new Map<string, Array<Proc & { readonly ppid: number }>>()
     for (const entry of readdirSync("/proc")) {
       if (!/^[0-9]+$/.test(entry)) continue
       const pid = Number(entry)
@@ -86,16 +87,22 @@ export class Lab extends CliHome {
       const stat = procStat(pid)
       if (stat === undefined || stat.state === "Z" || stat.state === "X") continue
       const name = marker.slice(prefix.length)
-      found.set(name, [...(found.get(name) ?? []), { pid, startTime: stat.startTime }])
+      found.set(name, [...(found.get(name) ?? []), { pid, startTime: stat.startTime, ppid: stat.ppid }])
     }
-    return found
+    const roots = new Map<string, Array<Proc>>()
+    for (const [name, procs] of found) {
+      const pids = new Set(procs.map((p) => p.pid))
+      roots.set(name, procs.filter((p) => !pids.has(p.ppid)).map(({ pid, startTime }) => ({ pid, startTime })))
+    }
+    return roots
   }
 
-  /** The state file's bytes and mtime (undefined when it does not exist). */
-  fileStamp(): { readonly bytes: Buffer; readonly mtimeNs: bigint } | undefined {
+  /** The state file's size, content digest, inode and mtime (undefined when it does not exist): compare to see it untouched. */
+  fileStamp(): { readonly size: number; readonly sha256: string; readonly ino: bigint; readonly mtimeNs: bigint } | undefined {
     const bytes = this.stateBytes()
     if (bytes === undefined) return undefined
-    return { bytes, mtimeNs: statSync(this.stateFile, { bigint: true }).mtimeNs }
+    const stat = statSync(this.stateFile, { bigint: true })
+    return { size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex"), ino: stat.ino, mtimeNs: stat.mtimeNs }
   }
 
   /** Starts `a3s-box monitor --log-format json ARGS` and waits for its start line (unless `wait` is false). */

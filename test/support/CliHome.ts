@@ -10,7 +10,8 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 
 export const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..")
-export const bin = path.join(repoRoot, "dist", "a3s-box.mjs")
+/** The built CLI; `A3S_TEST_BIN` runs the tests against another build (e.g. a deliberately broken one). */
+export const bin = process.env["A3S_TEST_BIN"] ?? path.join(repoRoot, "dist", "a3s-box.mjs")
 
 /** Fails clearly when the bundle is missing (`npm test` builds it; `npx vitest` alone does not). */
 export const requireBuild = (): void => {

@@ -1,0 +1,177 @@
+/**
+ * Corrupt state files against the built CLI: truncated, empty (zero bytes or blank), not an
+ * array, wrong field types, nested too deep, numbers JSON cannot carry, and 50 MB ones. Every
+ * command and the monitor report the file (a one-line error naming it, no stack trace) and leave
+ * it exactly as it was: same bytes, same mtime, no box directory, no process.
+ *
+ * "Empty" (decision): a state file of zero bytes, or of whitespace only, is corrupt, not an empty
+ * list. Neither a3s-box writes one (an empty list is written `[]`); a zero-byte file is what a
+ * crashed or disk-full non-atomic writer leaves behind, and reading it as "no boxes" would let the
+ * next `run -d` overwrite what was lost and make the metrics report a falsely healthy empty fleet
+ * (SPEC §8). A missing file is still an empty list (SPEC §2).
+ */
+import { writeFileSync } from "node:fs"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type Lab, labs, requireBuild, waitFor } from "./support.js"
+
+beforeAll(requireBuild)
+
+const homes = labs()
+afterAll(() => homes.cleanupAll())
+
+// eslint-disable-next-line no-control-regex
+const plain = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, "")
+
+const record = (i: number, fields: Record<string, unknown> = {}) => {
+  const id = `00000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}`
+  return {
+    id,
+    short_id: id.replaceAll("-", "").slice(0, 12),
+    name: `box${i}`,
+    status: "stopped",
+    pid: null,
+    cmd: ["sleep", "1000"],
+    box_dir: `/nonexistent/${id}`,
+    console_log: `/nonexistent/${id}/console.log`,
+    created_at: "2026-01-01T00:00:00Z",
+    restart_policy: "always",
+    ...fields
+  }
+}
+
+const valid = JSON.stringify([record(1), record(2, { status: "dead", exit_code: 1 })], null, 2)
+
+/** About 50 MB of records (1 KB of unknown data each), the last one broken by `breakLast`. */
+const fiftyMegabytes = (breakLast: (text: string) => string): string => {
+  const pad = "x".repeat(1_000)
+  const parts: Array<string> = []
+  for (let i = 0; i < 48_000; i++) parts.push(JSON.stringify(record(i + 1, { pad })))
+  return breakLast(`[${parts.join(",\n")}]`)
+}
+
+/** Every command for the common kinds of damage; the others with a few commands (CI time). */
+const corruptions: ReadonlyArray<readonly [string, () => string]> = [
+  ["truncated", () => valid.slice(0, Math.floor(valid.length / 2))],
+  ["empty (zero bytes)", () => ""],
+  ["blank (whitespace only)", () => "\n  \n"],
+  ["not an array", () => JSON.stringify({ boxes: JSON.parse(valid) as unknown })],
+  ["an array of something else", () => JSON.stringify(["box1", 2, null])],
+  ["wrong field types (pid a string)", () => JSON.stringify([record(1, { status: "running", pid: "1234" })])],
+  ["wrong field types (cmd a string, restart_count a bool)", () => JSON.stringify([record(1, { cmd: "sleep 1000", restart_count: true })])],
+  ["a record nested 100,000 deep", () => `[${JSON.stringify(record(1)).slice(0, -1)},"x":${"[".repeat(100_000)}${"]".repeat(100_000)}}]`],
+  ["a number JSON cannot carry (1e400)", () => `[${JSON.stringify(record(1)).slice(0, -1)},"restart_count":1e400}]`],
+  ["NUL bytes", () => "\u0000".repeat(64)]
+]
+
+/** Every command that reads the state, with arguments that would change it if it could. */
+const commands: ReadonlyArray<ReadonlyArray<string>> = [
+  ["ps"],
+  ["ps", "-a", "--format", "json"],
+  ["run", "-d", "--name", "new", "--", "sleep", "300"],
+  ["run", "--rm", "--", "echo", "attached"],
+  ["stop", "box1"],
+  ["start", "box1"],
+  ["restart", "box1"],
+  ["rm", "box1"],
+  ["rm", "-f", "box1"],
+  ["logs", "box1"],
+  ["inspect", "box1"]
+]
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
+/** Runs `items` through `f`, `limit` at a time. */
+const pool = async <A, B>(items: ReadonlyArray<A>, limit: number, f: (item: A) => Promise<B>): Promise<Array<B>> => {
+  const out: Array<B> = []
+  let next = 0
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await f(items[i]!)
+    }
+  }))
+  return out
+}
+
+/** The checks every command's run must pass against a corrupt file. */
+const expectReported = (lab: Lab, result: { code: number | null; stderr: string }, what: string) => {
+  const stderr = plain(result.stderr)
+  expect({ what, code: result.code }).toEqual({ what, code: 1 })
+  expect(stderr, what).toMatch(
+    new RegExp(`^Error: state file ${escape(lab.stateFile)} is corrupt and was left untouched: .+\\. Repair or move it away, then retry\\.\\n$`, "s")
+  )
+  expect(stderr, what).not.toMatch(/^\s+at /m)
+  // a message a person can read, whatever the size of the file
+  expect(stderr.length, what).toBeLessThan(2_000)
+}
+
+/** The damage checked with every command; the rest with `someCommands`. */
+const everyCommandFor = new Set(["truncated", "empty (zero bytes)", "not an array", "wrong field types (pid a string)"])
+const someCommands: ReadonlyArray<ReadonlyArray<string>> = [["ps"], ["run", "-d", "--", "sleep", "300"], ["stop", "box1"], ["rm", "-f", "box1"]]
+
+describe("a corrupt state file is reported and left exactly as it was", () => {
+  it.each(corruptions)("%s: by the commands", { timeout: 120_000 }, async (what, make) => {
+    const lab = homes.make()
+    writeFileSync(lab.stateFile, make())
+    const before = lab.fileStamp()!
+    await pool(everyCommandFor.has(what) ? commands : someCommands, 3, async (args) => {
+      const result = await lab.cli(...args)
+      expectReported(lab, result, `${what}: a3s-box ${args.join(" ")}`)
+    })
+    expect(lab.fileStamp()).toEqual(before)
+    expect(lab.boxDirs()).toEqual([])
+    expect(lab.boxProcesses().size).toBe(0)
+  })
+
+  it("by the monitor, which keeps polling and recovers once the file is repaired", { timeout: 60_000 }, async () => {
+    const lab = homes.make()
+    for (const [what, make] of corruptions.filter(([w]) => /truncated|zero bytes|pid a string|100,000 deep/.test(w))) {
+      writeFileSync(lab.stateFile, make())
+      const before = lab.fileStamp()!
+      const monitor = await lab.startMonitor(["--interval", "1"])
+      const report = await waitFor(`${what}: the monitor's report`, () =>
+        monitor.logs.find((l) => l.message.includes(`state file ${lab.stateFile} is corrupt and was left untouched`)))
+      expect(report.level, what).toBe("ERROR")
+      expect(report.message.length, what).toBeLessThan(2_000)
+      // several more cycles: still untouched, still running, reported once (not every second)
+      await new Promise((resolve) => setTimeout(resolve, 2_500))
+      expect(lab.fileStamp(), what).toEqual(before)
+      expect(monitor.child.exitCode, what).toBeNull()
+      expect(monitor.logs.filter((l) => l.message.includes("is corrupt")).length, what).toBe(1)
+      expect(monitor.other(), what).not.toMatch(/^\s+at /m)
+      // repaired: it goes on by itself and restarts the dead box (restart policy always)
+      writeFileSync(lab.stateFile, JSON.stringify([record(1, { status: "dead", cmd: lab.markedCmd("box1", "while :; do sleep 1; done") })]))
+      await waitFor(`${what}: the repaired file's box to be restarted`, () => lab.box("box1")?.status === "running")
+      expect(monitor.logs.some((l) => l.message === `monitor: state file ${lab.stateFile} is readable again`), what).toBe(true)
+      await monitor.kill("SIGTERM")
+      await lab.cli("rm", "-f", "box1")
+    }
+  })
+})
+
+describe("a 50 MB state file", () => {
+  it.each([
+    ["broken at its very end (truncated)", (text: string) => text.slice(0, -3)],
+    ["with a wrong field type in its last record", (text: string) => {
+      const at = text.lastIndexOf("\"restart_policy\":\"always\"")
+      return `${text.slice(0, at)}"restart_policy":7${text.slice(at + "\"restart_policy\":\"always\"".length)}`
+    }]
+  ])("%s: reported by ps, run -d, stop, rm -f and the monitor, untouched", { timeout: 180_000 }, async (_, breakLast) => {
+    const lab = homes.make()
+    const text = fiftyMegabytes(breakLast)
+    expect(text.length).toBeGreaterThan(50_000_000)
+    writeFileSync(lab.stateFile, text)
+    const before = lab.fileStamp()!
+    for (const args of [["ps"], ["run", "-d", "--", "sleep", "300"], ["stop", "box1"], ["rm", "-f", "box2"]]) {
+      const started = Date.now()
+      const result = await lab.cli(...args)
+      console.log(`50 MB corrupt state file: a3s-box ${args.join(" ")} reported it in ${Date.now() - started} ms`)
+      expectReported(lab, result, `a3s-box ${args.join(" ")}`)
+    }
+    const monitor = await lab.startMonitor(["--interval", "1"])
+    await waitFor("the monitor's report", () => monitor.logs.some((l) => l.message.includes("is corrupt and was left untouched")), 60_000)
+    await monitor.kill("SIGTERM")
+    expect(lab.fileStamp()).toEqual(before)
+    expect(lab.boxDirs()).toEqual([])
+  })
+})
