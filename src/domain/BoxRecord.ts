@@ -119,6 +119,19 @@ const freezeRecord = (record: BoxRecord): BoxRecord => {
   return Object.freeze(record)
 }
 
+/**
+ * `{...raw, ...known}`, built key by key. Not with spread: V8 gives a spread copy of a
+ * JSON.parse'd object that object's hidden class, and once frozen such copies end up with
+ * classes of their own, so every loop over the records (the monitor's cycle, each /metrics
+ * scrape) ran in V8's slow generic paths: ~30x slower at 1,000 records.
+ */
+const overlay = (raw: Readonly<Record<string, unknown>>, known: Readonly<Record<string, unknown>>): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(raw)) setOwn(out, key, raw[key])
+  for (const key of Object.keys(known)) setOwn(out, key, known[key])
+  return out
+}
+
 /** A record with its known fields decoded and its unknown keys carried over from `item`. */
 const decodeItem = (item: Record<string, unknown>): BoxRecord | undefined => {
   const decoded = decodeKnown(item)
@@ -126,12 +139,12 @@ const decodeItem = (item: Record<string, unknown>): BoxRecord | undefined => {
   const known = decoded.right
   const rawCheck = item["health_check"]
   const health_check = known.health_check !== null && isPlainObject(rawCheck)
-    ? { ...rawCheck, ...known.health_check }
+    ? overlay(rawCheck, known.health_check)
     : known.health_check
   // Schema builds records (env) by assignment, which drops an own `__proto__` key (JSON.parse makes one): keep it.
   const rawEnv = item["env"]
-  const env = isPlainObject(rawEnv) && Object.hasOwn(rawEnv, "__proto__") ? { ...rawEnv, ...known.env } : known.env
-  return freezeRecord({ ...item, ...known, health_check, env } as BoxRecord)
+  const env = isPlainObject(rawEnv) && Object.hasOwn(rawEnv, "__proto__") ? overlay(rawEnv, known.env) : known.env
+  return freezeRecord(overlay(item, { ...known, health_check, env }) as BoxRecord)
 }
 
 const cachedDecode = (item: unknown): BoxRecord | undefined => {
