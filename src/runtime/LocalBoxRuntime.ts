@@ -8,7 +8,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { type ChildProcess, spawn } from "node:child_process"
-import { constants as fsConstants, existsSync } from "node:fs"
+import { accessSync, closeSync, constants as fsConstants, existsSync, openSync, readFileSync, rmSync, statSync } from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import { type BoxRecord, stopSignal, stopTimeoutSecs } from "../domain/BoxRecord.js"
@@ -120,16 +120,20 @@ const isErrno = (error: unknown, code: string): boolean =>
 // ---------------------------------------------------------------------------
 // Boot
 
+// The checks and file operations of a boot (and the exit code read of a reconcile) are
+// synchronous node:fs calls: a boot is on the path of every restart, and as asynchronous calls
+// they were a dozen thread-pool round trips, each waiting for the event loop to be scheduled
+// again on a busy machine. They are stats and small files: microseconds each.
+
 /** Where the executable `name` would be found, as execvp would look for it. */
-const resolveExecutable = async (name: string, cwd: string, pathVar: string): Promise<string | undefined> => {
+const resolveExecutable = (name: string, cwd: string, pathVar: string): string | undefined => {
   const candidates = name.includes("/")
     ? [path.resolve(cwd, name)]
     : pathVar.split(":").map((dir) => path.resolve(cwd, dir === "" ? "." : dir, name))
   for (const candidate of candidates) {
     try {
-      const stat = await fsp.stat(candidate)
-      if (!stat.isFile()) continue
-      await fsp.access(candidate, fsConstants.X_OK)
+      if (!statSync(candidate).isFile()) continue
+      accessSync(candidate, fsConstants.X_OK)
       return candidate
     } catch {
       // not here
@@ -138,27 +142,29 @@ const resolveExecutable = async (name: string, cwd: string, pathVar: string): Pr
   return undefined
 }
 
+const isDirectory = (dir: string): boolean => statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true
+
 /** Everything that can be checked before spawning; returns the problem, if any. */
 const prepareBoot = async (box: BoxRecord, env: Record<string, string>, cwd: string): Promise<string | undefined> => {
   try {
-    await makeDirectories(box.box_dir)
-    await makeDirectories(path.dirname(box.console_log))
+    if (!isDirectory(box.box_dir)) await makeDirectories(box.box_dir)
+    if (!isDirectory(path.dirname(box.console_log))) await makeDirectories(path.dirname(box.console_log))
   } catch (error) {
     return `cannot create its directories (${errorText(error)})`
   }
   try {
-    if (!(await fsp.stat(cwd)).isDirectory()) return `its working directory ${cwd} is not a directory`
+    if (!statSync(cwd).isDirectory()) return `its working directory ${cwd} is not a directory`
   } catch {
     return `its working directory ${cwd} does not exist: create it or fix the box's workdir`
   }
   const exe = box.cmd[0]!
-  if ((await resolveExecutable(exe, cwd, env["PATH"] ?? "")) === undefined) {
+  if (resolveExecutable(exe, cwd, env["PATH"] ?? "") === undefined) {
     return exe.includes("/")
       ? `${exe} is not an executable file`
       : `executable ${exe} not found in PATH (${env["PATH"] ?? ""}): install it or use an absolute path`
   }
   try {
-    await fsp.rm(exitCodePath(box), { force: true })
+    rmSync(exitCodePath(box), { force: true })
   } catch (error) {
     return `cannot clear the stale exit code file ${exitCodePath(box)} (${errorText(error)})`
   }
@@ -385,10 +391,13 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
   const booted = new Map<number, Booted>()
 
   const readExitCode = (box: BoxRecord): Effect.Effect<Option.Option<number>> =>
-    Effect.tryPromise(() => fsp.readFile(exitCodePath(box), "utf8")).pipe(
-      Effect.map(parseExitCodeFile),
-      Effect.orElseSucceed(() => Option.none<number>())
-    )
+    Effect.sync(() => {
+      try {
+        return parseExitCodeFile(readFileSync(exitCodePath(box), "utf8"))
+      } catch {
+        return Option.none<number>()
+      }
+    })
 
   const boot = Effect.fn("LocalBoxRuntime.boot")(function*(box: BoxRecord, options: BootOptions = {}) {
     const fail = (reason: string) => Effect.fail(new BootFailed({ box: box.name, reason }))
@@ -397,17 +406,23 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
     const cwd = box.workdir ?? box.box_dir
     const problem = yield* Effect.promise(() => prepareBoot(box, env, cwd))
     if (problem !== undefined) return yield* fail(problem)
-    const logFd = yield* Effect.tryPromise({
-      try: () => fsp.open(box.console_log, "a"),
+    const logFd = yield* Effect.try({
+      try: () => openSync(box.console_log, "a"),
       catch: (error) => new BootFailed({ box: box.name, reason: `cannot open its console log ${box.console_log} (${errorText(error)})` })
     })
     const exit = Deferred.unsafeMake<number>(FiberId.none)
-    const { pid, wrapper } = yield* spawnWrapper(box, env, cwd, logFd.fd, exit).pipe(
+    const { pid, wrapper } = yield* spawnWrapper(box, env, cwd, logFd, exit).pipe(
       Effect.timeoutFail({
         duration: Duration.seconds(10),
         onTimeout: () => new BootFailed({ box: box.name, reason: "the box wrapper did not report the command's pid within 10 s" })
       }),
-      Effect.ensuring(Effect.promise(() => logFd.close().catch(() => undefined)))
+      Effect.ensuring(Effect.sync(() => {
+        try {
+          closeSync(logFd)
+        } catch {
+          // already closed
+        }
+      }))
     )
     // The job is parked at its gate: it is alive and cannot be reaped yet, so this read cannot miss it.
     const info = yield* ProcessInfo.readProcessInfo(pid)
