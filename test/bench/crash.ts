@@ -1,0 +1,83 @@
+/**
+ * Crash -> new pid latency of one box, through the built CLI and a real monitor at its default
+ * interval (5 s): a box is killed with SIGKILL and the state file is polled every millisecond
+ * until it records a new, live pid for the box (status running, /proc confirms the pid and its
+ * start time). That is the moment the box is back and recorded.
+ *
+ * - run -d: a box started by `run -d` while the monitor runs and killed as soon as `run -d`
+ *   returns, before the monitor has seen it (it learns of the box from the state file's stamp
+ *   on its 100 ms liveness tick, finds it dead, restarts it).
+ * - monitor-booted: the same boxes once the monitor has restarted them (it is their parent, so
+ *   it hears of the exit at once), each up for 30 s first so that its backoff has reset (a box
+ *   that dies again within 30 s of a restart is restarted after a backoff wait, by design).
+ */
+import { type BenchHome, figure, type Figure, isAlive, now, sleep, waitFor } from "./support.js"
+
+/** Polls the state file every `everyMs` until `name` has a live pid other than `oldPid`; returns the time of that read. */
+const waitForNewPid = async (home: BenchHome, name: string, oldPid: number, timeoutMs = 30_000): Promise<number> => {
+  const deadline = now() + timeoutMs
+  for (;;) {
+    const box = home.state()?.find((b) => b.name === name)
+    const at = now()
+    if (box !== undefined && box.status === "running" && box.pid !== null && box.pid !== oldPid && isAlive(box.pid, box.pid_start_time)) {
+      return at
+    }
+    if (at > deadline) throw new Error(`box ${name} was not back within ${timeoutMs} ms`)
+    await sleep(1)
+  }
+}
+
+const pidOf = (home: BenchHome, name: string): number => {
+  const box = home.state()?.find((b) => b.name === name)
+  if (box?.pid === null || box?.pid === undefined) throw new Error(`box ${name} has no pid`)
+  return box.pid
+}
+
+export const crashLatency = async (home: BenchHome, trials: number): Promise<ReadonlyArray<Figure>> => {
+  await home.startMonitor()
+  const foreign: Array<number> = []
+  const restartedAt: Array<number> = []
+  for (let i = 0; i < trials; i++) {
+    const name = `crash-${i}`
+    // A distinct command per box, so that nothing else matches it.
+    home.cli("run", "-d", "--quiet", "--name", name, "--restart", "always", "--", "sleep", String(3_000_000 + i))
+    const pid = pidOf(home, name)
+    const t0 = now()
+    process.kill(pid, "SIGKILL")
+    foreign.push((await waitForNewPid(home, name, pid)) - t0)
+    restartedAt.push(Date.now())
+    await sleep(200)
+  }
+  // Backoff reset: each box must have been up 30 s since the monitor restarted it.
+  const resetAt = Math.max(...restartedAt) + 31_000
+  await waitFor("the backoff reset", () => Date.now() >= resetAt, 60_000, 200)
+  const own: Array<number> = []
+  for (let i = 0; i < trials; i++) {
+    const name = `crash-${i}`
+    const pid = pidOf(home, name)
+    const t0 = now()
+    process.kill(pid, "SIGKILL")
+    own.push((await waitForNewPid(home, name, pid)) - t0)
+    await sleep(200)
+  }
+  await home.stopMonitor()
+  const poll = "kill -9 of the box's pid, then the state file read every 1 ms until it records a new pid that /proc shows alive with that start time"
+  return [
+    figure({
+      id: "crash_latency_monitor_booted",
+      title: "crash -> new pid, box the monitor booted",
+      unit: "ms",
+      samples: own,
+      target: 20,
+      method: `${trials} boxes, each killed once; monitor at the default interval (5 s), box up >= 30 s (backoff reset); ${poll}`
+    }),
+    figure({
+      id: "crash_latency_run_detached",
+      title: "crash -> new pid, box from run -d the monitor had not seen",
+      unit: "ms",
+      samples: foreign,
+      target: 150,
+      method: `${trials} boxes, each started by \`run -d\` while the monitor runs and killed as soon as \`run -d\` returns; monitor at the default interval (5 s); ${poll}`
+    })
+  ]
+}

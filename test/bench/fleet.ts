@@ -1,0 +1,84 @@
+/**
+ * Synthetic fleets for the benchmarks: records shaped like the ones the original a3s-box
+ * writes (every field of the shared fixture's first record, ~60 keys, most of them unknown to
+ * this project), and a small pool of real, live processes for "running" records to point at.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+export const repoRoot = path.resolve(here, "..", "..")
+
+/** The fixture's first record: a running box with a health check and every field a real record has. */
+export const fixtureRecord = (): Record<string, unknown> => {
+  const fixture = JSON.parse(readFileSync(path.join(repoRoot, "test", "domain", "fixtures", "boxes.json"), "utf8")) as Array<
+    Record<string, unknown>
+  >
+  return fixture[0]!
+}
+
+const hex = (n: number, width: number): string => n.toString(16).padStart(width, "0")
+
+/** A deterministic UUID-shaped id for box `i`. */
+export const boxId = (i: number): string => `${hex(i, 8)}-0000-4000-8000-${hex(i * 7919, 12).slice(-12)}`
+
+export interface LiveProcess {
+  readonly pid: number
+  readonly startTime: number
+}
+
+/** /proc/PID/stat field 22. */
+export const startTimeOf = (pid: number): number | undefined => {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "latin1")
+    return Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[19])
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * `count` records, every one `running` with a live pid from `pool` (round robin) and its start
+ * time, restart policy `always`; every other one has a health check that is not due for an hour.
+ * So a poll cycle over them has nothing to do, but every liveness check is a real one.
+ */
+export const idleFleet = (count: number, pool: ReadonlyArray<LiveProcess>, home: string): Array<Record<string, unknown>> => {
+  const base = fixtureRecord()
+  const now = new Date().toISOString()
+  const out: Array<Record<string, unknown>> = []
+  for (let i = 0; i < count; i++) {
+    const id = boxId(i)
+    const proc = pool[i % pool.length]!
+    const dir = path.join(home, "boxes", id)
+    out.push({
+      ...base,
+      id,
+      short_id: id.replaceAll("-", "").slice(0, 12),
+      name: `box-${i}`,
+      status: "running",
+      pid: proc.pid,
+      pid_start_time: proc.startTime,
+      box_dir: dir,
+      console_log: path.join(dir, "console.log"),
+      exec_socket_path: path.join(dir, "sockets", "exec.sock"),
+      started_at: now,
+      restart_policy: "always",
+      health_check: i % 2 === 0
+        ? { cmd: ["true"], interval_secs: 3600, timeout_secs: 5, retries: 3, start_period_secs: 0 }
+        : null,
+      health_status: i % 2 === 0 ? "healthy" : "none",
+      health_last_check: i % 2 === 0 ? now : null
+    })
+  }
+  return out
+}
+
+/** Starts `count` detached `sleep` processes (each leads its own process group). */
+export const startSleepers = (count: number): Array<ChildProcess> =>
+  Array.from({ length: count }, () => {
+    const child = spawn("sleep", ["100000"], { detached: true, stdio: "ignore" })
+    child.unref()
+    return child
+  })

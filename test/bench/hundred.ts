@@ -1,0 +1,140 @@
+/**
+ * A home of 100 boxes (`run -d ... sleep`) under a real monitor at its default interval:
+ * - the monitor's resident memory and CPU per second while idle (nothing dies);
+ * - 100 boxes killed at once -> all back: every pid SIGKILLed in one loop, then the state file
+ *   read every millisecond until all 100 records show a new live pid.
+ * Idle is measured twice: with the 100 boxes as `run -d` left them, and after the kills, when
+ * the monitor has restarted every box and is their parent (an exit watcher per box).
+ */
+import { type BenchHome, cpuMillisOf, figure, type Figure, isAlive, now, rssMiBOf, sleep, type StateBox, waitFor } from "./support.js"
+
+const BOXES = 100
+
+interface IdleSample {
+  readonly cpuMsPerSec: ReadonlyArray<number>
+  readonly rssMiB: ReadonlyArray<number>
+}
+
+/** CPU ms/s of the monitor over `windows` windows of `windowMs` each, and its RSS sampled every second. */
+const sampleIdle = async (pid: number, windows: number, windowMs: number): Promise<IdleSample> => {
+  const cpu: Array<number> = []
+  const rss: Array<number> = []
+  for (let w = 0; w < windows; w++) {
+    const c0 = cpuMillisOf(pid)
+    const t0 = now()
+    for (let s = 0; s < windowMs / 1000; s++) {
+      await sleep(1000)
+      rss.push(rssMiBOf(pid))
+    }
+    cpu.push((cpuMillisOf(pid) - c0) / ((now() - t0) / 1000))
+  }
+  return { cpuMsPerSec: cpu, rssMiB: rss }
+}
+
+/** Kills every box at once and waits until all are back (new live pids); returns the elapsed ms. */
+const killAll = async (home: BenchHome, before: ReadonlyArray<StateBox>): Promise<number> => {
+  const old = new Map(before.map((b) => [b.id, b.pid]))
+  const t0 = now()
+  for (const box of before) {
+    try {
+      process.kill(box.pid!, "SIGKILL")
+    } catch {
+      // already gone
+    }
+  }
+  const deadline = t0 + 120_000
+  for (;;) {
+    const boxes = home.state()
+    const at = now()
+    if (
+      boxes !== undefined && boxes.length === before.length &&
+      boxes.every((b) => b.status === "running" && b.pid !== old.get(b.id) && isAlive(b.pid, b.pid_start_time))
+    ) return at - t0
+    if (at > deadline) throw new Error("the boxes were not all back within 120 s")
+    await sleep(1)
+  }
+}
+
+export const hundredBoxes = async (
+  home: BenchHome,
+  options: { readonly killTrials: number; readonly idleWindows: number; readonly idleWindowMs: number }
+): Promise<ReadonlyArray<Figure>> => {
+  await home.runBoxes(BOXES, (i) => `b${i}`, (i) => ["sleep", String(2_000_000 + i)])
+  const monitor = await home.startMonitor()
+  const pid = monitor.pid!
+  let boxes = await home.allRunning(BOXES)
+  // Let the first cycles, the heartbeat, the JIT and the post-start-up GCs settle.
+  await sleep(20_000)
+  const idleForeign = await sampleIdle(pid, options.idleWindows, options.idleWindowMs)
+
+  const kills: Array<number> = []
+  let lastBack = 0
+  for (let t = 0; t < options.killTrials; t++) {
+    if (t > 0) {
+      // Backoff reset: a box that dies within 30 s of its restart is restarted after a wait, by design.
+      const resetAt = lastBack + 31_000
+      await waitFor("the backoff reset", () => Date.now() >= resetAt, 60_000, 200)
+    }
+    boxes = await home.allRunning(BOXES)
+    kills.push(await killAll(home, boxes))
+    lastBack = Date.now()
+  }
+  await sleep(20_000)
+  const idleOwn = await sampleIdle(pid, options.idleWindows, options.idleWindowMs)
+  await home.stopMonitor()
+
+  const idleMethod = (which: string) =>
+    `monitor at the default interval (5 s) with ${BOXES} live boxes ${which}; CPU: /proc/PID/task/*/schedstat (ns) over ${options.idleWindows} windows of ${
+      options.idleWindowMs / 1000
+    } s; RSS: VmRSS sampled every second`
+  return [
+    figure({
+      id: "kill_100_all_back",
+      title: `${BOXES} boxes killed at once -> all back (monitor-booted)`,
+      unit: "ms",
+      samples: kills.slice(1),
+      target: 400,
+      method: `SIGKILL to all ${BOXES} pids in one loop, then the state file read every 1 ms until every record has a new pid that /proc shows alive; trials 2..${options.killTrials}, each after 30 s up (backoff reset), the boxes being the monitor's children`
+    }),
+    figure({
+      id: "kill_100_all_back_run_detached",
+      title: `${BOXES} boxes killed at once -> all back (boxes from run -d)`,
+      unit: "ms",
+      samples: kills.slice(0, 1),
+      target: 400,
+      method: `as above, first trial only: the boxes were started by \`run -d\` (not the monitor's children)`
+    }),
+    figure({
+      id: "idle_rss_100",
+      title: `monitor RSS idle, ${BOXES} boxes (monitor-booted)`,
+      unit: "MiB",
+      samples: idleOwn.rssMiB,
+      target: 60,
+      method: idleMethod("after it restarted each of them (it is their parent)")
+    }),
+    figure({
+      id: "idle_cpu_100",
+      title: `monitor CPU idle, ${BOXES} boxes (monitor-booted)`,
+      unit: "ms/s",
+      samples: idleOwn.cpuMsPerSec,
+      target: 2,
+      method: idleMethod("after it restarted each of them (it is their parent)")
+    }),
+    figure({
+      id: "idle_rss_100_run_detached",
+      title: `monitor RSS idle, ${BOXES} boxes (from run -d)`,
+      unit: "MiB",
+      samples: idleForeign.rssMiB,
+      target: 60,
+      method: idleMethod("as `run -d` started them")
+    }),
+    figure({
+      id: "idle_cpu_100_run_detached",
+      title: `monitor CPU idle, ${BOXES} boxes (from run -d)`,
+      unit: "ms/s",
+      samples: idleForeign.cpuMsPerSec,
+      target: 2,
+      method: idleMethod("as `run -d` started them")
+    })
+  ]
+}

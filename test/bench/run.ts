@@ -1,0 +1,112 @@
+/**
+ * `npm run bench`: builds the CLI, then measures the figures issue 6 asks for, against the built
+ * CLI (`node dist/a3s-box.mjs`) and real processes in temp homes. Prints each figure (median,
+ * p90, target, met?) with its method, and writes them as JSON to test/bench/results/latest.json
+ * (`--record` also writes test/bench/results.json, the committed record).
+ *
+ *   npm run bench                       everything (~8 minutes)
+ *   npm run bench -- --only crash,cycle  some groups: startup, cycle, crash, hundred, metrics
+ *   npm run bench -- --quick            fewer trials (a smoke run, ~3 minutes)
+ *
+ * Every process a benchmark starts is killed (after checking it is still the same process) and
+ * every temp home removed, also when a benchmark fails or the run is interrupted.
+ */
+import { mkdirSync, writeFileSync } from "node:fs"
+import * as path from "node:path"
+import { crashLatency } from "./crash.js"
+import { cycleCpu } from "./cycle.js"
+import { hundredBoxes } from "./hundred.js"
+import { metricsLatency } from "./metrics.js"
+import { coldStart } from "./startup.js"
+import { BenchHome, cleanupAll, type Figure, machine, met, repoRoot, requireBuild } from "./support.js"
+
+const GROUPS = ["startup", "cycle", "crash", "hundred", "metrics"] as const
+type Group = (typeof GROUPS)[number]
+
+const args = process.argv.slice(2)
+const quick = args.includes("--quick")
+const record = args.includes("--record")
+const onlyArg = args[args.indexOf("--only") + 1]
+const only = args.includes("--only") && onlyArg !== undefined ? onlyArg.split(",") : [...GROUPS]
+for (const name of only) {
+  if (!(GROUPS as ReadonlyArray<string>).includes(name)) {
+    console.error(`unknown benchmark group ${JSON.stringify(name)}: use ${GROUPS.join(", ")}`)
+    process.exit(2)
+  }
+}
+
+const groups: Record<Group, () => Promise<ReadonlyArray<Figure>>> = {
+  startup: async () => coldStart(quick ? 10 : 40),
+  cycle: () => cycleCpu([1_000, 10_000], quick ? 5 : 15),
+  crash: () => crashLatency(new BenchHome(), quick ? 7 : 20),
+  hundred: () =>
+    hundredBoxes(new BenchHome(), { killTrials: quick ? 2 : 6, idleWindows: quick ? 2 : 5, idleWindowMs: 12_000 }),
+  metrics: () => metricsLatency(new BenchHome(), quick ? 1 : 3, 10)
+}
+
+const fmt = (n: number | undefined): string =>
+  n === undefined || Number.isNaN(n) ? "-" : Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2)
+
+const show = (f: Figure): void => {
+  const ok = met(f)
+  const target = f.target === undefined ? "" : `  target ${f.targetOn ?? "median"} <= ${f.target} ${f.unit}: ${ok ? "MET" : "MISSED"}`
+  const p99 = f.p99 === undefined ? "" : `  p99 ${fmt(f.p99)}`
+  console.log(`\n${f.title}\n  median ${fmt(f.median)} ${f.unit}  p90 ${fmt(f.p90)}${p99}  (n=${f.samples.length})${target}`)
+  console.log(`  method: ${f.method}`)
+  for (const note of f.notes ?? []) console.log(`  ${note}`)
+}
+
+const stop = (signal: NodeJS.Signals) => {
+  console.error(`\nbench: ${signal}, cleaning up`)
+  cleanupAll()
+  process.exit(130)
+}
+process.once("SIGINT", stop)
+process.once("SIGTERM", stop)
+
+const main = async () => {
+  requireBuild()
+  const startedAt = new Date().toISOString()
+  console.log(`a3s-box bench ${startedAt}, ${JSON.stringify(machine())}${quick ? ", quick" : ""}`)
+  const results: Array<Figure & { readonly group: string; readonly loadavg: ReadonlyArray<number> }> = []
+  const failures: Array<{ readonly group: string; readonly error: string }> = []
+  for (const group of GROUPS) {
+    if (!only.includes(group)) continue
+    const before = machine().loadavg
+    console.log(`\n== ${group} (load average ${before.join(", ")})`)
+    try {
+      for (const f of await groups[group]()) {
+        show(f)
+        results.push({ ...f, group, loadavg: before })
+      }
+    } catch (error) {
+      const message = error instanceof Error ? error.stack ?? error.message : String(error)
+      console.error(`\n${group}: FAILED: ${message}`)
+      failures.push({ group, error: message })
+    } finally {
+      cleanupAll()
+    }
+  }
+  console.log("\n| figure | median | p90 | target | met? |\n|---|---|---|---|---|")
+  for (const f of results) {
+    const ok = met(f)
+    const target = f.target === undefined ? "-" : `${f.targetOn === undefined ? "" : `${f.targetOn} `}<= ${f.target} ${f.unit}`
+    console.log(
+      `| ${f.title} | ${fmt(f.median)} ${f.unit} | ${fmt(f.p90)} ${f.unit}${f.p99 === undefined ? "" : ` (p99 ${fmt(f.p99)})`} | ${target} | ${
+        ok === undefined ? "-" : ok ? "yes" : "no"
+      } |`
+    )
+  }
+  const report = { startedAt, finishedAt: new Date().toISOString(), quick, machine: machine(), results, failures }
+  const dir = path.join(repoRoot, "test", "bench", "results")
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(path.join(dir, "latest.json"), JSON.stringify(report, null, 2) + "\n")
+  if (record) writeFileSync(path.join(repoRoot, "test", "bench", "results.json"), JSON.stringify(report, null, 2) + "\n")
+  console.log(`\nwritten: test/bench/results/latest.json${record ? " and test/bench/results.json" : ""}`)
+  if (failures.length > 0) process.exitCode = 1
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exitCode = 1
+}).finally(cleanupAll)
