@@ -58,8 +58,27 @@ export const rewrite = (printed: string, args: ReadonlyArray<string>): string | 
       ? `Error: invalid value: expected one of ${cases.join(", ")}${hint}`
       : `Error: invalid ${args[given - 1]} '${args[given]}': expected one of ${cases.join(", ")}${hint}`
   }
+  const notAnOption = (option: string) =>
+    `Error: '${option}' is not an option of \`${command}\`, or is missing its value${hint}`
   const unknown = /^Received unknown argument: '([\s\S]*)'$/.exec(text)
-  if (unknown !== null) return `Error: unknown argument '${unknown[1]}'${hint}`
+  if (unknown !== null) return unknown[1]!.startsWith("-") ? notAnOption(unknown[1]!) : `Error: unknown argument '${unknown[1]}'${hint}`
+  const subcommand = /^Invalid subcommand for (\S+) - use one of (.*)$/.exec(text)
+  if (subcommand !== null) {
+    const choices = subcommand[2]!.split(",").map((c) => c.trim().replaceAll("'", ""))
+    const given = args.find((arg) => !arg.startsWith("-"))
+    const lastOption = args.filter((arg) => arg.startsWith("-")).at(-1)
+    if (given === undefined && lastOption !== undefined) {
+      return `Error: '${lastOption}' is not an option of \`a3s-box\` (see \`a3s-box --help\`)`
+    }
+    if (given === undefined || !choices.includes(given)) {
+      return `Error: unknown command${given === undefined ? "" : ` '${given}'`}: use one of ${choices.join(", ")} (see \`a3s-box --help\`)\n`.trimEnd()
+    }
+    // A known command followed by an option it does not take, or one missing its value
+    // (`monitor --bogus`, `monitor --interval`): @effect/cli reports neither by name.
+    if (lastOption !== undefined) return notAnOption(lastOption)
+    const extra = args[args.indexOf(given) + 1]
+    return `Error: unknown argument${extra === undefined ? "" : ` '${extra}'`} for \`a3s-box ${given}\` (see \`a3s-box ${given} --help\`)`
+  }
   // The commands' own option checks (`Options.filterMap` / `mapEffect`) name their flag first.
   if (text.startsWith("--")) return `Error: ${text.split("\n").map((line) => line.trim()).filter((line) => line !== "").join(" ")}${hint}`
   return undefined

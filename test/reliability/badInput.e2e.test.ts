@@ -41,6 +41,10 @@ const notInteger = (command: string, flag: string, value: string) =>
 const RESTART_FORMS = "expected one of no, always, unless-stopped, on-failure, on-failure:N (N a positive integer)"
 
 const cases: ReadonlyArray<readonly [string, ReadonlyArray<Case>]> = [
+  ["a3s-box", [
+    [["frobnicate"], 2, /^Error: unknown command 'frobnicate': use one of run, ps, stop, start, restart, rm, logs, inspect, monitor \(see `a3s-box --help`\)\n$/],
+    [["--bogus"], 2, "Error: '--bogus' is not an option of `a3s-box` (see `a3s-box --help`)\n"]
+  ]],
   ["run", [
     [["run", "-d", "--restart", "on-failure:0", "--", "true"], 1, `Error: invalid restart policy 'on-failure:0': ${RESTART_FORMS}\n`],
     [["run", "-d", "--restart", "on-failure:-1", "--", "true"], 1, `Error: invalid restart policy 'on-failure:-1': ${RESTART_FORMS}\n`],
@@ -62,7 +66,8 @@ const cases: ReadonlyArray<readonly [string, ReadonlyArray<Case>]> = [
   ["ps", [
     [["ps", "--format", "yaml"], 2, `Error: invalid --format 'yaml': expected one of table, json${HELP("ps")}`],
     [["ps", "--format", ""], 2, `Error: invalid --format '': expected one of table, json${HELP("ps")}`],
-    [["ps", "web"], 2, `Error: unknown argument 'web'${HELP("ps")}`]
+    [["ps", "web"], 2, `Error: unknown argument 'web'${HELP("ps")}`],
+    [["ps", "--format"], 2, `Error: '--format' is not an option of \`a3s-box ps\`, or is missing its value${HELP("ps")}`]
   ]],
   ["stop, restart, rm, start, logs, inspect", [
     [["stop", "-t", "abc", "web"], 2, notInteger("stop", "-t", "abc")],
@@ -84,6 +89,10 @@ const cases: ReadonlyArray<readonly [string, ReadonlyArray<Case>]> = [
     [["monitor", "--interval", ""], 2, notInteger("monitor", "--interval", "")],
     [["monitor", "--liveness-tick", "5"], 2, `Error: --liveness-tick must be an integer >= 10 (milliseconds)${HELP("monitor")}`],
     [["monitor", "--log-format", "xml"], 2, `Error: invalid --log-format 'xml': expected one of text, json${HELP("monitor")}`],
+    [["monitor", "--interval"], 2, `Error: '--interval' is not an option of \`a3s-box monitor\`, or is missing its value${HELP("monitor")}`],
+    [["monitor", "--metrics-addr"], 2, `Error: '--metrics-addr' is not an option of \`a3s-box monitor\`, or is missing its value${HELP("monitor")}`],
+    [["monitor", "--intervall", "3"], 2, `Error: '--intervall' is not an option of \`a3s-box monitor\`, or is missing its value${HELP("monitor")}`],
+    [["monitor", "frob"], 2, "Error: unknown argument 'frob' for `a3s-box monitor` (see `a3s-box monitor --help`)\n"],
     ...["localhost", ":9464", "127.0.0.1", "127.0.0.1:-1", "127.0.0.1:65536", "127.0.0.1:port", "::1:9464", "[::1]", "", "http://127.0.0.1:9464"].map(
       (bad): Case => [["monitor", "--metrics-addr", bad], 2, new RegExp(`^Error: --metrics-addr: invalid listen address ${JSON.stringify(bad).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: .*HOST:PORT`)]
     )

@@ -175,7 +175,8 @@ export class CliHome {
       return []
     }
     for (const box of boxes) {
-      if (typeof box.pid === "number" && !this.seen.has(box.pid)) this.seen.set(box.pid, box.pid_start_time ?? null)
+      // (a corrupt file may hold anything: only records with a pid count)
+      if (typeof box?.pid === "number" && !this.seen.has(box.pid)) this.seen.set(box.pid, box.pid_start_time ?? null)
     }
     return boxes
   }
