@@ -16,7 +16,7 @@ import * as fs from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { isAlive, type Lab, labs, type MonitorProcess, procStat, requireBuild, sleep, waitFor } from "./support.js"
 
-const ROUNDS = Number(process.env["A3S_CHAOS_ROUNDS"] ?? "60")
+const ROUNDS = Number(process.env["A3S_CHAOS_ROUNDS"] ?? "50")
 
 beforeAll(requireBuild)
 const homes = labs()
