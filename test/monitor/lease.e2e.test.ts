@@ -236,6 +236,8 @@ describe("one monitor per home (built CLI)", () => {
     const heartbeat = await waitFor("the first heartbeat", () => home.heartbeat())
     expect(heartbeat).toMatchObject({ pid: first.pid, interval_secs: 1, metrics_addr: null, stopped_at: null })
     expect(home.leaseHolder()).toBe(first.pid)
+    // On a loaded machine the first cycle may complete well after the heartbeat is first written.
+    await waitFor("a completed poll cycle in the heartbeat", () => home.heartbeat()?.["last_cycle_at"] ?? undefined)
 
     const second = home.cli(["monitor", "--interval", "1"])
     expect(second.status).toBe(1)
