@@ -93,7 +93,7 @@ export const metricsLatency = async (home: BenchHome, runs: number, seconds: num
   for (let i = 0; i < runs; i++) results.push(useWrk ? runWrk(url, seconds) : await runNodeClient(url, seconds))
   await home.stopMonitor()
   const errors = results.reduce((a, r) => a + r.errors, 0)
-  if (errors > 0) throw new Error(`/metrics answered ${errors} errors under load`)
+  const requests = results.reduce((a, r) => a + r.requests, 0)
   const tool = useWrk ? `wrk -t1 -c4 -d${seconds}s --latency` : `a Node client (4 keep-alive connections, ${seconds} s; wrk not installed)`
   return [
     figure({
@@ -107,7 +107,10 @@ export const metricsLatency = async (home: BenchHome, runs: number, seconds: num
       target: 20,
       targetOn: "p99",
       method: `${tool}, ${runs} runs against a real monitor (default interval) over ${RECORDS} fixture-shaped running records; median/p90/p99 are per request (median of the runs' percentiles); samples: each run's p99`,
-      notes: [`requests per second: ${results.map((r) => Math.round(r.requests / seconds)).join(", ")}`]
+      notes: [
+        `requests per second: ${results.map((r) => Math.round(r.requests / seconds)).join(", ")}`,
+        `errors (non-2xx, socket errors and timeouts of wrk's 2 s): ${errors} of ${requests} requests`
+      ]
     })
   ]
 }
