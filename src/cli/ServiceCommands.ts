@@ -57,7 +57,8 @@ export const reinstallCommand = (
   currentHome: string
 ): string => {
   const monitorAt = argv.indexOf("monitor")
-  const flags = monitorAt < 0 ? [] : argv.slice(monitorAt + 1)
+  // `--standby` is in every unit an install writes (see `carriedMonitorArgs`): not a flag to type.
+  const flags = monitorAt < 0 ? [] : argv.slice(monitorAt + 1).filter((arg) => arg !== "--standby")
   const line = ["a3s-box", "monitor", "--install", ...flags].map(shellWord).join(" ")
   return Option.isSome(home) && home.value !== currentHome ? `A3S_HOME=${shellWord(home.value)} ${line}` : line
 }
@@ -338,7 +339,10 @@ export interface InstallFlags {
 
 /**
  * The monitor's other flags, as arguments the installed service must carry too (only those that
- * differ from the monitor's defaults: `--log-format text`, `--liveness-tick 100`, no per-box metrics).
+ * differ from the monitor's defaults: `--log-format text`, `--liveness-tick 100`, no per-box metrics),
+ * and always `--standby`: a service that finds a monitor started by hand on its home waits and takes
+ * over when that one exits, rather than exiting 1 every RestartSec until the service manager's start
+ * limit gives up on it (which would leave the boxes unsupervised once the hand-started one is gone).
  */
 export const carriedMonitorArgs = (flags: {
   readonly logFormat?: string
@@ -349,7 +353,7 @@ export const carriedMonitorArgs = (flags: {
   ...(flags.logFormat !== undefined && flags.logFormat !== "text" ? ["--log-format", flags.logFormat] : []),
   ...(flags.livenessTick !== undefined && flags.livenessTick !== 100 ? ["--liveness-tick", String(flags.livenessTick)] : []),
   ...(flags.metricsPerBox === true ? ["--metrics-per-box"] : []),
-  ...(flags.standby === true ? ["--standby"] : [])
+  "--standby"
 ]
 
 /** Checks the flags a service would start with, so a bad one fails now rather than in a crash loop. */

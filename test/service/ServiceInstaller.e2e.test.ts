@@ -5,7 +5,7 @@
  * the real `systemctl` and no manager to reach.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
@@ -134,7 +134,7 @@ describe.skipIf(managerSkip !== undefined)("against a real systemd --user manage
       return activeState() === "active" && pid > 0 ? pid : undefined
     })
     // The very program that ran --install, by its absolute paths, every awkward character intact.
-    expect(cmdline(first)).toEqual([program.node, program.script, "monitor", "--interval", "1"])
+    expect(cmdline(first)).toEqual([program.node, program.script, "monitor", "--interval", "1", "--standby"])
     expect(environ(first)["A3S_HOME"]).toBe(program.home)
 
     const identity = startTime(first)
@@ -145,7 +145,7 @@ describe.skipIf(managerSkip !== undefined)("against a real systemd --user manage
       return activeState() === "active" && pid > 0 && pid !== first ? pid : undefined
     })
     expect(Number(m.systemctl("show", "-p", "NRestarts", "--value", UNIT).stdout.trim())).toBeGreaterThanOrEqual(1)
-    expect(cmdline(second)).toEqual([program.node, program.script, "monitor", "--interval", "1"])
+    expect(cmdline(second)).toEqual([program.node, program.script, "monitor", "--interval", "1", "--standby"])
 
     const status = cli(program, m.env, "monitor", "status", "--format", "json")
     expect(status.status).toBe(0)
@@ -167,7 +167,7 @@ describe.skipIf(managerSkip !== undefined)("against a real systemd --user manage
       const pid = mainPid()
       return activeState() === "active" && pid > 0 && pid !== second ? pid : undefined
     })
-    expect(cmdline(third)).toEqual([program.node, program.script, "monitor", "--interval", "2"])
+    expect(cmdline(third)).toEqual([program.node, program.script, "monitor", "--interval", "2", "--standby"])
 
     const removed = cli(program, m.env, "monitor", "--uninstall")
     expect(removed.stderr).toBe("")
@@ -202,7 +202,7 @@ describe.skipIf(managerSkip !== undefined)("against a real systemd --user manage
       const p = mainPid()
       return activeState() === "active" && p > 0 ? p : undefined
     })
-    expect(cmdline(pid).slice(2)).toEqual(["monitor", "--interval", "1", "--metrics-addr", addr, "--log-format", "json"])
+    expect(cmdline(pid).slice(2)).toEqual(["monitor", "--interval", "1", "--metrics-addr", addr, "--log-format", "json", "--standby"])
     const health = await waitFor("the monitor's /healthz to answer 200", () => {
       const status = JSON.parse(cli(program, m.env, "monitor", "status", "--format", "json").stdout)
       return status.health.reachable === true && status.health.status === 200 ? status.health : undefined
@@ -213,6 +213,46 @@ describe.skipIf(managerSkip !== undefined)("against a real systemd --user manage
     const text = cli(program, m.env, "monitor", "status").stdout
     expect(text).toMatch(new RegExp(`  health:   ok \\(http://${addr.replace(/\./g, "\\.")}/healthz answered 200\\); last poll [0-9.]+s ago\n`))
     expect(cli(program, m.env, "monitor", "--uninstall").status).toBe(0)
+  })
+
+  it("installed while a monitor started by hand holds the home, the service waits (no crash loop) and takes over when it dies", async () => {
+    const m = manager!
+    const program = { node: process.execPath, script: BUNDLE, home: path.join(root, "standby-home") }
+    const byHand = spawn(program.node, [program.script, "monitor", "--interval", "1"], {
+      env: { ...m.env, A3S_HOME: program.home },
+      stdio: "ignore"
+    })
+    const handPid = byHand.pid!
+    const handIdentity = await waitFor("the hand-started monitor's start time", () => startTime(handPid))
+    try {
+      const heartbeatPid = () => {
+        try {
+          return JSON.parse(fs.readFileSync(path.join(program.home, "monitor.json"), "utf8")).pid as number
+        } catch {
+          return undefined
+        }
+      }
+      await waitFor("the hand-started monitor's heartbeat", () => (heartbeatPid() === handPid ? true : undefined))
+      expect(cli(program, m.env, "monitor", "--install", "--interval", "1").status).toBe(0)
+      const servicePid = await waitFor("the service to be active", () => {
+        const p = mainPid()
+        return activeState() === "active" && p > 0 ? p : undefined
+      })
+      // Standing by, not exiting 1 and being restarted every RestartSec.
+      await new Promise((resolve) => setTimeout(resolve, 3_000))
+      expect(mainPid()).toBe(servicePid)
+      expect(Number(m.systemctl("show", "-p", "NRestarts", "--value", UNIT).stdout.trim())).toBe(0)
+      expect(heartbeatPid()).toBe(handPid)
+      const status = JSON.parse(cli(program, m.env, "monitor", "status", "--format", "json").stdout)
+      expect(status.monitor).toMatchObject({ state: "running", pid: handPid })
+
+      if (startTime(handPid) === handIdentity) process.kill(handPid, "SIGKILL")
+      await waitFor("the service's monitor to take over the home", () => (heartbeatPid() === servicePid ? true : undefined))
+      expect(mainPid()).toBe(servicePid)
+    } finally {
+      if (startTime(handPid) === handIdentity) process.kill(handPid, "SIGKILL")
+      cli(program, m.env, "monitor", "--uninstall")
+    }
   })
 
   it("boxes the service's monitor restarted survive a restart of the service (KillMode=process)", async () => {
@@ -296,7 +336,7 @@ describe.skipIf(systemctlSkip !== undefined)("with the real systemctl and no man
         ""
       ].join("\n")
     )
-    expect(fs.readFileSync(unitFile, "utf8")).toMatch(/^ExecStart=.* monitor --interval 5$/m)
+    expect(fs.readFileSync(unitFile, "utf8")).toMatch(/^ExecStart=.* monitor --interval 5 --standby$/m)
 
     const removed = cli(program, env, "monitor", "--uninstall")
     expect(removed.status).toBe(0)

@@ -533,14 +533,19 @@ describe("the program to install", () => {
 
 describe("monitor --install/--uninstall flags", () => {
   it("the monitor's other non-default flags are carried into the unit", () => {
-    expect(ServiceCommands.carriedMonitorArgs({ logFormat: "text", livenessTick: 100, metricsPerBox: false })).toEqual([])
+    expect(ServiceCommands.carriedMonitorArgs({ logFormat: "text", livenessTick: 100, metricsPerBox: false })).toEqual([
+      "--standby"
+    ])
     expect(ServiceCommands.carriedMonitorArgs({ logFormat: "json", livenessTick: 250, metricsPerBox: true })).toEqual([
       "--log-format",
       "json",
       "--liveness-tick",
       "250",
-      "--metrics-per-box"
+      "--metrics-per-box",
+      "--standby"
     ])
+    // Given or not, the service always waits for a monitor started by hand instead of crash-looping.
+    expect(ServiceCommands.carriedMonitorArgs({ standby: true })).toEqual(["--standby"])
   })
 
   it("the fix for a stale unit re-installs with every flag the unit had", () => {
