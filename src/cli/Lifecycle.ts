@@ -75,9 +75,12 @@ const asIncarnation = (box: BoxRecord, booted: Pick<BootedBox, "pid" | "pidStart
   pid_start_time: booted.pidStartTime
 })
 
-/** Stops a process this command booted but could not record; failures are ignored (best effort). */
+/**
+ * Drops a process this command booted but could not record: a gated one before its command runs,
+ * any other by stopping it; failures are ignored (best effort).
+ */
 const discard = (box: BoxRecord, booted: BootedBox) =>
-  Effect.flatMap(BoxRuntime, (runtime) => Effect.ignore(runtime.stop(asIncarnation(box, booted))))
+  booted.abandon ?? Effect.flatMap(BoxRuntime, (runtime) => Effect.ignore(runtime.stop(asIncarnation(box, booted))))
 
 type BootOutcome =
   | { readonly _tag: "Recorded"; readonly box: BoxRecord }
@@ -86,9 +89,11 @@ type BootOutcome =
 
 /**
  * Boots a box that is not running and records it `running`. If, meanwhile, the box was removed
- * the new process is stopped and this fails; if someone else (the monitor) started it, the new
- * process is stopped and the other run is kept. Never leaves a booted process unrecorded, even
- * when interrupted (the whole section is shielded; a boot takes milliseconds).
+ * the new process is dropped and this fails; if someone else (the monitor) started it, the new
+ * process is dropped and the other run is kept. Never leaves a booted process unrecorded, even
+ * when interrupted (the whole section is shielded; a boot takes milliseconds), nor when this
+ * process is killed outright: the boot is gated, so the command runs only once it is recorded
+ * (a CLI SIGKILLed in between leaves a process that exits 125 without running it).
  */
 export const boot = (
   box: BoxRecord
@@ -100,7 +105,7 @@ export const boot = (
   shielded(Effect.gen(function*() {
     const store = yield* StateStore
     const runtime = yield* BoxRuntime
-    const booted = yield* runtime.boot(box)
+    const booted = yield* runtime.boot(box, { gated: true })
     const now = yield* nowIso
     const outcome = yield* store.modify((records): readonly [BootOutcome, ReadonlyArray<BoxRecord>] => {
       const current = BoxRef.findById(records, box.id)
@@ -111,6 +116,7 @@ export const boot = (
     }).pipe(Effect.tapError(() => discard(box, booted)))
     switch (outcome._tag) {
       case "Recorded":
+        if (booted.release !== undefined) yield* booted.release
         return { box: outcome.box, booted: Option.some(booted) }
       case "Raced":
         yield* discard(box, booted)

@@ -94,6 +94,48 @@ describe("Lifecycle.create", () => {
 })
 
 describe("Lifecycle.boot / start", () => {
+  /** The in-memory runtime, with boots gated: it notes which boots were released or abandoned. */
+  const gatedRuntime = (gates: Array<{ readonly pid: number; readonly options: unknown; state: string }>) =>
+    Layer.effect(
+      BoxRuntime,
+      Effect.map(BoxRuntime, (inner) => ({
+        ...inner,
+        boot: (box: BoxRecord, options?: { readonly gated?: boolean }) =>
+          Effect.map(inner.boot(box, options), (booted) => {
+            const gate = { pid: booted.pid, options, state: "held" }
+            gates.push(gate)
+            return {
+              ...booted,
+              release: Effect.sync(() => { gate.state = "released" }),
+              abandon: Effect.sync(() => { gate.state = "abandoned" })
+            }
+          })
+      }))
+    ).pipe(Layer.provideMerge(InMemoryBoxRuntime.layer))
+
+  it.effect("boots gated: the command is released only once the box is recorded", () => {
+    const gates: Array<{ readonly pid: number; readonly options: unknown; state: string }> = []
+    return Effect.gen(function*() {
+      const created = yield* Lifecycle.create(spec())
+      const { box } = yield* Lifecycle.boot(created)
+      expect(gates).toEqual([{ pid: box.pid, options: { gated: true }, state: "released" }])
+    }).pipe(Effect.provide(servicesWith([], gatedRuntime(gates))))
+  })
+
+  it.effect("a gated boot that lost the race to another start is abandoned, never released", () => {
+    const gates: Array<{ readonly pid: number; readonly options: unknown; state: string }> = []
+    const stopped = makeBox({ status: "stopped" })
+    return Effect.gen(function*() {
+      const store = yield* StateStore
+      // Someone else (the monitor) starts the box while this boot is under way.
+      yield* store.modify((all) => [undefined, all.map((b) => ({ ...b, status: "running" as const, pid: 777 }))] as const)
+      const { box, booted } = yield* Lifecycle.boot(stopped)
+      expect(Option.isNone(booted)).toBe(true)
+      expect(box.pid).toBe(777)
+      expect(gates.map((g) => g.state)).toEqual(["abandoned"])
+    }).pipe(Effect.provide(servicesWith([stopped], gatedRuntime(gates))))
+  })
+
   it.effect("records the booted process as running", () =>
     Effect.gen(function*() {
       const created = yield* Lifecycle.create(spec())
