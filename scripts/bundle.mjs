@@ -10,45 +10,20 @@
 // that V8 rejects (other Node version or flags) or that is missing only costs the compile, so
 // a3s-box.mjs alone still runs anywhere. Files are replaced atomically: a CLI starting during a
 // rebuild reads whole files, and a mismatched pair is told apart by the build id.
+// Help text is rendered with synchronous ports of the printer libraries (printer-patches.mjs).
+// A3S_BUNDLE_DIR=dir writes the files to dir instead of dist (experiments, comparisons).
 import { build } from "esbuild"
 import { spawnSync } from "node:child_process"
 import { createHash, randomBytes } from "node:crypto"
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
+import { printerPatches } from "./printer-patches.mjs"
 
-const dist = "dist"
+const dist = process.env.A3S_BUNDLE_DIR ?? "dist"
 const bundleName = "a3s-box.cjs"
 const entry = path.join(dist, "a3s-box.mjs")
 const bundle = path.join(dist, bundleName)
 const cache = `${entry}.cache`
-
-/**
- * Swaps @effect/printer's layout (every step an Effect: most of `--help`'s start-up) for the
- * synchronous port in printer-layout.mjs. Should the library change so that the line to replace
- * is gone, the bundle is built unpatched, with a warning.
- */
-const LAYOUT_LINE =
-  "export const wadlerLeijen = /*#__PURE__*/dual(3, (self, fits, options) => Effect.runSync(wadlerLeijenSafe(InternalPipeline.cons(0, self, InternalPipeline.nil), 0, 0, fits, options)));"
-const printerLayout = {
-  name: "printer-layout",
-  setup(build) {
-    build.onLoad({ filter: /[\\/]@effect[\\/]printer[\\/]dist[\\/]esm[\\/]internal[\\/]layout\.js$/ }, (args) => {
-      const source = readFileSync(args.path, "utf8")
-      if (!source.includes(LAYOUT_LINE)) {
-        console.warn(`bundle: ${args.path} changed; its layout is left unpatched (slower --help)`)
-        return undefined
-      }
-      const port = JSON.stringify(path.resolve("scripts", "printer-layout.mjs"))
-      const contents = source.replace(
-        LAYOUT_LINE,
-        `import { makeWadlerLeijen as a3sMakeWadlerLeijen } from ${port};
-const a3sWadlerLeijen = a3sMakeWadlerLeijen(InternalDocStream, InternalPipeline);
-export const wadlerLeijen = /*#__PURE__*/dual(3, (self, fits, options) => a3sWadlerLeijen(self, fits, options, () => Effect.runSync(wadlerLeijenSafe(InternalPipeline.cons(0, self, InternalPipeline.nil), 0, 0, fits, options))));`
-      )
-      return { contents, loader: "js", resolveDir: path.dirname(args.path) }
-    })
-  }
-}
 
 const writeAtomically = (file, data, mode) => {
   const temp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`
@@ -71,7 +46,7 @@ const result = await build({
   sourcemap: "linked",
   legalComments: "none",
   write: false,
-  plugins: [printerLayout],
+  plugins: [printerPatches],
   logLevel: "warning"
 })
 

@@ -1,18 +1,24 @@
 /**
- * The bundle lays out help text with a synchronous port of @effect/printer's Wadler-Leijen
- * layout (scripts/printer-layout.mjs, patched in by scripts/bundle.mjs): it must give exactly
- * the library's output, for every command's help and for any document.
+ * The bundle renders help text with synchronous ports of @effect/printer's optimize and
+ * Wadler-Leijen layout and of @effect/printer-ansi's render (scripts/printer-layout.mjs, patched
+ * in by scripts/printer-patches.mjs): they must give exactly the library's output, for every
+ * command's help and for any document.
  */
 import * as CliConfig from "@effect/cli/CliConfig"
 import * as Command from "@effect/cli/Command"
+import * as Ansi from "@effect/printer-ansi/Ansi"
 import * as Doc from "@effect/printer/Doc"
+import * as Optimize from "@effect/printer/Optimize"
 import * as PageWidth from "@effect/printer/PageWidth"
 import { describe, expect, it } from "@effect/vitest"
+import * as List from "effect/List"
 import fc from "fast-check"
+import { readFileSync } from "node:fs"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import * as Cli from "../../src/cli/Cli.js"
-import { makeWadlerLeijen } from "../../scripts/printer-layout.mjs"
+import { makeOptimize, makeRenderStream, makeWadlerLeijen } from "../../scripts/printer-layout.mjs"
+import { patched, patches } from "../../scripts/printer-patches.mjs"
 
 // The library's internals, which the bundle patch works with (not in the packages' exports).
 const internal = (pkg: string, file: string) =>
@@ -22,7 +28,22 @@ const DocStream = await internal("@effect/printer", "docStream.js")
 const Pipeline = await internal("@effect/printer", "layoutPipeline.js")
 const HelpDoc = await internal("@effect/cli", "helpDoc.js")
 const AnsiRender = await internal("@effect/printer-ansi", "ansiRender.js")
+const InternalDoc = await internal("@effect/printer", "doc.js")
+const InternalOptimize = await internal("@effect/printer", "optimize.js")
+const InternalAnsi = await internal("@effect/printer-ansi", "ansi.js")
 const ported = makeWadlerLeijen(DocStream, Pipeline)
+let optimizeFellBack = 0
+const portedOptimize = makeOptimize(InternalDoc, (doc: Doc.Doc<unknown>, depth: Optimize.FusionDepth) => {
+  optimizeFellBack++
+  return InternalOptimize.optimize(doc, depth)
+})
+let renderFellBack = 0
+const portedRenderStream = makeRenderStream(InternalAnsi, List)
+const portedRender = (stream: unknown) =>
+  portedRenderStream(stream, () => {
+    renderFellBack++
+    return AnsiRender.renderStream(stream)
+  })
 
 /** `fits` of the library's "pretty" layout (a copy: the library does not export it); the same for both sides. */
 const fitsPretty = (pageWidth: PageWidth.PageWidth) => (stream: any, indentation: number, currentColumn: number) => {
@@ -68,39 +89,77 @@ const commands = (command: AnyCommand): Array<AnyCommand> => [
   ...((command as any).descriptor?.children ?? []).map((child: any) => Command.fromDescriptor(child)).flatMap(commands)
 ]
 
-describe("synchronous help layout (bundle patch)", () => {
-  it("lays out the help of every command exactly as the library does", () => {
-    const all: Array<AnyCommand> = [Cli.rootCommand as AnyCommand, ...Cli.subcommands.flatMap((c) => commands(c as AnyCommand))]
-    expect(all.length).toBeGreaterThan(10)
-    for (const command of all) {
-      const doc = HelpDoc.toAnsiDoc(Command.getHelp(command, CliConfig.defaultConfig))
-      const { fellBack, library, port } = layOut(doc, PageWidth.defaultPageWidth)
-      expect(fellBack).toBe(false)
-      const text = AnsiRender.renderStream(port)
-      expect(text).toBe(AnsiRender.renderStream(library))
-      expect(text.length).toBeGreaterThan(50)
+const allCommands = (): Array<AnyCommand> => [
+  Cli.rootCommand as AnyCommand,
+  ...Cli.subcommands.flatMap((c) => commands(c as AnyCommand))
+]
+
+/** Generated documents: every constructor, annotated with strings. */
+const docs = (annotation: fc.Arbitrary<unknown>) => {
+  const word = fc.stringMatching(/^[a-z]{0,6}$/)
+  return fc.letrec<{ doc: Doc.Doc<unknown> }>((tie) => ({
+    doc: fc.oneof(
+      { depthSize: "small", withCrossShrink: true },
+      word.map((w) => Doc.text(w)),
+      fc.constantFrom(Doc.line, Doc.lineBreak, Doc.softLine, Doc.softLineBreak, Doc.hardLine, Doc.empty, Doc.char("x")),
+      fc.tuple(tie("doc"), tie("doc")).map(([a, b]) => Doc.cat(a, b)),
+      fc.tuple(fc.integer({ min: 0, max: 6 }), tie("doc")).map(([n, d]) => Doc.nest(d, n)),
+      tie("doc").map((d) => Doc.group(d)),
+      fc.tuple(tie("doc"), tie("doc")).map(([a, b]) => Doc.flatAlt(a, b)),
+      tie("doc").map((d) => Doc.align(d)),
+      fc.tuple(fc.integer({ min: 0, max: 4 }), tie("doc")).map(([n, d]) => Doc.hang(d, n)),
+      fc.array(tie("doc"), { maxLength: 5 }).map((ds) => Doc.fillSep(ds)),
+      fc.array(tie("doc"), { maxLength: 5 }).map((ds) => Doc.vsep(ds)),
+      fc.tuple(tie("doc"), annotation).map(([d, a]) => Doc.annotate(d, a)),
+      tie("doc").map((d) => Doc.pageWidth(() => d)),
+      fc.constant(Doc.fail)
+    )
+  })).doc
+}
+
+/** The library's layout and render of a document, as @effect/cli's help. */
+const render = (doc: Doc.Doc<unknown>) => AnsiRender.renderStream(Layout.pretty(doc, Layout.options(PageWidth.defaultPageWidth)))
+
+describe("synchronous help rendering (bundle patches)", () => {
+  it("patches lines that are in the installed libraries", () => {
+    expect(patches.map((p: { readonly name: string }) => p.name)).toEqual(["layout", "optimize", "ANSI render"])
+    for (const patch of patches) {
+      const [pkg, file] = patch.name === "ANSI render" ? ["@effect/printer-ansi", "ansiRender.js"] : ["@effect/printer", `${patch.name}.js`]
+      const source = readFileSync(path.resolve("node_modules", pkg, "dist/esm/internal", file), "utf8")
+      const result = patched(patch, source)
+      expect(result).toBeDefined()
+      expect(result).not.toContain(patch.line)
+      expect(patched(patch, "export const other = 1")).toBeUndefined()
     }
   })
 
+  it("renders the help of every command exactly as the library does", () => {
+    const all = allCommands()
+    expect(all.length).toBeGreaterThan(10)
+    optimizeFellBack = 0
+    renderFellBack = 0
+    for (const command of all) {
+      const help = Command.getHelp(command, CliConfig.defaultConfig)
+      const expected = HelpDoc.toAnsiText(help)
+      // Each port alone (optimize on the library's optimized document: it runs again at every
+      // reaction during layout), then all three together, as in the bundle.
+      const optimized = HelpDoc.toAnsiDoc(help)
+      const doc = portedOptimize(optimized, Optimize.Deep)
+      expect(render(InternalOptimize.optimize(optimized, Optimize.Deep))).toBe(expected)
+      expect(render(doc)).toBe(expected)
+      const { fellBack, library, port } = layOut(optimized, PageWidth.defaultPageWidth)
+      expect(fellBack).toBe(false)
+      expect(AnsiRender.renderStream(port)).toBe(expected)
+      expect(portedRender(library)).toBe(expected)
+      expect(portedRender(layOut(doc, PageWidth.defaultPageWidth).port)).toBe(expected)
+      expect(expected.length).toBeGreaterThan(50)
+    }
+    expect(optimizeFellBack).toBe(0)
+    expect(renderFellBack).toBe(0)
+  })
+
   it("gives the library's layout for generated documents and page widths", () => {
-    const word = fc.stringMatching(/^[a-z]{0,6}$/)
-    const { doc } = fc.letrec<{ doc: Doc.Doc<string> }>((tie) => ({
-      doc: fc.oneof(
-        { depthSize: "small", withCrossShrink: true },
-        word.map((w) => Doc.text(w)),
-        fc.constantFrom(Doc.line, Doc.lineBreak, Doc.softLine, Doc.softLineBreak, Doc.hardLine, Doc.empty, Doc.char("x")),
-        fc.tuple(tie("doc"), tie("doc")).map(([a, b]) => Doc.cat(a, b)),
-        fc.tuple(fc.integer({ min: 0, max: 6 }), tie("doc")).map(([n, d]) => Doc.nest(d, n)),
-        tie("doc").map((d) => Doc.group(d)),
-        fc.tuple(tie("doc"), tie("doc")).map(([a, b]) => Doc.flatAlt(a, b)),
-        tie("doc").map((d) => Doc.align(d)),
-        fc.tuple(fc.integer({ min: 0, max: 4 }), tie("doc")).map(([n, d]) => Doc.hang(d, n)),
-        fc.array(tie("doc"), { maxLength: 5 }).map((ds) => Doc.fillSep(ds)),
-        fc.array(tie("doc"), { maxLength: 5 }).map((ds) => Doc.vsep(ds)),
-        tie("doc").map((d) => Doc.annotate(d, "note")),
-        fc.constant(Doc.fail)
-      )
-    }))
+    const doc = docs(fc.constant("note"))
     const pageWidth = fc.oneof(
       fc.tuple(fc.integer({ min: 1, max: 100 }), fc.double({ min: 0.1, max: 1, noNaN: true }))
         .map(([width, ribbon]) => PageWidth.availablePerLine(width, ribbon)),
@@ -113,6 +172,48 @@ describe("synchronous help layout (bundle patch)", () => {
       }),
       { numRuns: 400 }
     )
+  })
+
+  it("optimizes generated documents as the library does (deep and shallow)", () => {
+    const pageWidth = fc.tuple(fc.integer({ min: 1, max: 100 }), fc.double({ min: 0.1, max: 1, noNaN: true }))
+      .map(([width, ribbon]) => PageWidth.availablePerLine(width, ribbon))
+    optimizeFellBack = 0
+    fc.assert(
+      fc.property(docs(fc.constant("note")), pageWidth, fc.constantFrom(Optimize.Deep, Optimize.Shallow), (d, width, depth) => {
+        const options = Layout.options(width)
+        const fits = fitsPretty(width)
+        const library = Layout.wadlerLeijen(InternalOptimize.optimize(d, depth), fits, options)
+        expect(Layout.wadlerLeijen(portedOptimize(d, depth), fits, options)).toStrictEqual(library)
+      }),
+      { numRuns: 400 }
+    )
+    // Text merging (the rules the generated documents rarely meet), compared as documents.
+    const texts = Doc.cats([Doc.char("a"), Doc.text("bc"), Doc.cat(Doc.char("d"), Doc.text("e")), Doc.cat(Doc.text("f"), Doc.char("g")), Doc.nest(Doc.nest(Doc.text("h"), 1), 2), Doc.nest(Doc.empty, 0)])
+    expect(portedOptimize(texts, Optimize.Deep)).toStrictEqual(InternalOptimize.optimize(texts, Optimize.Deep))
+    expect(optimizeFellBack).toBe(0)
+  })
+
+  it("renders generated streams with ANSI styles as the library does", () => {
+    const style = fc.constantFrom(Ansi.bold, Ansi.red, Ansi.italicized, Ansi.combine(Ansi.underlined, Ansi.bgBlue), Ansi.cyan)
+    renderFellBack = 0
+    fc.assert(
+      fc.property(docs(style), fc.integer({ min: 1, max: 100 }), (d, width) => {
+        const stream = Layout.pretty(d, Layout.options(PageWidth.availablePerLine(width, 1)))
+        let library: unknown
+        try {
+          library = AnsiRender.renderStream(stream)
+        } catch (error) {
+          library = error
+        }
+        if (typeof library === "string") expect(portedRender(stream)).toBe(library)
+        else expect(() => portedRender(stream)).toThrow()
+      }),
+      { numRuns: 400 }
+    )
+    // A failed stream and an unbalanced one are the library's to report, as they always were.
+    expect(() => portedRender(DocStream.failed)).toThrow()
+    expect(() => portedRender(DocStream.popAnnotation(DocStream.empty))).toThrow()
+    expect(renderFellBack).toBeGreaterThan(0)
   })
 
   it("needs no stack for long output; falls back to the library's stack-safe layout on a stack overflow", () => {
@@ -130,5 +231,11 @@ describe("synchronous help layout (bundle patch)", () => {
     const library = Layout.wadlerLeijen(doc, fitsPretty(PageWidth.defaultPageWidth), options)
     expect(ported(doc, overflowing, options, () => library)).toBe(library)
     expect(() => ported(doc, () => { throw new TypeError("a bug") }, options, () => library)).toThrow(TypeError)
+    // optimize recurses with the document's depth: deeper than the stack, the library's own.
+    let deep: Doc.Doc<never> = Doc.text("x")
+    for (let i = 0; i < 20_000; i++) deep = Doc.nest(Doc.cat(Doc.hardLine, deep), 1 + (i % 2))
+    optimizeFellBack = 0
+    expect(() => portedOptimize(deep, Optimize.Deep)).not.toThrow()
+    expect(optimizeFellBack).toBe(1)
   })
 })
