@@ -41,6 +41,15 @@ export const needsLivenessCheck = (box: BoxRecord): boolean => isActive(box)
  * `auto_remove`. Active boxes without an observation, and inactive boxes, are unchanged.
  */
 export const reconcile = (records: ReadonlyArray<BoxRecord>, observations: Observations): ReconcileResult => {
+  // Only a death changes anything: with none observed, nothing need be looked at.
+  let anyDead = false
+  for (const liveness of observations.values()) {
+    if (!liveness.alive) {
+      anyDead = true
+      break
+    }
+  }
+  if (!anyDead) return { records, changed: false, died: [], removed: [] }
   const died: Array<BoxRecord> = []
   const removed: Array<BoxRecord> = []
   const next: Array<BoxRecord> = []

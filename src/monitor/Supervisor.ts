@@ -7,11 +7,12 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
+import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Backoff from "../domain/Backoff.js"
 import { type BoxRecord, isActive } from "../domain/BoxRecord.js"
-import { needsLivenessCheck, reconcile } from "../domain/Reconcile.js"
+import { needsLivenessCheck, type Observations, reconcile } from "../domain/Reconcile.js"
 import * as Supervision from "../domain/Supervision.js"
 import { type BootedBox, BoxRuntime, type ProbeResult } from "../runtime/BoxRuntime.js"
 import * as Liveness from "../runtime/Liveness.js"
@@ -34,9 +35,12 @@ import { MonitorStats } from "./MonitorStats.js"
  *   then writes it all in ONE locked update that re-checks each change against the state as
  *   it is then (see `Supervision.commitCycle`). On shutdown the cycle in progress completes,
  *   so a booted box is always recorded.
- * - The **liveness tick** (`livenessTick`, 100 ms) stats the state file and checks that the
- *   pids of active boxes still exist (`kill(pid, 0)`), and wakes the loop when either
- *   changed; identity (pid start time) is verified by the cycle's reconcile.
+ * - The **liveness tick** (`livenessTick`, 100 ms) checks that the pids of active boxes the
+ *   monitor did not boot still exist (`kill(pid, 0)`; a box it booted is its child, whose exit
+ *   is an event), stats the state file unless the store watches it (`StateStore.watch`:
+ *   another command's write then wakes a full cycle at once), and wakes the loop when either
+ *   changed; identity (pid start time) is verified by the cycle's reconcile. With nothing to
+ *   poll it sleeps: an idle monitor of boxes it booted wakes only for its poll cycles.
  * - The **probe loop** starts due health checks when they become due, at most
  *   `probeConcurrency` at once, each under a hard timeout, in fibers of their own so a
  *   wedged check delays nothing else. Results are applied by the next cycle, in one write,
@@ -112,6 +116,8 @@ export const make: Effect.Effect<
       return wake
     })
   const wakeProbes = Queue.offer(probeWakeups, undefined).pipe(Effect.asVoid)
+  /** Wakes the liveness tick loop, which sleeps while it has nothing to poll. */
+  const tickWakeups = yield* Queue.dropping<void>(1)
 
   // The supervisor's memory. Only touched inside effects; JavaScript runs one fiber at a time.
   /** The next cycle checks every active box (set by the poll schedule and by state file changes). */
@@ -136,6 +142,18 @@ export const make: Effect.Effect<
   let known: ReadonlyArray<BoxRecord> = []
   /** Active boxes' pids for the liveness tick. */
   let watched: Array<WatchedPid> = []
+  /** The records `watched` was made from (an unchanged file gives the very same array). */
+  let watchedFrom: ReadonlyArray<BoxRecord> | undefined
+  /**
+   * Boxes whose process the monitor booted and whose exit it awaits (id -> pid): their death is
+   * an event (`watchExit`), so the liveness tick does not poll them.
+   */
+  const exitWatched = new Map<string, number>()
+  let exitWatchedVersion = 0
+  /** Whether the state file is watched for changes (`StateStore.watch`); if not, the tick polls its stamp. */
+  let fileWatched = false
+  /** The state file changed during a cycle: its stamp is looked at when the cycle ends. */
+  let recheckStamp = false
   /** The state file's stamp as of `known` (our own writes included). */
   let lastStamp: string | undefined
   /** Whether `known` holds what a cycle read or wrote. */
@@ -174,7 +192,26 @@ export const make: Effect.Effect<
     )
 
   /** A box the monitor booted is its child: its exit is noticed at once, not at the next poll. */
-  const watchExit = (id: string, booted: BootedBox) => spawn(Effect.zipRight(booted.exited, wakeFor([id])))
+  const watchExit = (id: string, booted: BootedBox) => spawn(Effect.zipRight(awaitExit(id, booted), wakeFor([id])))
+
+  /**
+   * `booted.exited`, with the box noted in `exitWatched` meanwhile: the liveness tick need not
+   * poll a process whose exit is an event. (Its identity is still verified by every full cycle.)
+   */
+  const awaitExit = (id: string, booted: BootedBox) =>
+    Effect.suspend(() => {
+      exitWatched.set(id, booted.pid)
+      exitWatchedVersion++
+      return Effect.ensuring(
+        booted.exited,
+        Effect.sync(() => {
+          if (exitWatched.get(id) !== booted.pid) return
+          exitWatched.delete(id)
+          exitWatchedVersion++
+          tickWakeups.unsafeOffer(undefined)
+        })
+      )
+    })
 
   interface Booted {
     readonly candidate: Candidate
@@ -314,13 +351,42 @@ export const make: Effect.Effect<
     )
   }
 
+  /**
+   * The boxes of `known` with a health check schedule (`Supervision.nextProbeAt` not null), and
+   * when each is due by its record, worked out once per records array: records are immutable
+   * and an unchanged state file gives the very same array, so the probe loop (run after every
+   * cycle) parses no timestamps again for the thousands of boxes not due.
+   */
+  let schedule: {
+    readonly records: ReadonlyArray<BoxRecord>
+    readonly boxes: ReadonlyArray<BoxRecord>
+    readonly due: ReadonlyArray<number>
+  } | undefined
+  const scheduleOf = (records: ReadonlyArray<BoxRecord>) => {
+    if (schedule?.records !== records) {
+      const boxes: Array<BoxRecord> = []
+      const due: Array<number> = []
+      for (const box of records) {
+        const at = Supervision.nextProbeAt(box)
+        if (at === null) continue
+        boxes.push(box)
+        due.push(at)
+      }
+      schedule = { records, boxes, due }
+    }
+    return schedule
+  }
+
   /** Starts the probes that are due and returns when the next one will be. */
   const startDueProbes = Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
     let next: number | null = null
-    for (const box of known) {
+    const { boxes, due: dueByRecord } = scheduleOf(known)
+    for (let i = 0; i < boxes.length; i++) {
+      const box = boxes[i]!
       if (probing.has(box.id) || busy.has(box.id)) continue
-      const due = Supervision.nextProbeAt(withLastProbe(box))
+      // A probe whose result is not written yet moves the box's next check on.
+      const due = lastProbes.size > 0 && lastProbes.has(box.id) ? Supervision.nextProbeAt(withLastProbe(box)) : dueByRecord[i]!
       if (due === null) continue
       if (due <= now) {
         probing.add(box.id)
@@ -355,10 +421,46 @@ export const make: Effect.Effect<
       yield* Effect.logError(`monitor: ${message}`)
     })
 
+  /** Records by id, made once per records array (an unchanged file gives the very same array). */
+  const byIdCache = new WeakMap<ReadonlyArray<BoxRecord>, ReadonlyMap<string, BoxRecord>>()
+  const byIdOf = (records: ReadonlyArray<BoxRecord>): ReadonlyMap<string, BoxRecord> => {
+    let byId = byIdCache.get(records)
+    if (byId === undefined) {
+      byId = new Map(records.map((box) => [box.id, box]))
+      byIdCache.set(records, byId)
+    }
+    return byId
+  }
+
+  /** The active boxes of `records`, once per records array. */
+  const activeCache = new WeakMap<ReadonlyArray<BoxRecord>, ReadonlyArray<BoxRecord>>()
+  const activeOf = (records: ReadonlyArray<BoxRecord>): ReadonlyArray<BoxRecord> => {
+    let active = activeCache.get(records)
+    if (active === undefined) {
+      active = records.filter(needsLivenessCheck)
+      activeCache.set(records, active)
+    }
+    return active
+  }
+
+  /**
+   * `Supervision.restartCandidates`, a pure function of the records and the two sets: with both
+   * sets empty and the very same records array as last time, the same answer.
+   */
+  let lastCandidates: { readonly records: ReadonlyArray<BoxRecord>; readonly candidates: ReadonlyArray<Candidate> } | undefined
+  const restartCandidates = (records: ReadonlyArray<BoxRecord>): ReadonlyArray<Candidate> => {
+    if (killedForHealth.size > 0 || busy.size > 0) return Supervision.restartCandidates(records, killedForHealth, busy)
+    if (lastCandidates?.records !== records) {
+      lastCandidates = { records, candidates: Supervision.restartCandidates(records, killedForHealth, busy) }
+    }
+    return lastCandidates.candidates
+  }
+
   /** Refreshes the supervisor's memory from freshly loaded records. */
   const remember = (records: ReadonlyArray<BoxRecord>, now: number) => {
     known = records
-    const byId = new Map(records.map((box) => [box.id, box]))
+    if (backoffs.size === 0 && killedForHealth.size === 0 && lastProbes.size === 0) return
+    const byId = byIdOf(records)
     for (const [id, entry] of backoffs) {
       const box = byId.get(id)
       if (box === undefined || !(box.status === "dead" || isActive(box))) backoffs.delete(id)
@@ -410,32 +512,34 @@ export const make: Effect.Effect<
     fullCycleDue = false
     const targets = new Set(suspects)
     suspects.clear()
-    // SPEC §3, for every active box in a full cycle, else for the suspects only.
-    const observed = yield* Liveness.observe(
+    // SPEC §3, for every active box in a full cycle, else for the suspects only. Only the
+    // deaths are observed (and the boxes awaiting their exit code): a live box's observation
+    // changes nothing (see Liveness.observeDeaths), and with none of either, nothing below
+    // needs to look at the records one by one.
+    const observed = yield* Liveness.observeDeaths(
       runtime,
-      snapshot.right.filter((box) => needsLivenessCheck(box) && (full || targets.has(box.id)))
+      full ? activeOf(snapshot.right) : snapshot.right.filter((box) => needsLivenessCheck(box) && targets.has(box.id)),
+      awaitedExits
     )
-    const startNow = yield* Clock.currentTimeMillis
-    const { awaiting, held, observations } = Supervision.holdUnknownExits(
-      observed,
-      snapshot.right,
-      awaitedExits,
-      startNow,
-      EXIT_CODE_GRACE_MS
-    )
-    awaitedExits = awaiting
-    if (held.length > 0) yield* spawn(Effect.zipRight(Effect.sleep(EXIT_CODE_POLL), wakeFor(held)))
+    let observations: Observations = observed
+    if (observed.size > 0 || awaitedExits.size > 0) {
+      const startNow = yield* Clock.currentTimeMillis
+      const held = Supervision.holdUnknownExits(observed, snapshot.right, awaitedExits, startNow, EXIT_CODE_GRACE_MS)
+      awaitedExits = held.awaiting
+      observations = held.observations
+      if (held.held.length > 0) yield* spawn(Effect.zipRight(Effect.sleep(EXIT_CODE_POLL), wakeFor(held.held)))
+    }
     const reconciled = reconcile(snapshot.right, observations)
     const reports = pendingProbes
     pendingProbes = []
-    const [, records] = Supervision.applyProbes(reports)(reconciled.records)
+    const records = reports.length > 0 ? Supervision.applyProbes(reports)(reconciled.records)[1] : reconciled.records
     let now = yield* Clock.currentTimeMillis
     const observedMillis = now - startedAt
     remember(records, now)
 
     const ready: Array<Candidate> = []
     const unhealthy: Array<BoxRecord> = []
-    for (const candidate of Supervision.restartCandidates(records, killedForHealth, busy)) {
+    for (const candidate of restartCandidates(records)) {
       const { box } = candidate
       if (box.status !== "dead") {
         // Unhealthy and running: stopped in a fiber of its own, then restarted as a dead box.
@@ -481,9 +585,17 @@ export const make: Effect.Effect<
     }
     lastStamp = wrote ? yield* currentStamp : stampBefore
     for (const box of unhealthy) yield* spawn(unhealthyRestart(box))
-    watched = known.flatMap((box) =>
-      isActive(box) && box.pid !== null ? [{ id: box.id, pid: box.pid, alive: true }] : []
-    )
+    if (watchedFrom !== known) {
+      watchedFrom = known
+      watched = known.flatMap((box) =>
+        isActive(box) && box.pid !== null ? [{ id: box.id, pid: box.pid, alive: true }] : []
+      )
+      yield* Queue.offer(tickWakeups, undefined)
+    }
+    if (recheckStamp) {
+      recheckStamp = false
+      if (yield* stampChanged) yield* wakeFull
+    }
     yield* wakeProbes
     const end = yield* Clock.currentTimeMillis
     yield* stats.cycleCompleted(end, (end - startedAt) / 1000, true)
@@ -539,12 +651,29 @@ export const make: Effect.Effect<
       return true
     })
 
+  /** The watched pids the tick polls: those whose exit the monitor does not await (see `exitWatched`). */
+  let polled: { readonly from: ReadonlyArray<WatchedPid>; readonly version: number; readonly list: ReadonlyArray<WatchedPid>; readonly pids: ReadonlyArray<number> } | undefined
+  const polledPids = () => {
+    if (polled?.from !== watched || polled.version !== exitWatchedVersion) {
+      const list = exitWatched.size === 0 ? watched : watched.filter((w) => exitWatched.get(w.id) !== w.pid)
+      polled = { from: watched, version: exitWatchedVersion, list, pids: list.map((w) => w.pid) }
+    }
+    return polled
+  }
+
+  /**
+   * The tick has work only while the state file is not watched (it polls the stamp then) or
+   * some active box's process can vanish unnoticed (one the monitor did not boot: its exit is
+   * no event here). A monitor of boxes it booted, whose file is watched, sleeps between cycles.
+   */
+  const tickNeeded = (): boolean => !fileWatched || polledPids().list.length > 0
+
   const tick = Effect.gen(function*() {
     if (cycling) return
-    if (yield* stampChanged) return yield* wakeFull
-    const list = watched
+    if (!fileWatched && (yield* stampChanged)) return yield* wakeFull
+    const { list, pids } = polledPids()
     if (list.length === 0) return
-    const answers = yield* pidsExist(list.map((w) => w.pid))
+    const answers = yield* pidsExist(pids)
     const gone: Array<string> = []
     for (const [i, entry] of list.entries()) {
       if (entry.alive && answers[i] === false) {
@@ -555,14 +684,39 @@ export const make: Effect.Effect<
     if (gone.length > 0) yield* wakeFor(gone)
   })
 
+  // A bare sleep loop rather than a Schedule: at ten ticks a second, the schedule's own
+  // bookkeeping would be a measurable share of the tick's CPU budget.
+  const tickLoop = Effect.gen(function*() {
+    while (true) {
+      if (!tickNeeded()) {
+        yield* Queue.take(tickWakeups)
+        continue
+      }
+      yield* keepGoing("liveness tick", tick, undefined)
+      yield* Effect.sleep(config.livenessTick)
+    }
+  })
+
+  // The state file watched (inotify): another command's write wakes a full cycle at once,
+  // without a stat every tick. A change reported during a cycle is looked at when it ends.
+  const supervisorRuntime = yield* Effect.runtime<never>()
+  const onStateFileChange = () => {
+    if (cycling) {
+      recheckStamp = true
+      return
+    }
+    Runtime.runFork(supervisorRuntime)(Effect.flatMap(stampChanged, (changed) => (changed ? wakeFull : Effect.void)))
+  }
+  const onStateFileWatchLost = () => {
+    fileWatched = false
+    tickWakeups.unsafeOffer(undefined)
+  }
+  fileWatched = store.watch === undefined ? false : yield* store.watch(onStateFileChange, onStateFileWatchLost)
+
   yield* Effect.forkScoped(cycleLoop)
   yield* Effect.forkScoped(probeLoop)
   yield* Effect.forkScoped(Effect.repeat(wakeFull, Schedule.spaced(config.interval)))
-  // A bare sleep loop rather than a Schedule: at ten ticks a second, the schedule's own
-  // bookkeeping would be a measurable share of the tick's CPU budget.
-  yield* Effect.forkScoped(
-    Effect.forever(Effect.zipRight(keepGoing("liveness tick", tick, undefined), Effect.sleep(config.livenessTick)))
-  )
+  yield* Effect.forkScoped(tickLoop)
 
   return { wake: wakeFull }
 })

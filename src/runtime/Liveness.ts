@@ -7,6 +7,26 @@ import type { BoxRuntimeShape } from "./BoxRuntime.js"
 /** How many exit-code files (or per-process checks, without `areAlive`) are read at once. */
 const CONCURRENCY = 16
 
+type Proc = { readonly pid: number; readonly startTime: number | null }
+
+/**
+ * The `areAlive` arguments for `withPid` (the boxes of `boxes` that have a pid), made once per
+ * `boxes` array: the monitor passes the very same array each cycle while the state file is
+ * unchanged.
+ */
+const procsCache = new WeakMap<object, ReadonlyArray<Proc>>()
+const procsOf = (
+  withPid: ReadonlyArray<Pick<BoxRecord, "pid" | "pid_start_time">>,
+  boxes: object
+): ReadonlyArray<Proc> => {
+  let procs = procsCache.get(boxes)
+  if (procs === undefined || procs.length !== withPid.length) {
+    procs = withPid.map((box) => ({ pid: box.pid!, startTime: box.pid_start_time }))
+    procsCache.set(boxes, procs)
+  }
+  return procs
+}
+
 /**
  * Whether each box's recorded process is alive (SPEC §3), in order: one `areAlive` batch when
  * the runtime has it (a poll cycle checks every active box: one effect per box would cost more
@@ -19,7 +39,7 @@ export const aliveAll = (
   const withPid = boxes.filter((box) => box.pid !== null)
   if (withPid.length === 0) return Effect.succeed(boxes.map(() => false))
   const answers: Effect.Effect<ReadonlyArray<boolean>> = runtime.areAlive !== undefined
-    ? runtime.areAlive(withPid.map((box) => ({ pid: box.pid!, startTime: box.pid_start_time })))
+    ? runtime.areAlive(procsOf(withPid, boxes))
     : Effect.forEach(withPid, (box) => runtime.isAlive(box.pid!, box.pid_start_time), { concurrency: CONCURRENCY })
   return Effect.map(answers, (alive) => {
     if (withPid.length === boxes.length) return alive
@@ -42,6 +62,50 @@ export const observe = (runtime: BoxRuntimeShape, boxes: ReadonlyArray<BoxRecord
     )
     const observations = new Map<string, Liveness>()
     for (const [i, box] of boxes.entries()) {
+      observations.set(box.id, {
+        pid: box.pid,
+        pidStartTime: box.pid_start_time,
+        alive: alive[i] === true,
+        exitCode: exitCodes.get(box.id) ?? null
+      })
+    }
+    return observations
+  })
+
+/**
+ * Like {@link observe}, but the observations hold only the boxes found dead, plus those of
+ * `keep` (by id) whatever was found. An observation of a live box changes nothing in a
+ * reconcile (`Reconcile.reconcile`, `Supervision.commitCycle`): a poll cycle over thousands of
+ * live boxes need not build one for each. `keep` names the boxes whose live observation does
+ * matter to the caller (the supervisor's deaths awaiting their exit code: seen alive, they
+ * are awaited no more).
+ */
+export const observeDeaths = (
+  runtime: BoxRuntimeShape,
+  boxes: ReadonlyArray<BoxRecord>,
+  keep: { readonly has: (id: string) => boolean }
+): Effect.Effect<Observations> =>
+  Effect.gen(function*() {
+    const alive = yield* aliveAll(runtime, boxes)
+    const unknownExits: Array<BoxRecord> = []
+    const reported: Array<number> = []
+    for (let i = 0; i < boxes.length; i++) {
+      const box = boxes[i]!
+      if (alive[i] === true) {
+        if (keep.has(box.id)) reported.push(i)
+        continue
+      }
+      reported.push(i)
+      if (box.exit_code === null) unknownExits.push(box)
+    }
+    const observations = new Map<string, Liveness>()
+    if (reported.length === 0) return observations
+    const codes = yield* Effect.forEach(unknownExits, (box) => runtime.exitCode(box), { concurrency: CONCURRENCY })
+    const exitCodes = new Map<string, number | null>(
+      unknownExits.map((box, i) => [box.id, Option.getOrNull(codes[i] ?? Option.none<number>())])
+    )
+    for (const i of reported) {
+      const box = boxes[i]!
       observations.set(box.id, {
         pid: box.pid,
         pidStartTime: box.pid_start_time,

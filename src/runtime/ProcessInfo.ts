@@ -171,14 +171,40 @@ const aliveOnLinux = (pid: number, startTime: number | null): boolean => {
 }
 
 /**
+ * `aliveOnLinux` over a batch, reading each distinct process once: records that name the same
+ * pid and start time name the same process, so they get the same answer from the same read.
+ * (A pid asked about with two start times is read for each: at most one of them is right.)
+ */
+export const aliveBatch = (
+  procs: ReadonlyArray<{ readonly pid: number; readonly startTime: number | null }>,
+  alive: (pid: number, startTime: number | null) => boolean
+): Array<boolean> => {
+  const answers = new Array<boolean>(procs.length)
+  const seen = new Map<number, { readonly startTime: number | null; readonly alive: boolean }>()
+  for (let i = 0; i < procs.length; i++) {
+    const { pid, startTime } = procs[i]!
+    const earlier = seen.get(pid)
+    if (earlier !== undefined && earlier.startTime === startTime) {
+      answers[i] = earlier.alive
+      continue
+    }
+    const answer = alive(pid, startTime)
+    if (earlier === undefined) seen.set(pid, { startTime, alive: answer })
+    answers[i] = answer
+  }
+  return answers
+}
+
+/**
  * `isAlive` for many processes at once (a poll cycle over every active box): on Linux one
- * synchronous /proc read each, with no effect per process; elsewhere `isAlive` per process.
+ * synchronous /proc read per distinct process, with no effect per process; elsewhere
+ * `isAlive` per process.
  */
 export const areAlive = (
   procs: ReadonlyArray<{ readonly pid: number; readonly startTime: number | null }>
 ): Effect.Effect<ReadonlyArray<boolean>> =>
   process.platform === "linux"
-    ? Effect.sync(() => procs.map((p) => aliveOnLinux(p.pid, p.startTime)))
+    ? Effect.sync(() => aliveBatch(procs, aliveOnLinux))
     : Effect.forEach(procs, (p) => isAlive(p.pid, p.startTime), { concurrency: 16 })
 
 /** SPEC §3: `pid` exists, is not a zombie, and has `startTime` when one is given. */

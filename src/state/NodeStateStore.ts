@@ -14,6 +14,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import type * as Scope from "effect/Scope"
 import { randomBytes } from "node:crypto"
 import * as nodeFs from "node:fs"
 import * as path from "node:path"
@@ -322,11 +323,46 @@ export const make = (
     const stamp: Effect.Effect<string> = Effect.map(Effect.either(statFile), (info) =>
       info._tag === "Right" && info.right !== undefined ? info.right.stamp : "")
 
+    /**
+     * inotify (fs.watch) on the home directory, for the state file's name: written atomically by
+     * a rename, the file itself is a new inode at each write, so its directory is what is
+     * watched. Other names (the lock, temp files, the heartbeat) are not reported.
+     */
+    const watch = (onChange: () => void, onLost: () => void): Effect.Effect<boolean, never, Scope.Scope> =>
+      Effect.acquireRelease(
+        Effect.sync(() => {
+          const fileName = path.basename(file)
+          const dirName = path.basename(homeDir)
+          let watcher: nodeFs.FSWatcher | undefined
+          let lost = false
+          // The directory removed or renamed (inotify then names the directory itself and the
+          // watch is dead), or the watch failed: the caller polls from now on.
+          const lose = () => {
+            if (lost) return
+            lost = true
+            watcher?.close()
+            onLost()
+          }
+          try {
+            watcher = nodeFs.watch(homeDir, { persistent: false }, (_event, name) => {
+              if (lost) return
+              if (name === dirName) lose()
+              else if (name === null || name === fileName) onChange()
+            })
+          } catch {
+            return undefined
+          }
+          watcher.once("error", lose)
+          return watcher
+        }),
+        (watcher) => Effect.sync(() => watcher?.close())
+      ).pipe(Effect.map((watcher) => watcher !== undefined))
+
     const snapshot = Effect.map(read, (state) => state.records).pipe(
       Effect.withSpan("StateStore.snapshot", { attributes: { path: file } })
     )
 
-    return { path: file, load, snapshot, modify, stamp } satisfies StateStoreShape
+    return { path: file, load, snapshot, modify, stamp, watch } satisfies StateStoreShape
   })
 
 /** The StateStore of `home`. Requires FileSystem (e.g. NodeContext.layer) and BoxRuntime. */

@@ -1,6 +1,7 @@
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import type { BoxRecord } from "../domain/BoxRecord.js"
 
 /** The state file exists but is not a valid list of box records. It is never overwritten. */
@@ -55,6 +56,14 @@ export interface StateStoreShape {
    * at its next full cycle only.
    */
   readonly stamp?: Effect.Effect<string>
+  /**
+   * Optional change notification (e.g. inotify on the home directory), so that a monitor need
+   * not poll `stamp`: calls `onChange` soon after anyone may have written the state file (it may
+   * also call it when nothing changed: compare `stamp`), for the life of the scope. Succeeds
+   * with false when the file cannot be watched, and calls `onLost` if watching stops later:
+   * from then on the caller polls `stamp`.
+   */
+  readonly watch?: (onChange: () => void, onLost: () => void) => Effect.Effect<boolean, never, Scope.Scope>
 }
 
 /** The box state of one home (`boxes.json`), shared by the monitor, the CLI and the metrics server. */

@@ -32,6 +32,10 @@ const measure = async (records: number, pool: ReadonlyArray<LiveProcess>, cycles
   const home = tempDir("a3s-bench-cycle-")
   writeFileSync(path.join(home, "boxes.json"), JSON.stringify(idleFleet(records, pool, home), null, 2) + "\n")
   const samples: Array<CycleSample> = []
+  // Resolved by the cycle that completes the samples: the bench does not poll for them (a
+  // 50 ms poll would add its own wake-ups to every sample).
+  let enough = () => {}
+  const collected = new Promise<void>((resolve) => (enough = resolve))
   let last = process.cpuUsage()
   // MonitorStats as the supervisor sees it, noting the process's CPU time at each completed cycle.
   const stats = Layer.effect(
@@ -45,6 +49,7 @@ const measure = async (records: number, pool: ReadonlyArray<LiveProcess>, cycles
             last = process.cpuUsage()
             if (!ok) throw new Error("a cycle could not read the state file")
             samples.push({ cpuMs: (cpu.user + cpu.system) / 1000, wallMs: seconds * 1000 })
+            if (samples.length > cycles) enough()
           }),
           real.cycleCompleted(completedAt, seconds, ok)
         )
@@ -57,9 +62,14 @@ const measure = async (records: number, pool: ReadonlyArray<LiveProcess>, cycles
     Effect.scoped(
       Effect.zipRight(
         Layer.build(services),
-        Effect.promise(() => waitFor(`${cycles + 1} cycles`, () => samples.length > cycles, 120_000 + cycles * 5_000, 50))
+        Effect.promise(() => collected)
       )
-    ).pipe(Effect.timeout(Duration.minutes(10)))
+    ).pipe(
+      Effect.timeoutFail({
+        duration: Duration.millis(120_000 + cycles * 5_000),
+        onTimeout: () => new Error(`timed out waiting for ${cycles + 1} cycles`)
+      })
+    )
   )
   const [first, ...rest] = samples
   return { first: first!, idle: rest.slice(0, cycles) }
@@ -80,7 +90,7 @@ export const cycleCpu = async (sizes: ReadonlyArray<number>, cycles: number): Pr
         unit: "CPU ms",
         samples: idle.map((s) => s.cpuMs),
         ...(size === 10_000 ? { target: 50 } : {}),
-        method: `in-process: Supervisor over NodeStateStore + LocalBoxRuntime + NodeContext; ${size} fixture-shaped records, all running with live pids (200 real processes, round robin), half with a health check not due; interval 1 s, liveness tick off; process.cpuUsage() (all threads) between consecutive cycle completions, ${cycles} cycles after the first`,
+        method: `in-process: Supervisor over NodeStateStore + LocalBoxRuntime + NodeContext; ${size} fixture-shaped records, all running with live pids (200 real processes, round robin), half with a health check not due (records naming the same process share one /proc read per cycle); interval 1 s, liveness tick off; process.cpuUsage() (all threads) between consecutive cycle completions, ${cycles} cycles after the first`,
         notes: [
           `cycle wall time (the supervisor's own measure): median ${median(idle.map((s) => s.wallMs)).toFixed(1)} ms`,
           `first cycle (cold: read, parse and decode every record): ${first.cpuMs.toFixed(0)} CPU ms, ${first.wallMs.toFixed(0)} ms wall`

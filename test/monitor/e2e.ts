@@ -7,7 +7,8 @@ import * as path from "node:path"
 import * as ProcessInfo from "../../src/runtime/ProcessInfo.js"
 
 export const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..")
-export const bin = path.join(repoRoot, "dist", "a3s-box.mjs")
+/** The built CLI; `A3S_TEST_BIN` runs the tests against another build. */
+export const bin = process.env["A3S_TEST_BIN"] ?? path.join(repoRoot, "dist", "a3s-box.mjs")
 
 export const requireBuild = (): void => {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`npm run build\` first (\`npm test\` does)`)

@@ -17,6 +17,7 @@ import * as Supervisor from "../../src/monitor/Supervisor.js"
 import { BoxRuntime, type BoxRuntimeShape } from "../../src/runtime/BoxRuntime.js"
 import * as InMemoryBoxRuntime from "../../src/runtime/InMemoryBoxRuntime.js"
 import * as InMemoryStateStore from "../../src/state/InMemoryStateStore.js"
+import { StateStore, type StateStoreShape } from "../../src/state/StateStore.js"
 
 export interface LogLine {
   readonly at: number
@@ -50,6 +51,8 @@ export interface HarnessOptions {
   readonly config?: Partial<MonitorConfig.MonitorConfigShape>
   /** Wraps the fake runtime (e.g. to make boots slow). */
   readonly wrapRuntime?: (runtime: BoxRuntimeShape) => BoxRuntimeShape
+  /** Wraps the store as the supervisor sees it (e.g. to give it a `watch`). */
+  readonly wrapStore?: (store: StateStoreShape) => StateStoreShape
 }
 
 /**
@@ -77,8 +80,13 @@ export const start = (
     const wrap = options.wrapRuntime ?? ((runtime: BoxRuntimeShape) => runtime)
     const runtimeLayer = Layer.effectContext(Effect.map(InMemoryBoxRuntime.make, ({ control, runtime }) =>
       Context.make(BoxRuntime, wrap(runtime)).pipe(Context.add(InMemoryBoxRuntime.InMemoryBoxRuntimeControl, control))))
+    const wrapStore = options.wrapStore
+    const storeLayer = wrapStore === undefined
+      ? InMemoryStateStore.layer(boxes)
+      : Layer.effectContext(Effect.map(InMemoryStateStore.make(boxes), (store) =>
+        Context.make(StateStore, wrapStore(store)).pipe(Context.add(InMemoryStateStore.InMemoryStateStoreControl, store))))
     const services = Layer.mergeAll(
-      InMemoryStateStore.layer(boxes),
+      storeLayer,
       MonitorStats.layer,
       MonitorConfig.layer({ ...testConfig, ...options.config })
     ).pipe(Layer.provideMerge(runtimeLayer))

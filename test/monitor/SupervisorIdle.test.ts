@@ -1,0 +1,119 @@
+/**
+ * What an idle supervisor does between poll cycles: the liveness tick polls only the processes
+ * whose death would otherwise go unnoticed, and sleeps when there are none and the state file is
+ * watched.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as TestClock from "effect/TestClock"
+import type { BoxRecord } from "../../src/domain/BoxRecord.js"
+import type { BoxRuntimeShape } from "../../src/runtime/BoxRuntime.js"
+import type { StateStoreShape } from "../../src/state/StateStore.js"
+import { makeBox } from "./boxes.js"
+import { advanceUntil, bootsOf, type Harness, settle, start } from "./harness.js"
+
+const tickConfig = { interval: Duration.seconds(60), livenessTick: Duration.millis(100) }
+
+/** Every pid list the runtime's cheap check (the liveness tick's) was asked about. */
+const countingPidsExist = (asked: Array<ReadonlyArray<number>>) => (runtime: BoxRuntimeShape): BoxRuntimeShape => ({
+  ...runtime,
+  pidsExist: (pids) => {
+    asked.push([...pids])
+    return runtime.pidsExist!(pids)
+  }
+})
+
+const cycles = (h: Harness) => Effect.map(h.stats.snapshot, (s) => s.cycleDurations.count)
+
+const booted = (h: Harness, name: string) => Effect.map(bootsOf(h, name), (n) => n >= 1)
+
+/** A running box of a process the monitor did not boot (`run -d`). */
+const foreign = (h: Harness, name: string, pid: number) =>
+  Effect.map(h.runtime.occupyPid(pid), (proc): BoxRecord =>
+    makeBox({ name, status: "running", pid: proc.pid, pid_start_time: proc.startTime }))
+
+describe("Supervisor: the liveness tick", () => {
+  it.scoped("does not poll a box the monitor booted (its exit is an event); polls one it did not boot", () =>
+    Effect.gen(function*() {
+      const asked: Array<ReadonlyArray<number>> = []
+      const h = yield* start([makeBox({ name: "own", status: "dead", exit_code: 1, restart_policy: "always" })], {
+        config: tickConfig,
+        wrapRuntime: countingPidsExist(asked)
+      })
+      yield* advanceUntil(booted(h, "own"), { step: "10 millis" })
+      const own = yield* h.box("own")
+      yield* TestClock.adjust("2 seconds")
+      expect(asked.filter((pids) => pids.includes(own.pid!))).toEqual([])
+
+      // Another command starts a box: the tick polls its pid, never the monitor's own box.
+      const ext = yield* foreign(h, "ext", 4242)
+      yield* h.store.put([own, ext])
+      asked.length = 0
+      yield* TestClock.adjust("1 second")
+      expect(asked.length).toBeGreaterThan(0)
+      for (const pids of asked) expect(pids).toEqual([4242])
+
+      // The monitor's own box still comes back at once when it dies (exit event, no tick).
+      yield* h.runtime.killBox("own", 1)
+      yield* advanceUntil(Effect.map(bootsOf(h, "own"), (n) => n >= 2), { step: "10 millis", within: "1 second" })
+    }))
+
+  it.scoped("sleeps while the state file is watched and no pid needs polling; a reported change wakes a full cycle at once; a lost watch brings the polling back", () =>
+    Effect.gen(function*() {
+      let stamps = 0
+      const handlers: { onChange?: () => void; onLost?: () => void } = {}
+      const asked: Array<ReadonlyArray<number>> = []
+      const h = yield* start([makeBox({ name: "own", status: "dead", exit_code: 1, restart_policy: "always" })], {
+        config: tickConfig,
+        wrapRuntime: countingPidsExist(asked),
+        wrapStore: (store: StateStoreShape): StateStoreShape => ({
+          ...store,
+          stamp: Effect.suspend(() => {
+            stamps++
+            return store.stamp!
+          }),
+          watch: (onChange, onLost) =>
+            Effect.sync(() => {
+              handlers.onChange = onChange
+              handlers.onLost = onLost
+              return true
+            })
+        })
+      })
+      yield* advanceUntil(booted(h, "own"), { step: "10 millis" })
+      expect(handlers.onChange).toBeDefined()
+      yield* TestClock.adjust("1 second")
+
+      // Idle: no stat of the state file, no pid polled, no cycle, for as long as nothing happens.
+      const [stampsBefore, cyclesBefore] = [stamps, yield* cycles(h)]
+      yield* TestClock.adjust("30 seconds")
+      expect(stamps - stampsBefore).toBe(0)
+      expect(asked).toEqual([])
+      expect(yield* cycles(h)).toBe(cyclesBefore)
+
+      // Another command writes the file: the watch reports it, a full cycle runs at once.
+      const own = yield* h.box("own")
+      const ext = yield* foreign(h, "ext", 4242)
+      yield* h.store.put([own, ext])
+      handlers.onChange!()
+      yield* settle
+      expect(yield* cycles(h)).toBe(cyclesBefore + 1)
+      // A change reported again with the file unchanged (our own write, another name) is no cycle.
+      handlers.onChange!()
+      yield* settle
+      expect(yield* cycles(h)).toBe(cyclesBefore + 1)
+      // The new box is not the monitor's child: now the tick polls it (and only it).
+      yield* TestClock.adjust("1 second")
+      expect(asked.length).toBeGreaterThan(0)
+      for (const pids of asked) expect(pids).toEqual([4242])
+
+      // The watch is lost (the home directory went away): the tick polls the stamp again.
+      handlers.onLost!()
+      yield* h.store.put([own])
+      const lostAt = stamps
+      yield* TestClock.adjust("200 millis")
+      expect(stamps).toBeGreaterThan(lostAt)
+      expect(yield* cycles(h)).toBe(cyclesBefore + 2)
+    }))
+})
