@@ -1,9 +1,9 @@
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Cli from "./cli/Cli.js"
+import * as Platform from "./cli/Platform.js"
 
 // A closed stdout (`a3s-box logs BOX | head`) is not a crash: writers notice and stop.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
@@ -14,7 +14,7 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 // teardown keeps that code, also when a signal (Ctrl-C) ended the run. Anything left in the
 // exit is a defect: runMain logs it and the process exits 1.
 Cli.main(process.argv).pipe(
-  Effect.provide(NodeContext.layer),
+  Effect.provide(Platform.layer),
   NodeRuntime.runMain({
     disableErrorReporting: false,
     teardown: (exit, onExit) => {

@@ -5,7 +5,6 @@
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
@@ -321,13 +320,20 @@ export const runStatus = (
 // ---------------------------------------------------------------------------------------------
 // Wiring into the process: program, home, the Node installer, the exit code
 
-type NodeServices = FileSystem.FileSystem | CommandExecutor.CommandExecutor
+/** What the service commands need from the CLI (they bring their own command executor). */
+type NodeServices = FileSystem.FileSystem
 
 const setExitCode = (code: number) =>
   code === EXIT_OK ? Effect.void : Effect.sync(() => { process.exitCode = code })
 
+/** The installer, on a command executor loaded only here (the rest of the CLI runs no programs). */
 const withInstaller = <R>(self: Effect.Effect<number, never, R | ServiceInstaller.ServiceInstaller>) =>
-  self.pipe(Effect.provide(ServiceInstaller.layerNode), Effect.flatMap(setExitCode))
+  Effect.flatMap(Effect.promise(() => import("@effect/platform-node/NodeCommandExecutor")), (NodeCommandExecutor) =>
+    self.pipe(
+      Effect.provide(ServiceInstaller.layerNode),
+      Effect.provide(NodeCommandExecutor.layer),
+      Effect.flatMap(setExitCode)
+    ))
 
 /** The monitor's flags as far as installing is concerned. */
 export interface InstallFlags {

@@ -55,6 +55,10 @@ const awkwardProgram = (tag: string) => {
   fs.mkdirSync(scriptDir, { recursive: true })
   const script = path.join(scriptDir, "a3s-box.mjs")
   fs.copyFileSync(BUNDLE, script)
+  // The entry runs the bundle beside it, with its code cache (scripts/bundle.mjs).
+  for (const file of ["a3s-box.cjs", "a3s-box.bundle.cjs", "a3s-box.bundle.cache"]) {
+    fs.copyFileSync(path.join(path.dirname(BUNDLE), file), path.join(scriptDir, file))
+  }
   const home = path.join(root, tag, "a3s home %h $USER & <x> back\\slash")
   return { node, script, home }
 }

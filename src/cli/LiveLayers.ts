@@ -1,0 +1,24 @@
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
+import * as Layer from "effect/Layer"
+import * as LocalBoxRuntime from "../runtime/LocalBoxRuntime.js"
+import * as NodeStateStore from "../state/NodeStateStore.js"
+
+/**
+ * The layer stacks of Layers.ts, loaded only when a box command runs (Layers.ts imports this
+ * module dynamically): the local-process box runtime, the state store of a home, and the Node
+ * file system and paths they work with.
+ */
+
+const platform = Layer.merge(NodeFileSystem.layer, NodePath.layer)
+
+export const onHome = (home: string) =>
+  NodeStateStore.layer(home).pipe(
+    Layer.provideMerge(LocalBoxRuntime.layer),
+    Layer.provideMerge(platform)
+  )
+
+export const live = NodeStateStore.layerFromEnv.pipe(
+  Layer.provideMerge(LocalBoxRuntime.layer),
+  Layer.provideMerge(platform)
+)

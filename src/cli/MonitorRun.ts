@@ -1,0 +1,71 @@
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ListenAddress from "../metrics/ListenAddress.js"
+import type { MetricsListenFailed } from "../metrics/MetricsServer.js"
+import * as Heartbeat from "../monitor/Heartbeat.js"
+import * as Monitor from "../monitor/Monitor.js"
+import type { MonitorConfig, MonitorConfigShape } from "../monitor/MonitorConfig.js"
+import * as MonitorLease from "../monitor/MonitorLease.js"
+import * as MonitorLogger from "../monitor/MonitorLogger.js"
+import type { MonitorStats } from "../monitor/MonitorStats.js"
+import * as Supervisor from "../monitor/Supervisor.js"
+import type { StateStore } from "../state/StateStore.js"
+import * as Home from "../state/Home.js"
+import type { MonitorFlags } from "./MonitorCommand.js"
+
+/**
+ * `a3s-box monitor` running (SPEC §3–7): what MonitorCommand.ts loads once the monitor runs
+ * (not for `--help`, the box commands or `monitor install`). To run something beside the
+ * supervisor (a metrics server, ...), add its flag in MonitorCommand.ts and its layer in
+ * `services`: that is the one place the monitor's layers are composed.
+ */
+
+/** The monitor's configuration from its flags and the environment (`$A3S_HOME`). */
+export const configFrom = (options: MonitorFlags): Effect.Effect<MonitorConfigShape> =>
+  Effect.map(Home.home, (home) => ({
+    ...Monitor.configFor(home, { interval: options.interval, livenessTickMillis: options.livenessTick }),
+    metricsAddr: Option.flatMap(options.metricsAddr, (text) => Either.getRight(ListenAddress.parse(text)))
+  }))
+
+/**
+ * The metrics server (`--metrics-addr`), or nothing. Its modules (HTTP server, prom-client)
+ * are loaded only when it is asked for, so a monitor without it does not pay their start-up time.
+ * Outputs the bound address for the heartbeat (`Heartbeat.MetricsEndpoint`).
+ */
+const metricsServer = (
+  config: MonitorConfigShape,
+  perBox: boolean
+): Layer.Layer<Heartbeat.MetricsEndpoint, MetricsListenFailed, StateStore | MonitorStats | MonitorConfig> =>
+  Option.match(config.metricsAddr, {
+    onNone: () => Layer.succeed(Heartbeat.MetricsEndpoint, { address: null }),
+    onSome: (address) =>
+      Layer.unwrapEffect(
+        Effect.map(Effect.promise(() => import("../metrics/MetricsServer.js")), (MetricsServer) =>
+          Layer.effect(
+            Heartbeat.MetricsEndpoint,
+            Effect.map(MetricsServer.MetricsServer, (server) => ({ address: ListenAddress.format(server.address) }))
+          ).pipe(Layer.provide(MetricsServer.layer({ address, perBox }))))
+      )
+  })
+
+/** Every layer the monitor runs: the supervisor over the host services, and whatever runs beside it. */
+export const services = (config: MonitorConfigShape, options: MonitorFlags) =>
+  // Monitor.layer(config), with the metrics server between the home's lease and the heartbeat:
+  // it shares the host's MonitorStats and StateStore, it binds only once this monitor holds the
+  // home (SPEC §11), and it is bound (or has failed, e.g. port in use) before the supervisor
+  // starts. Layers built in order: host, lease, metrics, heartbeat, supervisor.
+  Supervisor.layer.pipe(
+    Layer.provideMerge(Heartbeat.layer()),
+    Layer.provideMerge(metricsServer(config, options.metricsPerBox)),
+    Layer.provideMerge(MonitorLease.layer({ standby: options.standby === true })),
+    Layer.provideMerge(Monitor.hostLayer(config))
+  )
+
+/** The monitor's run: logs in the chosen format, until interrupted. */
+export const runMonitor = (options: MonitorFlags) =>
+  Effect.gen(function*() {
+    const config = yield* configFrom(options)
+    return yield* Monitor.run(config, services(config, options))
+  }).pipe(Effect.provide(MonitorLogger.layer(options.logFormat)))
