@@ -8,7 +8,8 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { type ChildProcess, spawn } from "node:child_process"
-import { accessSync, closeSync, constants as fsConstants, existsSync, openSync, readFileSync, rmSync, statSync } from "node:fs"
+import type { Socket } from "node:net"
+import { accessSync, closeSync, constants as fsConstants, existsSync, openSync, readFileSync, statSync, unlinkSync } from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import { type BoxRecord, stopSignal, stopTimeoutSecs } from "../domain/BoxRecord.js"
@@ -65,46 +66,75 @@ const decodeExitCodeFile = Schema.decodeUnknownOption(ExitCodeFile)
 export const parseExitCodeFile = (text: string): Option.Option<number> => decodeExitCodeFile(text)
 
 /**
- * The box wrapper, run as `bash -c WRAPPER a3s-box-wrapper EXIT_FILE CMD...` in its own
- * session. The command is never part of a shell string: it arrives as arguments.
+ * The box launcher and wrapper: `bash -c LAUNCHER a3s-box-wrapper N BOX...`, where each BOX is
+ * `GATE_FD LOG_FD EXIT_FILE CWD ARGC CMD...`. One launcher starts the wrappers of every box
+ * booted at the same moment with the same environment (a restart storm boots 100 boxes with
+ * one process spawned by the booting process instead of 100: a spawn from a large process
+ * costs a millisecond or more of its CPU, a bash start-up two more). It forks a wrapper
+ * (subshell) per box but the last, and is itself the last box's wrapper. The command is
+ * never part of a shell string: it arrives as arguments.
+ * - GATE_FD is one end of a socket pair: the wrapper reports the job's pid on it, the booting
+ *   process answers `go` (or closes it), and the wrapper reports `exit CODE` there once the
+ *   exit code is written. LOG_FD is the console log, opened by the booting process. Each
+ *   wrapper moves its gate above every inherited descriptor and closes the others' at once.
+ * - The wrapper changes to CWD (`cd -P`: PWD is the physical path, as for a process started
+ *   there; OLDPWD is as the launcher found it).
  * - `set -m` makes the background job a process group of its own whose signals are not
  *   ignored (non-job-control shells start async commands with SIGINT/SIGQUIT ignored).
  *   Job control is switched off again right after, so `wait` returns only on termination
  *   (with it on, `wait` also returns when the box is SIGSTOPped: a paused box).
  * - The job is a subshell that waits for `go` on the gate (the booting process reads the
  *   job's start time first, so the recorded identity is never missed, however fast the
- *   command dies), then `exec`s the command: the recorded pid is the command's own.
- * - Before anyone learns the job's pid (sent to the booting process over fd 3), the wrapper
- *   silences its own stderr (bash's "Killed" job notices must not reach the console log)
- *   and ignores HUP/INT/QUIT/TERM, so only the box receives the stop signal.
- * - The exit code (128+N for signal N) is written atomically to EXIT_FILE, and the
- *   wrapper exits with it.
- * - BASH_ENV in the box env would make the wrapper source it: it travels under another
- *   name and is restored for the command.
+ *   command dies), then `exec`s the command: the recorded pid is the command's own. If the
+ *   booting process dies first, the gate reads end-of-file and the job exits 125.
+ * - Before anyone learns the job's pid, the wrapper silences its own stderr (bash's "Killed"
+ *   job notices must not reach the console log) and ignores HUP/INT/QUIT/TERM (only the box
+ *   receives the stop signal) and PIPE (the booting process may be gone).
+ * - The exit code (128+N for signal N) is written to EXIT_FILE in one write of a few bytes
+ *   ending in a newline (a reader sees no file, an empty one or the whole line: see
+ *   `parseExitCodeFile`), and the wrapper exits with it.
+ * - BASH_ENV in the box env would make the launcher source it: it travels under another
+ *   name and is restored for the command. The launcher's own variables are a3s_-prefixed.
  */
 export const WRAPPER_SCRIPT = [
-  "set -m",
-  "exit_file=$1",
+  "a3s_n=$1",
   "shift",
-  "exec 4<&0 0</dev/null",
-  "(",
-  "  exec 3>&-",
-  "  IFS= read -r go <&4 || go=",
-  "  exec 4<&-",
-  "  [ \"$go\" = go ] || exit 125",
-  "  if [ -n \"${A3S_BOX_BASH_ENV+x}\" ]; then export BASH_ENV=\"$A3S_BOX_BASH_ENV\"; unset A3S_BOX_BASH_ENV; fi",
-  "  exec \"$@\"",
-  ") &",
-  "child=$!",
-  "set +m",
-  "exec 4<&- 2>/dev/null",
-  "trap '' HUP INT QUIT TERM",
-  "printf '%s\\n' \"$child\" >&3",
-  "exec 3>&-",
-  "wait \"$child\"",
-  "code=$?",
-  "printf '%s\\n' \"$code\" >\"$exit_file.tmp.$$\" && command mv -f \"$exit_file.tmp.$$\" \"$exit_file\"",
-  "exit \"$code\""
+  "a3s_top=$((3 + 2 * a3s_n))",
+  "a3s_close=",
+  "for ((a3s_f = 3; a3s_f < a3s_top; a3s_f++)); do a3s_close+=\" $a3s_f>&-\"; done",
+  "a3s_had_old=${OLDPWD+x}",
+  "a3s_old=${OLDPWD-}",
+  "a3s_wrap() {",
+  "  eval \"exec $a3s_top<&$1 1>&$2 2>&1 0</dev/null $a3s_close\"",
+  "  a3s_exit_file=$3",
+  "  cd -P -- \"$4\" || exit 126",
+  "  if [ -n \"$a3s_had_old\" ]; then OLDPWD=$a3s_old; else unset OLDPWD; fi",
+  "  shift 5",
+  "  set -m",
+  "  (",
+  "    IFS= read -r a3s_go <&\"$a3s_top\" || a3s_go=",
+  "    eval \"exec $a3s_top<&-\"",
+  "    [ \"$a3s_go\" = go ] || exit 125",
+  "    if [ -n \"${A3S_BOX_BASH_ENV+x}\" ]; then export BASH_ENV=\"$A3S_BOX_BASH_ENV\"; unset A3S_BOX_BASH_ENV; fi",
+  "    exec \"$@\"",
+  "  ) &",
+  "  a3s_child=$!",
+  "  set +m",
+  "  exec 2>/dev/null",
+  "  trap '' HUP INT QUIT TERM PIPE",
+  "  printf '%s\\n' \"$a3s_child\" >&\"$a3s_top\"",
+  "  wait \"$a3s_child\"",
+  "  a3s_code=$?",
+  "  printf '%s\\n' \"$a3s_code\" >\"$a3s_exit_file\"",
+  "  printf 'exit %s\\n' \"$a3s_code\" >&\"$a3s_top\"",
+  "  exit \"$a3s_code\"",
+  "}",
+  "while [ \"$#\" -gt 0 ]; do",
+  "  a3s_argc=$((5 + $5))",
+  "  if [ \"$#\" -le \"$a3s_argc\" ]; then a3s_wrap \"${@:1:a3s_argc}\"; fi",
+  "  ( a3s_wrap \"${@:1:a3s_argc}\" ) &",
+  "  shift \"$a3s_argc\"",
+  "done"
 ].join("\n")
 
 /** argv[0] of the wrapper, as `ps` shows it. */
@@ -132,7 +162,8 @@ const resolveExecutable = (name: string, cwd: string, pathVar: string): string |
     : pathVar.split(":").map((dir) => path.resolve(cwd, dir === "" ? "." : dir, name))
   for (const candidate of candidates) {
     try {
-      if (!statSync(candidate).isFile()) continue
+      // Most PATH entries do not have it: no exception (and its stack trace) for those.
+      if (statSync(candidate, { throwIfNoEntry: false })?.isFile() !== true) continue
       accessSync(candidate, fsConstants.X_OK)
       return candidate
     } catch {
@@ -144,19 +175,25 @@ const resolveExecutable = (name: string, cwd: string, pathVar: string): string |
 
 const isDirectory = (dir: string): boolean => statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true
 
-/** Everything that can be checked before spawning; returns the problem, if any. */
-const prepareBoot = async (box: BoxRecord, env: Record<string, string>, cwd: string): Promise<string | undefined> => {
-  try {
-    if (!isDirectory(box.box_dir)) await makeDirectories(box.box_dir)
-    if (!isDirectory(path.dirname(box.console_log))) await makeDirectories(path.dirname(box.console_log))
-  } catch (error) {
-    return `cannot create its directories (${errorText(error)})`
-  }
-  try {
-    if (!statSync(cwd).isDirectory()) return `its working directory ${cwd} is not a directory`
-  } catch {
-    return `its working directory ${cwd} does not exist: create it or fix the box's workdir`
-  }
+/** The box's directories exist, or the problem creating them; synchronous when they already exist (a restart). */
+const ensureBoxDirectories = (box: BoxRecord): Effect.Effect<string | undefined> => {
+  const missing = [box.box_dir, path.dirname(box.console_log)].filter((dir) => !isDirectory(dir))
+  if (missing.length === 0) return Effect.succeed(undefined)
+  return Effect.promise(async () => {
+    try {
+      for (const dir of missing) await makeDirectories(dir)
+      return undefined
+    } catch (error) {
+      return `cannot create its directories (${errorText(error)})`
+    }
+  })
+}
+
+/** Everything else that can be checked before spawning (synchronous: stats and an unlink); returns the problem, if any. */
+const checkBoot = (box: BoxRecord, env: Record<string, string>, cwd: string): string | undefined => {
+  const cwdStat = statSync(cwd, { throwIfNoEntry: false })
+  if (cwdStat === undefined) return `its working directory ${cwd} does not exist: create it or fix the box's workdir`
+  if (!cwdStat.isDirectory()) return `its working directory ${cwd} is not a directory`
   const exe = box.cmd[0]!
   if (resolveExecutable(exe, cwd, env["PATH"] ?? "") === undefined) {
     return exe.includes("/")
@@ -164,16 +201,23 @@ const prepareBoot = async (box: BoxRecord, env: Record<string, string>, cwd: str
       : `executable ${exe} not found in PATH (${env["PATH"] ?? ""}): install it or use an absolute path`
   }
   try {
-    rmSync(exitCodePath(box), { force: true })
+    unlinkSync(exitCodePath(box))
   } catch (error) {
-    return `cannot clear the stale exit code file ${exitCodePath(box)} (${errorText(error)})`
+    if (!isErrno(error, "ENOENT")) {
+      return `cannot clear the stale exit code file ${exitCodePath(box)} (${errorText(error)})`
+    }
   }
   return undefined
 }
 
-interface Spawned {
-  readonly wrapper: ChildProcess
-  readonly pid: number
+/** /proc/PID/stat now, synchronously; undefined where there is no /proc (then `ProcessInfo.readProcessInfo`). */
+const procInfoNow = (pid: number): Option.Option<ProcessInfo.ProcessInfo> | undefined => {
+  if (process.platform !== "linux") return undefined
+  try {
+    return ProcessInfo.parseProcStat(readFileSync(`/proc/${pid}/stat`, "latin1"))
+  } catch {
+    return Option.none()
+  }
 }
 
 /** Signals `pid` (or the group it leads, with `group`), ignoring a process already gone. Never pid 0 or 1. */
@@ -186,95 +230,196 @@ const killQuietly = (pid: number | undefined, signal: NodeJS.Signals, group = fa
   }
 }
 
-/** Drops the wrapper and its gated job: the job reads EOF instead of `go` and never runs the command. */
-const abandon = (wrapper: ChildProcess): void => {
-  killQuietly(wrapper.pid, "SIGKILL")
-  wrapper.stdin?.destroy()
-  wrapper.stdio[3]?.destroy()
-  wrapper.unref()
+const closeQuietly = (fd: number): void => {
+  try {
+    closeSync(fd)
+  } catch {
+    // already closed
+  }
 }
 
-const spawnWrapper = (
-  box: BoxRecord,
-  env: Record<string, string>,
-  cwd: string,
-  logFd: number,
-  exited: Deferred.Deferred<number>
-): Effect.Effect<Spawned, BootFailed> =>
-  Effect.async<Spawned, BootFailed>((resume) => {
-    const fail = (reason: string) => Effect.fail(new BootFailed({ box: box.name, reason }))
+/** How long a boot waits for its wrapper to report the command's pid. */
+const BOOT_DEADLINE_MS = 10_000
+
+/** What the wrapper of one box reported over its gate, or why it could not. */
+type Report =
+  | { readonly _tag: "Pid"; readonly pid: number; readonly gate: Socket }
+  | { readonly _tag: "Failed"; readonly reason: string }
+
+/** One box waiting for its wrapper, in the launch batch of this moment. */
+interface LaunchRequest {
+  readonly box: BoxRecord
+  readonly cwd: string
+  readonly logFd: number
+  /** Completed when the wrapper writes `exit CODE` (the box's exit code) on the gate. */
+  readonly exited: Deferred.Deferred<number>
+  readonly report: (report: Report) => void
+  /** Set when the boot was interrupted before the report: a late pid is dropped at once. */
+  cancelled: boolean
+  /** Set once its launcher is spawned (its log descriptor is no longer needed). */
+  launched: boolean
+}
+
+/**
+ * Gathers the boots of one moment (every boot that reaches its spawn before the event loop
+ * turns) and starts them with one launcher per distinct environment. A restart storm's boots
+ * are all started by one process; a lone boot is just as before (the launcher is its wrapper).
+ */
+const makeLauncher = () => {
+  const batches = new Map<string, { readonly env: Record<string, string>; readonly requests: Array<LaunchRequest> }>()
+  let scheduled = false
+
+  const flush = () => {
+    scheduled = false
+    const groups = [...batches.values()]
+    batches.clear()
+    for (const { env, requests } of groups) {
+      for (const r of requests) r.launched = true
+      if (requests.length > 0) launch(env, requests)
+    }
+  }
+
+  const launch = (env: Record<string, string>, requests: ReadonlyArray<LaunchRequest>) => {
+    const n = requests.length
+    const args: Array<string> = [String(n)]
+    for (const [i, r] of requests.entries()) {
+      args.push(String(3 + i), String(3 + n + i), exitCodePath(r.box), r.cwd, String(r.box.cmd.length), ...r.box.cmd)
+    }
+    const bash = bashPath()
+    let launcher: ChildProcess
+    try {
+      launcher = spawn(bash, ["--norc", "--noprofile", "-c", WRAPPER_SCRIPT, WRAPPER_NAME, ...args], {
+        env,
+        detached: true,
+        stdio: ["ignore", "ignore", "ignore", ...requests.map(() => "pipe" as const), ...requests.map((r) => r.logFd)]
+      })
+    } catch (error) {
+      for (const r of requests) r.report({ _tag: "Failed", reason: `cannot run the box wrapper ${bash} (${errorText(error)})` })
+      return
+    } finally {
+      // The launcher has its own copies of the console logs now.
+      for (const r of requests) closeQuietly(r.logFd)
+    }
+    const pending = new Set(requests)
+    const fail = (r: LaunchRequest, reason: string) => {
+      if (!pending.delete(r)) return
+      r.report({ _tag: "Failed", reason })
+    }
+    // The last box's wrapper is the launcher itself: it exits with the box's exit code. One
+    // killed by a signal says nothing about the box, which may live on.
+    launcher.on("error", (error) => {
+      for (const r of [...pending]) fail(r, `cannot run the box wrapper ${bash} (${error.message})`)
+    })
+    launcher.unref()
+    for (const [i, r] of requests.entries()) {
+      const gate = launcher.stdio[3 + i] as Socket
+      // Writing to a wrapper that died raises EPIPE: handled where it matters.
+      gate.on("error", () => {})
+      let buffer = ""
+      let reported = false
+      const onData = (chunk: Buffer) => {
+        buffer += chunk.toString("latin1")
+        let newline: number
+        while ((newline = buffer.indexOf("\n")) >= 0) {
+          const line = buffer.slice(0, newline)
+          buffer = buffer.slice(newline + 1)
+          if (!reported) {
+            reported = true
+            const pid = Number(line)
+            if (!Number.isSafeInteger(pid) || pid <= 1) {
+              gate.destroy()
+              fail(r, `the box wrapper reported a bad pid ${JSON.stringify(line)}`)
+              return
+            }
+            if (r.cancelled) {
+              gate.destroy()
+              pending.delete(r)
+              return
+            }
+            pending.delete(r)
+            r.report({ _tag: "Pid", pid, gate })
+          } else if (line.startsWith("exit ")) {
+            const code = Number(line.slice(5))
+            if (Number.isSafeInteger(code)) Deferred.unsafeDone(r.exited, Exit.succeed(code))
+            gate.destroy()
+            return
+          }
+        }
+      }
+      gate.on("data", onData)
+      gate.once("close", () => {
+        if (!reported) fail(r, "the box wrapper ended before starting the command")
+      })
+    }
+  }
+
+  /**
+   * Starts `box`'s wrapper with the next batch (taking over `logFd`); `report` gets its job's
+   * pid (parked at the gate) or the failure, at most once. Returns the cancellation: a request
+   * not launched yet leaves the batch; a launched one has its gate closed as soon as it
+   * reports, so the job never runs the command. A request not answered within
+   * BOOT_DEADLINE_MS fails (and is cancelled).
+   */
+  const request = (
+    box: BoxRecord,
+    env: Record<string, string>,
+    cwd: string,
+    logFd: number,
+    exited: Deferred.Deferred<number>,
+    report: (report: Report) => void
+  ): () => void => {
     const wrapperEnv: Record<string, string> = { ...env }
     if (wrapperEnv["BASH_ENV"] !== undefined) {
       wrapperEnv["A3S_BOX_BASH_ENV"] = wrapperEnv["BASH_ENV"]
       delete wrapperEnv["BASH_ENV"]
     }
-    const bash = bashPath()
-    let wrapper: ChildProcess
-    try {
-      wrapper = spawn(bash, ["--norc", "--noprofile", "-c", WRAPPER_SCRIPT, WRAPPER_NAME, exitCodePath(box), ...box.cmd], {
-        cwd,
-        env: wrapperEnv,
-        detached: true,
-        stdio: ["pipe", logFd, logFd, "pipe"]
-      })
-    } catch (error) {
-      resume(fail(`cannot run the box wrapper ${bash} (${errorText(error)})`))
-      return
+    const key = JSON.stringify(Object.entries(wrapperEnv))
+    let answered = false
+    const cancel = () => {
+      clearTimeout(timer)
+      if (r.cancelled) return
+      r.cancelled = true
+      if (r.launched) return
+      const requests = batches.get(key)?.requests
+      const index = requests?.indexOf(r) ?? -1
+      if (index >= 0) requests!.splice(index, 1)
+      closeQuietly(logFd)
     }
-    const pidPipe = wrapper.stdio[3]!
-    // The wrapper exits with the box's exit code. One killed by a signal says nothing about
-    // the box, which may live on: `exited` then stays open.
-    wrapper.once("exit", (code) => {
-      if (code !== null) Deferred.unsafeDone(exited, Exit.succeed(code))
-    })
-    // Writing to a wrapper that died raises EPIPE on these streams: handled where it matters.
-    wrapper.stdin!.on("error", () => {})
-    pidPipe.on("error", () => {})
-    let settled = false
-    let buffer = ""
-    const settle = (result: Effect.Effect<Spawned, BootFailed>) => {
-      if (settled) return
-      settled = true
-      pidPipe.off("data", onData)
-      pidPipe.off("end", onEnd)
-      wrapper.off("error", onError)
-      wrapper.off("exit", onExit)
-      resume(result)
-    }
-    const onData = (chunk: Buffer) => {
-      buffer += chunk.toString("latin1")
-      const newline = buffer.indexOf("\n")
-      if (newline < 0) return
-      const pid = Number(buffer.slice(0, newline))
-      if (Number.isSafeInteger(pid) && pid > 1) {
-        settle(Effect.succeed({ wrapper, pid }))
-      } else {
-        abandon(wrapper)
-        settle(fail(`the box wrapper reported a bad pid ${JSON.stringify(buffer.slice(0, newline))}`))
+    const r: LaunchRequest = {
+      box,
+      cwd,
+      logFd,
+      exited,
+      cancelled: false,
+      launched: false,
+      report: (result) => {
+        if (r.cancelled || answered) {
+          if (result._tag === "Pid") result.gate.destroy()
+          return
+        }
+        answered = true
+        clearTimeout(timer)
+        report(result)
       }
     }
-    const onEnd = () => {
-      abandon(wrapper)
-      settle(fail("the box wrapper ended before starting the command"))
+    const timer = setTimeout(() => {
+      if (answered) return
+      r.report({ _tag: "Failed", reason: `the box wrapper did not report the command's pid within ${BOOT_DEADLINE_MS / 1000} s` })
+      cancel()
+    }, BOOT_DEADLINE_MS)
+    timer.unref()
+    const batch = batches.get(key)
+    if (batch === undefined) batches.set(key, { env: wrapperEnv, requests: [r] })
+    else batch.requests.push(r)
+    if (!scheduled) {
+      scheduled = true
+      setImmediate(flush)
     }
-    const onError = (error: Error) => {
-      abandon(wrapper)
-      settle(fail(`cannot run the box wrapper ${bash} (${error.message})`))
-    }
-    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
-      abandon(wrapper)
-      settle(fail(`the box wrapper exited (${code ?? signal}) before starting the command`))
-    }
-    pidPipe.on("data", onData)
-    pidPipe.on("end", onEnd)
-    wrapper.on("error", onError)
-    wrapper.on("exit", onExit)
-    return Effect.sync(() => {
-      if (settled) return
-      settled = true
-      abandon(wrapper)
-    })
-  })
+    return cancel
+  }
+
+  return { request }
+}
 
 // ---------------------------------------------------------------------------
 // Health probes
@@ -389,6 +534,7 @@ const pollUntil = (check: Effect.Effect<boolean>, ms: number): Effect.Effect<boo
  */
 export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
   const booted = new Map<number, Booted>()
+  const launcher = makeLauncher()
 
   const readExitCode = (box: BoxRecord): Effect.Effect<Option.Option<number>> =>
     Effect.sync(() => {
@@ -399,63 +545,94 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
       }
     })
 
-  const boot = Effect.fn("LocalBoxRuntime.boot")(function*(box: BoxRecord, options: BootOptions = {}) {
-    const fail = (reason: string) => Effect.fail(new BootFailed({ box: box.name, reason }))
-    if (box.cmd.length === 0 || box.cmd[0] === "") return yield* fail("its cmd is empty: give the box a command to run")
-    const env = boxEnvironment(box.env, process.env)
-    const cwd = box.workdir ?? box.box_dir
-    const problem = yield* Effect.promise(() => prepareBoot(box, env, cwd))
-    if (problem !== undefined) return yield* fail(problem)
-    const logFd = yield* Effect.try({
-      try: () => openSync(box.console_log, "a"),
-      catch: (error) => new BootFailed({ box: box.name, reason: `cannot open its console log ${box.console_log} (${errorText(error)})` })
+  /** The job parked at its gate (`pid`), the wrapper above it, and the gate: the booted box, gated or released. */
+  const booted_ = (
+    pid: number,
+    gate: Socket,
+    info: Option.Option<ProcessInfo.ProcessInfo>,
+    wrapper: Option.Option<ProcessInfo.ProcessInfo>,
+    exit: Deferred.Deferred<number>,
+    box: BoxRecord,
+    options: BootOptions
+  ): Effect.Effect<BootedBox, BootFailed> => {
+    // Its parent is the wrapper, which `drop` kills first (it would write the job's 125 as
+    // the box's exit code), if it is still the same process.
+    const drop = Effect.suspend(() => {
+      const check = Option.isSome(wrapper) ? ProcessInfo.isAlive(wrapper.value.pid, wrapper.value.startTime) : Effect.succeed(false)
+      return Effect.map(check, (alive) => {
+        if (alive && Option.isSome(wrapper)) killQuietly(wrapper.value.pid, "SIGKILL")
+        gate.destroy()
+      })
     })
-    const exit = Deferred.unsafeMake<number>(FiberId.none)
-    const { pid, wrapper } = yield* spawnWrapper(box, env, cwd, logFd, exit).pipe(
-      Effect.timeoutFail({
-        duration: Duration.seconds(10),
-        onTimeout: () => new BootFailed({ box: box.name, reason: "the box wrapper did not report the command's pid within 10 s" })
-      }),
-      Effect.ensuring(Effect.sync(() => {
-        try {
-          closeSync(logFd)
-        } catch {
-          // already closed
-        }
-      }))
-    )
-    // The job is parked at its gate: it is alive and cannot be reaped yet, so this read cannot miss it.
-    const info = yield* ProcessInfo.readProcessInfo(pid)
     if (Option.isNone(info) || ProcessInfo.isGoneState(info.value.state)) {
-      abandon(wrapper)
-      return yield* fail(`its process ${pid} vanished before the command started`)
+      return Effect.zipRight(drop, Effect.fail(new BootFailed({ box: box.name, reason: `its process ${pid} vanished before the command started` })))
     }
     const startTime = info.value.startTime
     booted.set(pid, { startTime, exit })
-    wrapper.once("exit", () => {
+    gate.once("close", () => {
       if (booted.get(pid)?.exit === exit) booted.delete(pid)
     })
-    /** Opens the gate: the job execs the command. */
+    /** Opens the gate: the job execs the command. The gate stays open for the wrapper's `exit CODE`. */
     const go = () => {
-      wrapper.stdin!.end("go\n")
-      wrapper.stdio[3]!.destroy()
-      wrapper.unref()
+      gate.write("go\n")
+      gate.unref()
     }
     const result: BootedBox = { pid, pidStartTime: startTime, exited: Deferred.await(exit) }
     if (options.gated !== true) {
       go()
-      return result
+      return Effect.succeed(result)
     }
-    // Gated: the job waits for `go` on the wrapper's stdin; if this process dies first, that
-    // pipe closes and the job exits 125 without running the command.
+    // Gated: the job waits for `go` on the gate; if this process dies first, the gate closes
+    // and the job exits 125 without running the command.
     let settled = false
-    const once = (f: () => void) => Effect.sync(() => {
-      if (settled) return
-      settled = true
-      f()
+    const once = (f: Effect.Effect<void>) =>
+      Effect.suspend(() => {
+        if (settled) return Effect.void
+        settled = true
+        return f
+      })
+    return Effect.succeed({ ...result, release: once(Effect.sync(go)), abandon: once(drop) } satisfies BootedBox)
+  }
+
+  // A boot is on the path of every restart, and a restart storm boots a hundred at once: it
+  // is plain code around one asynchronous wait (the wrapper's report), with its deadline on a
+  // timer rather than an Effect race.
+  const boot = (box: BoxRecord, options: BootOptions = {}): Effect.Effect<BootedBox, BootFailed> => {
+    const fail = (reason: string) => Effect.fail(new BootFailed({ box: box.name, reason }))
+    if (box.cmd.length === 0 || box.cmd[0] === "") return fail("its cmd is empty: give the box a command to run")
+    return Effect.flatMap(ensureBoxDirectories(box), (problem) => {
+      if (problem !== undefined) return fail(problem)
+      const env = boxEnvironment(box.env, process.env)
+      const cwd = box.workdir ?? box.box_dir
+      const checked = checkBoot(box, env, cwd)
+      if (checked !== undefined) return fail(checked)
+      let logFd: number
+      try {
+        logFd = openSync(box.console_log, "a")
+      } catch (error) {
+        return fail(`cannot open its console log ${box.console_log} (${errorText(error)})`)
+      }
+      const exit = Deferred.unsafeMake<number>(FiberId.none)
+      return Effect.async<BootedBox, BootFailed>((resume) => {
+        const cancel = launcher.request(box, env, cwd, logFd, exit, (report) => {
+          if (report._tag === "Failed") return resume(fail(report.reason))
+          // The job is parked at its gate: it is alive and cannot be reaped yet, so this read cannot miss it.
+          const { gate, pid } = report
+          const info = procInfoNow(pid)
+          if (info !== undefined) {
+            const wrapper = Option.isSome(info) ? procInfoNow(info.value.ppid) ?? Option.none() : Option.none()
+            return resume(booted_(pid, gate, info, wrapper, exit, box, options))
+          }
+          resume(Effect.gen(function*() {
+            const info = yield* ProcessInfo.readProcessInfo(pid)
+            const wrapper = Option.isSome(info) ? yield* ProcessInfo.readProcessInfo(info.value.ppid) : Option.none()
+            return yield* booted_(pid, gate, info, wrapper, exit, box, options)
+          }))
+        })
+        return Effect.sync(cancel)
+      })
     })
-    return { ...result, release: once(go), abandon: once(() => abandon(wrapper)) } satisfies BootedBox
-  })
+  }
 
   const stop = Effect.fn("LocalBoxRuntime.stop")(function*(box: BoxRecord) {
     const pid = box.pid
@@ -558,7 +735,7 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
   // the wall clock even when the caller runs under TestClock.
   const wallClock = Clock.make()
   return BoxRuntime.of({
-    boot: (box, options) => Effect.withClock(boot(box, options), wallClock),
+    boot,
     stop: (box) => Effect.withClock(stop(box), wallClock),
     isAlive: ProcessInfo.isAlive,
     areAlive: ProcessInfo.areAlive,

@@ -3,7 +3,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as TestContext from "effect/TestContext"
 import { spawn, spawnSync } from "node:child_process"
-import { mkdirSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterEach, describe, expect, it } from "vitest"
@@ -171,6 +171,93 @@ describe("LocalBoxRuntime.boot", () => {
       "working directory /nonexistent/work does not exist"
     )
     expect(await failure(box({ cmd: [] }))).toContain("cmd is empty")
+  })
+})
+
+describe("LocalBoxRuntime.boot, many at once", () => {
+  /**
+   * Boots every record at once (as the monitor's restart cycle does: their directories exist,
+   * so every boot reaches its spawn in the same turn of the event loop), gated, tracking each pid.
+   */
+  const bootAll = async (records: ReadonlyArray<BoxRecord>): Promise<ReadonlyArray<BootedBox>> => {
+    for (const r of records) mkdirSync(path.dirname(r.console_log), { recursive: true })
+    const booted = await run(Effect.forEach(records, (r) => runtime.boot(r, { gated: true }), { concurrency: "unbounded" }))
+    for (const b of booted) cleanup.track(b.pid)
+    return booted
+  }
+  const cmdlineOf = (pid: number): ReadonlyArray<string> => readText(`/proc/${pid}/cmdline`).split("\0")
+
+  it("boxes with the same environment share one launcher; each gets its own pid, group, cwd, env, log and exit code", async () => {
+    const dir = tempDir(cleanup)
+    const records = Array.from({ length: 6 }, (_, i) => {
+      const workdir = path.join(dir, `work ${i}`)
+      mkdirSync(workdir)
+      // Boxes 0-3 share an environment; 4 and 5 have one each.
+      const env = i < 4 ? { SHARED: "yes" } : { ONLY: String(i) }
+      const marker = `a3s-batch-marker-${i}`
+      return recordIn(dir, {
+        cmd: ["sh", "-c", `echo "${"$"}{SHARED:-} ${"$"}{ONLY:-} ${"$"}PWD"; exec sleep 30`, marker],
+        env,
+        workdir
+      })
+    })
+    const booted = await bootAll(records)
+    expect(new Set(booted.map((b) => b.pid)).size).toBe(6)
+    // Before release: each job waits at its gate with its own process group, the command not run yet.
+    for (const b of booted) {
+      expect(readStat(b.pid)?.pgid).toBe(b.pid)
+      expect(readText(records[booted.indexOf(b)]!.console_log)).toBe("")
+    }
+    // One launcher started the wrappers of boxes 0-3: each wrapper's command line names all four.
+    for (const b of booted.slice(0, 4)) {
+      const argv = cmdlineOf(readStat(b.pid)!.ppid)
+      expect(argv).toContain(LocalBoxRuntime.WRAPPER_NAME)
+      for (let i = 0; i < 4; i++) expect(argv).toContain(`a3s-batch-marker-${i}`)
+      expect(argv).not.toContain("a3s-batch-marker-4")
+    }
+    for (const b of booted) await run(b.release!)
+    for (const [i, record] of records.entries()) {
+      const pid = booted[i]!.pid
+      await eventually(`box ${i} ran`, () => readText(record.console_log).endsWith("\n") && cmdlineOf(pid)[0] === "sleep")
+      const env = i < 4 ? "yes " : ` ${i}`
+      expect(readText(record.console_log)).toBe(`${env} ${record.workdir}\n`)
+      // Nothing inherited from the launcher: no gate (socket), no other box's log.
+      const open = readdirSync(`/proc/${pid}/fd`).map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`))
+      expect(open.filter((target) => target.startsWith("socket:"))).toEqual([])
+      expect(open.filter((target) => target.endsWith("console.log"))).toEqual([record.console_log, record.console_log])
+    }
+    for (const b of booted) process.kill(b.pid, "SIGKILL")
+    for (const [i, b] of booted.entries()) {
+      expect(await run(b.exited)).toBe(137)
+      expect(readText(path.join(records[i]!.box_dir, "exit_code"))).toBe("137\n")
+    }
+  })
+
+  it("an abandoned box of a batch never runs its command and leaves no exit code; the others run", async () => {
+    const dir = tempDir(cleanup)
+    const flag = (i: number) => path.join(dir, `ran-${i}`)
+    const records = [0, 1, 2].map((i) => recordIn(dir, { cmd: ["sh", "-c", `touch '${flag(i)}'; exec sleep 30`] }))
+    const booted = await bootAll(records)
+    await run(booted[1]!.abandon!)
+    await run(booted[1]!.release!) // too late: abandon won
+    await run(booted[0]!.release!)
+    await run(booted[2]!.release!)
+    await eventually("boxes 0 and 2 ran", () => readText(flag(0)) === "" && readText(flag(2)) === "" && existsSync(flag(0)) && existsSync(flag(2)))
+    await eventually("the abandoned job is gone", () => readStat(booted[1]!.pid) === undefined || readStat(booted[1]!.pid)?.state === "Z")
+    expect(existsSync(flag(1))).toBe(false)
+    expect(existsSync(path.join(records[1]!.box_dir, "exit_code"))).toBe(false)
+    expect(await alive(booted[0]!.pid, booted[0]!.pidStartTime)).toBe(true)
+  })
+
+  it("a box whose command cannot start fails alone; the rest of its batch boots", async () => {
+    const dir = tempDir(cleanup)
+    const good = recordIn(dir, { cmd: ["sleep", "30"] })
+    const missing = recordIn(dir, { cmd: ["no-such-command-a3s-test"] })
+    const results = await run(Effect.forEach([good, missing], (r) => Effect.either(runtime.boot(r)), { concurrency: "unbounded" }))
+    expect(results[0]!._tag).toBe("Right")
+    if (results[0]!._tag === "Right") cleanup.track(results[0]!.right.pid)
+    expect(results[1]!._tag).toBe("Left")
+    if (results[1]!._tag === "Left") expect(results[1]!.left.reason).toContain("no-such-command-a3s-test")
   })
 })
 
