@@ -69,6 +69,10 @@ const REPEAT_STATE_ERROR_MS = 60_000
 const EXIT_CODE_GRACE_MS = 2_000
 /** How often such a death is looked at again meanwhile. */
 const EXIT_CODE_POLL = Duration.millis(20)
+/** Exits of booted boxes closer together than this are one burst, restarted by one cycle (see `exitSeen`). */
+const EXIT_BURST_GAP_MS = 5
+/** A burst's exits wait at most this long after its first for the burst to end. */
+const EXIT_BURST_MAX_MS = 60
 /** The supervisor's own deadline for a probe: the runtime's timeout plus this grace. */
 const PROBE_GRACE_MS = 1_000
 
@@ -192,7 +196,42 @@ export const make: Effect.Effect<
     )
 
   /** A box the monitor booted is its child: its exit is noticed at once, not at the next poll. */
-  const watchExit = (id: string, booted: BootedBox) => spawn(Effect.zipRight(awaitExit(id, booted), wakeFor([id])))
+  const watchExit = (id: string, booted: BootedBox) => spawn(Effect.zipRight(awaitExit(id, booted), exitSeen(id)))
+
+  // A burst of exits (a restart storm: many boxes killed at once) arrives over some
+  // milliseconds, as their wrappers get the CPU to report. The first exit wakes the loop at
+  // once (a lone crash is restarted without delay, and so is an exit after a cycle has
+  // handled the previous one); the others of the burst wake it when the burst has ended (no
+  // exit for EXIT_BURST_GAP_MS, or EXIT_BURST_MAX_MS after it began), so that they are
+  // restarted together by one cycle (one launch, one write) rather than by a cycle for
+  // whatever happened to have arrived when the previous one ended.
+  /** When the last exit was seen, and when the burst it belongs to began. */
+  let lastExitAt = Number.NEGATIVE_INFINITY
+  let burstStart = Number.NEGATIVE_INFINITY
+  /** A fiber waits for the current burst to end. */
+  let burstWaiting = false
+  const burstEnded = Effect.gen(function*() {
+    while (true) {
+      const now = yield* Clock.currentTimeMillis
+      const until = Math.min(lastExitAt + EXIT_BURST_GAP_MS, burstStart + EXIT_BURST_MAX_MS)
+      if (now >= until) break
+      yield* Effect.sleep(Duration.millis(until - now))
+    }
+  }).pipe(Effect.ensuring(Effect.sync(() => burstWaiting = false)), Effect.zipRight(wake))
+  const exitSeen = (id: string) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      // Part of a burst: close to the previous exit, which a cycle is handling or is yet to take.
+      const inBurst = now - lastExitAt < EXIT_BURST_GAP_MS && (cycling || suspects.size > 0)
+      suspects.add(id)
+      lastExitAt = now
+      if (!inBurst) {
+        burstStart = now
+        return wake
+      }
+      if (burstWaiting) return Effect.void
+      burstWaiting = true
+      return spawn(burstEnded)
+    })
 
   /**
    * `booted.exited`, with the box noted in `exitWatched` meanwhile: the liveness tick need not
