@@ -14,6 +14,7 @@ import * as Supervisor from "../monitor/Supervisor.js"
 import type { StateStore } from "../state/StateStore.js"
 import * as Home from "../state/Home.js"
 import type { MonitorFlags } from "./MonitorCommand.js"
+import * as v8 from "node:v8"
 
 /**
  * `a3s-box monitor` running (SPEC §3–7): what MonitorCommand.ts loads once the monitor runs
@@ -63,9 +64,28 @@ export const services = (config: MonitorConfigShape, options: MonitorFlags) =>
     Layer.provideMerge(Monitor.hostLayer(config))
   )
 
+/**
+ * The V8 flag that caps the monitor's young generation, unless Node was given its own
+ * `--max-semi-space-size` (command line or NODE_OPTIONS). V8 grows the young generation's
+ * semi-spaces up to 16 MiB under the allocation of a restart storm, and they then stay
+ * resident: about 13 MiB of an idle monitor's RSS at 100 boxes (85 -> 72 MiB measured). Idle,
+ * the monitor allocates little, so the more frequent scavenges cost no measurable CPU.
+ */
+export const youngGenerationFlag = (execArgv: ReadonlyArray<string>, nodeOptions: string | undefined): string | undefined =>
+  [...execArgv, ...(nodeOptions ?? "").split(/\s+/)].some((arg) => /^--max[-_]semi[-_]space[-_]size\b/.test(arg))
+    ? undefined
+    : "--max-semi-space-size=1"
+
+/** Applies `youngGenerationFlag` to this process (V8 honours it at run time: the next growth is capped). */
+const capYoungGeneration = Effect.sync(() => {
+  const flag = youngGenerationFlag(process.execArgv, process.env["NODE_OPTIONS"])
+  if (flag !== undefined) v8.setFlagsFromString(flag)
+})
+
 /** The monitor's run: logs in the chosen format, until interrupted. */
 export const runMonitor = (options: MonitorFlags) =>
   Effect.gen(function*() {
+    yield* capYoungGeneration
     const config = yield* configFrom(options)
     return yield* Monitor.run(config, services(config, options))
   }).pipe(Effect.provide(MonitorLogger.layer(options.logFormat)))
