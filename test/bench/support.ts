@@ -10,7 +10,8 @@ import * as path from "node:path"
 import { repoRoot, startTimeOf } from "./fleet.js"
 
 export { repoRoot }
-export const bin = path.join(repoRoot, "dist", "a3s-box.mjs")
+/** The entry `a3s-box` runs (package.json "bin"; dist/a3s-box.mjs is the same program behind Node's ESM loader). */
+export const bin = path.join(repoRoot, "dist", "a3s-box.cjs")
 
 // ---------------------------------------------------------------------------
 // Statistics
