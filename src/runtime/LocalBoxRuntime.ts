@@ -95,8 +95,22 @@ export const parseExitCodeFile = (text: string): Option.Option<number> => decode
  *   `parseExitCodeFile`), and the wrapper exits with it.
  * - BASH_ENV in the box env would make the launcher source it: it travels under another
  *   name and is restored for the command. The launcher's own variables are a3s_-prefixed.
+ * - `bash -c LAUNCHER a3s-box-wrapper spare` is a launcher started ahead of need (a process
+ *   that boots again and again, the monitor, keeps one ready): it reads one box as
+ *   NUL-terminated fields `EXIT_FILE LOG CWD ARGC CMD...` from its gate (fd 3), opens the log
+ *   itself, and carries on as the launcher of that one box. Closed unused, it exits.
  */
 export const WRAPPER_SCRIPT = [
+  "if [ \"$1\" = spare ]; then",
+  "  IFS= read -r -d '' a3s_exit_file <&3 || exit 0",
+  "  IFS= read -r -d '' a3s_log <&3 || exit 0",
+  "  IFS= read -r -d '' a3s_cwd <&3 || exit 0",
+  "  IFS= read -r -d '' a3s_argc <&3 || exit 0",
+  "  a3s_cmd=()",
+  "  for ((a3s_i = 0; a3s_i < a3s_argc; a3s_i++)); do IFS= read -r -d '' a3s_arg <&3 || exit 0; a3s_cmd+=(\"$a3s_arg\"); done",
+  "  exec 4>>\"$a3s_log\" || exit 126",
+  "  set -- 1 3 4 \"$a3s_exit_file\" \"$a3s_cwd\" \"$a3s_argc\" \"${a3s_cmd[@]}\"",
+  "fi",
   "a3s_n=$1",
   "shift",
   "a3s_top=$((3 + 2 * a3s_n))",
@@ -238,6 +252,9 @@ const closeQuietly = (fd: number): void => {
   }
 }
 
+/** How long after a lone launch its replacement spare is started. */
+const SPARE_DELAY_MS = 50
+
 /** How long a boot waits for its wrapper to report the command's pid. */
 const BOOT_DEADLINE_MS = 10_000
 
@@ -271,12 +288,57 @@ const makeLauncher = () => {
 
   const flush = () => {
     scheduled = false
-    const groups = [...batches.values()]
+    const groups = [...batches.entries()]
     batches.clear()
-    for (const { env, requests } of groups) {
+    for (const [key, { env, requests }] of groups) {
       for (const r of requests) r.launched = true
-      if (requests.length > 0) launch(env, requests)
+      if (requests.length === 0) continue
+      launches++
+      if (!(requests.length === 1 && useSpare(key, env, requests[0]!))) launch(env, requests)
+      if (launches >= 2 && requests.length === 1) wantSpare(key, env)
     }
+  }
+
+  /**
+   * Listens on `r`'s gate: its pid report, then its `exit CODE`. `ended` is called if the gate
+   * closes before the report.
+   */
+  const attach = (r: LaunchRequest, gate: Socket, settle: (report: Report) => void, ended: () => void) => {
+    // Writing to a wrapper that died raises EPIPE: handled where it matters.
+    gate.on("error", () => {})
+    let buffer = ""
+    let reported = false
+    const onData = (chunk: Buffer) => {
+      buffer += chunk.toString("latin1")
+      let newline: number
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, newline)
+        buffer = buffer.slice(newline + 1)
+        if (!reported) {
+          reported = true
+          const pid = Number(line)
+          if (!Number.isSafeInteger(pid) || pid <= 1) {
+            gate.destroy()
+            settle({ _tag: "Failed", reason: `the box wrapper reported a bad pid ${JSON.stringify(line)}` })
+            return
+          }
+          if (r.cancelled) {
+            gate.destroy()
+            return
+          }
+          settle({ _tag: "Pid", pid, gate })
+        } else if (line.startsWith("exit ")) {
+          const code = Number(line.slice(5))
+          if (Number.isSafeInteger(code)) Deferred.unsafeDone(r.exited, Exit.succeed(code))
+          gate.destroy()
+          return
+        }
+      }
+    }
+    gate.on("data", onData)
+    gate.once("close", () => {
+      if (!reported) ended()
+    })
   }
 
   const launch = (env: Record<string, string>, requests: ReadonlyArray<LaunchRequest>) => {
@@ -301,56 +363,100 @@ const makeLauncher = () => {
       for (const r of requests) closeQuietly(r.logFd)
     }
     const pending = new Set(requests)
-    const fail = (r: LaunchRequest, reason: string) => {
+    const settle = (r: LaunchRequest) => (report: Report) => {
       if (!pending.delete(r)) return
-      r.report({ _tag: "Failed", reason })
+      r.report(report)
     }
     // The last box's wrapper is the launcher itself: it exits with the box's exit code. One
     // killed by a signal says nothing about the box, which may live on.
     launcher.on("error", (error) => {
-      for (const r of [...pending]) fail(r, `cannot run the box wrapper ${bash} (${error.message})`)
+      for (const r of [...pending]) settle(r)({ _tag: "Failed", reason: `cannot run the box wrapper ${bash} (${error.message})` })
     })
     launcher.unref()
     for (const [i, r] of requests.entries()) {
-      const gate = launcher.stdio[3 + i] as Socket
-      // Writing to a wrapper that died raises EPIPE: handled where it matters.
-      gate.on("error", () => {})
-      let buffer = ""
-      let reported = false
-      const onData = (chunk: Buffer) => {
-        buffer += chunk.toString("latin1")
-        let newline: number
-        while ((newline = buffer.indexOf("\n")) >= 0) {
-          const line = buffer.slice(0, newline)
-          buffer = buffer.slice(newline + 1)
-          if (!reported) {
-            reported = true
-            const pid = Number(line)
-            if (!Number.isSafeInteger(pid) || pid <= 1) {
-              gate.destroy()
-              fail(r, `the box wrapper reported a bad pid ${JSON.stringify(line)}`)
-              return
-            }
-            if (r.cancelled) {
-              gate.destroy()
-              pending.delete(r)
-              return
-            }
-            pending.delete(r)
-            r.report({ _tag: "Pid", pid, gate })
-          } else if (line.startsWith("exit ")) {
-            const code = Number(line.slice(5))
-            if (Number.isSafeInteger(code)) Deferred.unsafeDone(r.exited, Exit.succeed(code))
-            gate.destroy()
-            return
-          }
-        }
-      }
-      gate.on("data", onData)
-      gate.once("close", () => {
-        if (!reported) fail(r, "the box wrapper ended before starting the command")
-      })
+      attach(r, launcher.stdio[3 + i] as Socket, settle(r), () =>
+        settle(r)({ _tag: "Failed", reason: "the box wrapper ended before starting the command" }))
     }
+  }
+
+  // A process that launches again and again (the monitor) keeps one launcher started ahead
+  // of need, for the environment of its latest lone boot: a lone restart (a crash) then skips
+  // a spawn from this large process and a bash start-up. One that boots once (`run -d`) never
+  // starts a spare. A spare is never relied upon: if it is gone when used, the box is
+  // launched as usual.
+  interface Spare {
+    readonly key: string
+    readonly gate: Socket
+    dead: boolean
+  }
+  let spare: Spare | undefined
+  let spareTimer: NodeJS.Timeout | undefined
+  let launches = 0
+
+  const dropSpare = () => {
+    if (spare === undefined) return
+    spare.dead = true
+    spare.gate.destroy()
+    spare = undefined
+  }
+
+  const startSpare = (key: string, env: Record<string, string>) => {
+    spareTimer = undefined
+    if (spare !== undefined && !spare.dead && spare.key === key) return
+    dropSpare()
+    let proc: ChildProcess
+    try {
+      proc = spawn(bashPath(), ["--norc", "--noprofile", "-c", WRAPPER_SCRIPT, WRAPPER_NAME, "spare"], {
+        env,
+        detached: true,
+        stdio: ["ignore", "ignore", "ignore", "pipe"]
+      })
+    } catch {
+      return
+    }
+    const gate = proc.stdio[3] as Socket
+    const s: Spare = { key, gate, dead: false }
+    proc.on("error", () => {
+      s.dead = true
+    })
+    proc.unref()
+    gate.on("error", () => {})
+    gate.unref()
+    gate.once("close", () => {
+      s.dead = true
+      if (spare === s) spare = undefined
+    })
+    spare = s
+  }
+
+  /** Starts a spare for `key` a moment from now (off the path of the boot that just launched). */
+  const wantSpare = (key: string, env: Record<string, string>) => {
+    if (spareTimer !== undefined) clearTimeout(spareTimer)
+    spareTimer = setTimeout(() => startSpare(key, env), SPARE_DELAY_MS)
+    spareTimer.unref()
+  }
+
+  /** Hands `r` to the spare; false if there is none for `key`. */
+  const useSpare = (key: string, env: Record<string, string>, r: LaunchRequest): boolean => {
+    const s = spare
+    if (s === undefined || s.dead || s.key !== key) return false
+    spare = undefined
+    const fields = [exitCodePath(r.box), r.box.console_log, r.cwd, String(r.box.cmd.length), ...r.box.cmd]
+    s.gate.ref()
+    s.gate.write(fields.map((f) => `${f}\0`).join(""))
+    let done = false
+    attach(r, s.gate, (report) => {
+      if (done) return
+      done = true
+      closeQuietly(r.logFd)
+      r.report(report)
+    }, () => {
+      // The spare was gone: launched as usual instead.
+      if (done) return
+      done = true
+      launch(env, [r])
+    })
+    return true
   }
 
   /**
@@ -740,6 +846,7 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
     isAlive: ProcessInfo.isAlive,
     areAlive: ProcessInfo.areAlive,
     pidsExist: (pids) => Effect.sync(() => pids.map(pidExists)),
+    pidsExistNow: (pids) => pids.map(pidExists),
     exitCode: readExitCode,
     probe: (box) => Effect.withClock(probe(box), wallClock)
   })

@@ -261,6 +261,52 @@ describe("LocalBoxRuntime.boot, many at once", () => {
   })
 })
 
+describe("LocalBoxRuntime.boot, a launcher started ahead of need", () => {
+  /** Spare launchers of this process for the environment of the test's boxes (FOO=foo). */
+  const spares = (): ReadonlyArray<number> =>
+    readdirSync("/proc").filter((e) => /^[0-9]+$/.test(e)).map(Number).filter((pid) => {
+      const argv = readText(`/proc/${pid}/cmdline`).split("\0")
+      return readStat(pid)?.ppid === process.pid && argv.includes(LocalBoxRuntime.WRAPPER_NAME) && argv.includes("spare") &&
+        readText(`/proc/${pid}/environ`).split("\0").includes("FOO=foo")
+    })
+  const wrapperArgvOf = (pid: number): ReadonlyArray<string> => readText(`/proc/${readStat(pid)!.ppid}/cmdline`).split("\0")
+
+  it("a process that boots again and again boots a lone box with a spare launcher: same env, cwd, log, exit code", async () => {
+    const own = Effect.runSync(LocalBoxRuntime.make)
+    const dir = tempDir(cleanup)
+    const lone = (i: number) => {
+      const workdir = path.join(dir, `w ${i}`)
+      mkdirSync(workdir)
+      return recordIn(dir, { cmd: ["sh", "-c", `echo "${"$"}FOO ${"$"}PWD ${"$"}0"; exec sleep 30`, `arg ${i}`], env: { FOO: "foo" }, workdir })
+    }
+    const bootOwn = async (record: BoxRecord) => {
+      const booted = await run(own.boot(record))
+      cleanup.track(booted.pid)
+      return booted
+    }
+    await bootOwn(lone(0))
+    await bootOwn(lone(1))
+    await eventually("a spare launcher is ready", () => spares().length === 1)
+    for (const pid of spares()) cleanup.track(pid)
+    const record = lone(2)
+    const booted = await bootOwn(record)
+    expect(wrapperArgvOf(booted.pid)).toContain("spare")
+    await eventually("the box ran", () => readText(record.console_log).endsWith("\n"))
+    expect(readText(record.console_log)).toBe(`foo ${record.workdir} arg 2\n`)
+    expect(readStat(booted.pid)?.pgid).toBe(booted.pid)
+    expect(statusField(booted.pid, "SigIgn")).toBe("0000000000000000")
+    process.kill(booted.pid, "SIGKILL")
+    expect(await run(booted.exited)).toBe(137)
+    expect(readText(path.join(record.box_dir, "exit_code"))).toBe("137\n")
+    // A spare that died meanwhile is not relied upon: the box is launched as usual.
+    await eventually("a new spare launcher is ready", () => spares().length === 1)
+    for (const pid of spares()) process.kill(pid, "SIGKILL")
+    const after = await bootOwn(lone(3))
+    expect(await alive(after.pid, after.pidStartTime)).toBe(true)
+    expect(wrapperArgvOf(after.pid)).not.toContain("spare")
+  })
+})
+
 describe("LocalBoxRuntime.stop", () => {
   it("sends SIGTERM to the process group and returns 143", async () => {
     const record = box({ cmd: ["sh", "-c", "sleep 30 & wait"] })
