@@ -723,12 +723,59 @@ export const make: Effect.Effect<
     if (gone.length > 0) yield* wakeFor(gone)
   })
 
+  /**
+   * The tick in plain JavaScript, for a runtime with a synchronous `pidsExistNow` while the state
+   * file is watched (no stamp to poll): ten effects a second cost an idle monitor more CPU than
+   * everything else it does. Returns the pids found gone (marking them), none while cycling.
+   */
+  const plainTick = (pidsExistNow: (pids: ReadonlyArray<number>) => ReadonlyArray<boolean>): Array<string> => {
+    const gone: Array<string> = []
+    if (cycling) return gone
+    const { list, pids } = polledPids()
+    if (list.length === 0) return gone
+    const answers = pidsExistNow(pids)
+    for (let i = 0; i < list.length; i++) {
+      const entry = list[i]!
+      if (entry.alive && answers[i] === false) {
+        entry.alive = false
+        gone.push(entry.id)
+      }
+    }
+    return gone
+  }
+
   // A bare sleep loop rather than a Schedule: at ten ticks a second, the schedule's own
   // bookkeeping would be a measurable share of the tick's CPU budget.
   const tickLoop = Effect.gen(function*() {
+    const tickMillis = Math.max(1, Duration.toMillis(config.livenessTick))
+    const pidsExistNow = runtime.pidsExistNow
     while (true) {
       if (!tickNeeded()) {
         yield* Queue.take(tickWakeups)
+        continue
+      }
+      if (fileWatched && pidsExistNow !== undefined) {
+        // Plain timers until a pid is gone (or the tick is not needed, or the watch is lost).
+        const gone = yield* Effect.async<ReadonlyArray<string>>((resume) => {
+          let timer: ReturnType<typeof setTimeout> | undefined
+          const step = () => {
+            timer = undefined
+            let found: ReadonlyArray<string>
+            try {
+              found = plainTick(pidsExistNow)
+            } catch (defect) {
+              return resume(Effect.as(Effect.logError("monitor: liveness tick failed", defect), []))
+            }
+            if (found.length > 0 || !fileWatched || !tickNeeded()) return resume(Effect.succeed(found))
+            timer = setTimeout(step, tickMillis)
+          }
+          step()
+          return Effect.sync(() => {
+            if (timer !== undefined) clearTimeout(timer)
+          })
+        })
+        if (gone.length > 0) yield* wakeFor(gone)
+        yield* Effect.sleep(config.livenessTick)
         continue
       }
       yield* keepGoing("liveness tick", tick, undefined)

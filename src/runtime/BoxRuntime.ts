@@ -76,6 +76,12 @@ export interface BoxRuntimeShape {
    */
   readonly pidsExist?: (pids: ReadonlyArray<number>) => Effect.Effect<ReadonlyArray<boolean>>
   /**
+   * Optional: `pidsExist` as a plain synchronous call. The monitor's tick runs ten times a
+   * second; running even a trivial effect per tick costs more CPU than the checks themselves
+   * (an idle monitor's budget is a couple of ms per second), so with this it ticks in plain JS.
+   */
+  readonly pidsExistNow?: (pids: ReadonlyArray<number>) => ReadonlyArray<boolean>
+  /**
    * Optional batch form of `isAlive` (same answers, in order) for a poll cycle that checks every
    * active box: an implementation can answer many at once far cheaper than one effect per
    * process. When absent, callers use `isAlive` per process.
