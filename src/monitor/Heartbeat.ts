@@ -28,6 +28,7 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { randomBytes } from "node:crypto"
+import * as nodeFs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -335,21 +336,33 @@ export const fileSink = (home: string): Effect.Effect<HeartbeatSink, never, File
     const fs = yield* FileSystem.FileSystem
     const homeDir = path.resolve(home)
     const file = heartbeatPath(homeDir)
-    const write = (heartbeat: MonitorHeartbeat) => {
-      const temp = path.join(homeDir, `${TEMP_PREFIX}${process.pid}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`)
-      const bytes = new TextEncoder().encode(render(heartbeat))
-      return Effect.gen(function*() {
-        yield* Effect.scoped(Effect.gen(function*() {
-          const handle = yield* fs.open(temp, { flag: "wx", mode: 0o600 })
-          yield* handle.writeAll(bytes)
-          yield* handle.sync
-        }))
-        yield* fs.rename(temp, file)
-      }).pipe(
-        Effect.onError(() => Effect.ignore(fs.remove(temp))),
-        Effect.mapError((error) => ({ message: `cannot write the heartbeat ${file}: ${errorText(error)}` }))
-      )
-    }
+    // Synchronous node:fs calls: the file is a few hundred bytes, written every interval by an
+    // otherwise idle monitor, and each asynchronous step (open, write, fsync, close, rename) would
+    // be a thread-pool round trip and a wake-up of its own.
+    const write = (heartbeat: MonitorHeartbeat) =>
+      Effect.try({
+        try: () => {
+          const temp = path.join(homeDir, `${TEMP_PREFIX}${process.pid}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`)
+          try {
+            const fd = nodeFs.openSync(temp, "wx", 0o600)
+            try {
+              nodeFs.writeFileSync(fd, render(heartbeat))
+              nodeFs.fsyncSync(fd)
+            } finally {
+              nodeFs.closeSync(fd)
+            }
+            nodeFs.renameSync(temp, file)
+          } catch (error) {
+            try {
+              nodeFs.rmSync(temp, { force: true })
+            } catch {
+              // The write's error is the one to report.
+            }
+            throw error
+          }
+        },
+        catch: (error) => ({ message: `cannot write the heartbeat ${file}: ${errorText(error)}` })
+      })
     const sweep = Effect.gen(function*() {
       for (const name of yield* fs.readDirectory(homeDir)) {
         if (name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX)) yield* fs.remove(path.join(homeDir, name))
