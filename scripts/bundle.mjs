@@ -98,6 +98,13 @@ if (process.env.A3S_BOX_CODE_CACHE_REPORT) process.stderr.write("a3s-box code ca
 // Build time only (scripts/bundle.mjs): save what V8 compiled during this run as the cache.
 const writeCache = process.env.A3S_BOX_WRITE_CODE_CACHE
 if (writeCache) process.once("exit", () => writeFileSync(writeCache, Buffer.concat([Buffer.from(id, "latin1"), script.createCachedData()])))
+// The monitor runs for days: its young generation is kept small (1 MiB semi-spaces; V8 grows them
+// up to 16 MiB under a restart storm and keeps them resident), unless Node was given its own size.
+// Set after the compile (V8 checks a code cache against the flags) and before the program runs
+// (before the heap grows); src/cli/MonitorRun.ts does the same for other ways of running it.
+if (process.argv[2] === "monitor" && !/--max[-_]semi[-_]space[-_]size/.test(process.execArgv.join(" ") + " " + (process.env.NODE_OPTIONS || ""))) {
+  require("node:v8").setFlagsFromString("--max-semi-space-size=1")
+}
 const bundled = { exports: {} }
 script.runInThisContext()(bundled.exports, createRequire(file), bundled, file, __dirname)
 `
