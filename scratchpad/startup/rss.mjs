@@ -17,7 +17,7 @@ let monitor
 const cleanup = () => {
   if (monitor && startOf(monitor.pid) !== undefined) try { process.kill(monitor.pid, "SIGKILL") } catch {}
   for (const b of state() ?? []) if (b.pid && startOf(b.pid) === b.pid_start_time) try { process.kill(b.pid, "SIGKILL") } catch {}
-  rmSync(home, { recursive: true, force: true })
+  rmSync(home, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 }) // the killed boxes' wrappers may still write exit codes
 }
 process.on("SIGINT", () => { cleanup(); process.exit(130) })
 try {
