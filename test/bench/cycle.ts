@@ -5,7 +5,7 @@
  * but without the lease, the heartbeat and the logger, which are not part of a cycle.
  *
  * The fleet: N records shaped like the original a3s-box writes them (~60 keys each), every one
- * `running` with a live pid (a pool of real `sleep` processes, round robin) and policy
+ * `running` with a live process of its own (one real `sleep` per record) and policy
  * `always`; half have a health check that is not due. So a cycle checks the liveness and
  * identity of N boxes and finds nothing to do. The poll interval is 1 s (the liveness tick is
  * switched off); the CPU of the whole process (process.cpuUsage: every thread) is read when
@@ -20,8 +20,8 @@ import * as path from "node:path"
 import * as Monitor from "../../src/monitor/Monitor.js"
 import * as MonitorStats from "../../src/monitor/MonitorStats.js"
 import * as Supervisor from "../../src/monitor/Supervisor.js"
-import { idleFleet, type LiveProcess, startSleepers, startTimeOf } from "./fleet.js"
-import { figure, type Figure, median, sleep, tempDir, track, waitFor } from "./support.js"
+import { idleFleet, type LiveProcess, startSleeperPool } from "./fleet.js"
+import { figure, type Figure, median, sleep, tempDir, track } from "./support.js"
 
 /** NodeStateStore's TRUST_AFTER_MS, plus a margin. */
 const TRUST_WINDOW_MS = 3_500
@@ -83,10 +83,9 @@ const measure = async (records: number, pool: ReadonlyArray<LiveProcess>, cycles
 }
 
 export const cycleCpu = async (sizes: ReadonlyArray<number>, cycles: number): Promise<ReadonlyArray<Figure>> => {
-  const sleepers = startSleepers(200)
-  for (const child of sleepers) track(child.pid)
-  await waitFor("the sleepers", () => sleepers.every((c) => startTimeOf(c.pid!) !== undefined), 10_000)
-  const pool = sleepers.map((c) => ({ pid: c.pid!, startTime: startTimeOf(c.pid!)! }))
+  // One live process per record, as in a real fleet: no two records share a /proc read.
+  const { leader, procs: pool } = await startSleeperPool(Math.max(...sizes))
+  track(leader)
   const figures: Array<Figure> = []
   for (const size of sizes) {
     const { first, idle } = await measure(size, pool, cycles)
@@ -97,7 +96,7 @@ export const cycleCpu = async (sizes: ReadonlyArray<number>, cycles: number): Pr
         unit: "CPU ms",
         samples: idle.map((s) => s.cpuMs),
         ...(size === 10_000 ? { target: 50 } : {}),
-        method: `in-process: Supervisor over NodeStateStore + LocalBoxRuntime + NodeContext; ${size} fixture-shaped records, all running with live pids (200 real processes, round robin), half with a health check not due (records naming the same process share one /proc read per cycle); the file written 3.5 s before the monitor starts (past the store's racily-clean window, in which every cycle reads the file again); interval 1 s, liveness tick off; process.cpuUsage() (all threads) between consecutive cycle completions, ${cycles} cycles after the first`,
+        method: `in-process: Supervisor over NodeStateStore + LocalBoxRuntime + NodeContext; ${size} fixture-shaped records, all running, each with a live process of its own (${size} real sleep processes), half with a health check not due; the file written 3.5 s before the monitor starts (past the store's racily-clean window, in which every cycle reads the file again); interval 1 s, liveness tick off; process.cpuUsage() (all threads) between consecutive cycle completions, ${cycles} cycles after the first`,
         notes: [
           `cycle wall time (the supervisor's own measure): median ${median(idle.map((s) => s.wallMs)).toFixed(1)} ms`,
           `first cycle (cold: read, parse and decode every record): ${first.cpuMs.toFixed(0)} CPU ms, ${first.wallMs.toFixed(0)} ms wall`

@@ -82,3 +82,41 @@ export const startSleepers = (count: number): Array<ChildProcess> =>
     child.unref()
     return child
   })
+
+/**
+ * `count` live `sleep` processes, one for each record of a fleet (a real fleet's boxes are distinct
+ * processes: a cycle must read /proc for every one of them). Forked by one shell, which is much
+ * faster than `count` spawns from Node; they share its process group, which `leader` leads:
+ * killing the group (`track(leader)`, then `cleanupAll`) removes them all.
+ */
+export const startSleeperPool = async (
+  count: number
+): Promise<{ readonly leader: number; readonly procs: ReadonlyArray<LiveProcess> }> => {
+  const shell = spawn("bash", ["-c", `for ((i = 0; i < ${count}; i++)); do sleep 100000 & echo $!; done; exec sleep 100000`], {
+    detached: true,
+    stdio: ["ignore", "pipe", "ignore"]
+  })
+  const leader = shell.pid!
+  const pids: Array<number> = []
+  let buffer = ""
+  await new Promise<void>((resolve, reject) => {
+    shell.once("error", reject)
+    shell.once("exit", () => reject(new Error(`the shell forking ${count} sleepers exited after ${pids.length}`)))
+    shell.stdout!.on("data", (chunk: Buffer) => {
+      buffer += chunk.toString("latin1")
+      const lines = buffer.split("\n")
+      buffer = lines.pop()!
+      for (const line of lines) pids.push(Number(line))
+      if (pids.length >= count) resolve()
+    })
+  })
+  shell.stdout!.destroy()
+  shell.removeAllListeners("exit")
+  shell.unref()
+  const procs = pids.map((pid) => {
+    const startTime = startTimeOf(pid)
+    if (startTime === undefined) throw new Error(`sleeper ${pid} is gone`)
+    return { pid, startTime }
+  })
+  return { leader, procs }
+}
