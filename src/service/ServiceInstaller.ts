@@ -756,7 +756,7 @@ const TYPESCRIPT_SOURCE = /\.[cm]?tsx?$/
 
 /**
  * The program to install: `execPath` as given (a stable symlink such as /usr/local/bin/node stays
- * one), and the entry script `argv1` with symlinks resolved (the npm bin link → dist/a3s-box.mjs).
+ * one), and the entry script `argv1` with symlinks resolved (the npm bin link → dist/a3s-box.cjs).
  * When running from TypeScript source (tsx), the package's built bundle stands in for it.
  */
 export const programFrom = (input: {
@@ -781,7 +781,7 @@ export const programFrom = (input: {
     for (let dir = path.dirname(script); ; dir = path.dirname(dir)) {
       const manifest = yield* fs.readFileString(path.join(dir, "package.json")).pipe(Effect.option)
       if (Option.isSome(manifest) && /"name"\s*:\s*"a3s-box"/.test(manifest.value)) {
-        const bundle = path.join(dir, "dist", "a3s-box.mjs")
+        const bundle = path.join(dir, "dist", "a3s-box.cjs")
         if (yield* fs.exists(bundle).pipe(Effect.orElseSucceed(() => false))) return { node: input.execPath, script: bundle }
         break
       }
@@ -789,7 +789,7 @@ export const programFrom = (input: {
     }
     return yield* new ProgramNotResolvable({
       detail: `it runs from TypeScript source (${script}), which a service cannot start without tsx. ` +
-        "Build the bundle (`npm run build`) and install from it: node dist/a3s-box.mjs monitor --install"
+        "Build the bundle (`npm run build`) and install from it: node dist/a3s-box.cjs monitor --install"
     })
   })
 

@@ -27,7 +27,7 @@ export const LAUNCHD_LABEL = "com.a3s-box.monitor"
 export interface ServiceSpec {
   /** The Node binary that ran the install (`process.execPath`). */
   readonly node: string
-  /** The entry script of that program (the bundle `dist/a3s-box.mjs`, symlinks resolved). */
+  /** The entry script of that program (the package bin `dist/a3s-box.cjs`, symlinks resolved). */
   readonly script: string
   /** `monitor --interval N` */
   readonly intervalSecs: number

@@ -505,7 +505,7 @@ describe("status", () => {
 describe("the program to install", () => {
   it.effect("resolves the entry script's symlinks (the npm bin link) and keeps the Node path as given", () =>
     Effect.gen(function*() {
-      const bundle = path.join(root, "pkg", "dist", "a3s-box.mjs")
+      const bundle = path.join(root, "pkg", "dist", "a3s-box.cjs")
       fs.mkdirSync(path.dirname(bundle), { recursive: true })
       fs.writeFileSync(bundle, "")
       fs.mkdirSync(path.join(root, "bin"))
@@ -525,9 +525,9 @@ describe("the program to install", () => {
       const missing = yield* Effect.flip(ServiceInstaller.programFrom(input).pipe(Effect.provide(NodeFileSystem.layer)))
       expect(missing.message).toContain("npm run build")
       fs.mkdirSync(path.join(pkg, "dist"))
-      fs.writeFileSync(path.join(pkg, "dist", "a3s-box.mjs"), "")
+      fs.writeFileSync(path.join(pkg, "dist", "a3s-box.cjs"), "")
       const p = yield* ServiceInstaller.programFrom(input).pipe(Effect.provide(NodeFileSystem.layer))
-      expect(p.script).toBe(path.join(fs.realpathSync(pkg), "dist", "a3s-box.mjs"))
+      expect(p.script).toBe(path.join(fs.realpathSync(pkg), "dist", "a3s-box.cjs"))
     }))
 })
 
