@@ -48,29 +48,14 @@ export const aliveAll = (
   })
 }
 
+const everyBox = { has: (_id: string) => true }
+
 /**
  * SPEC §3 observations of `boxes` (the active ones of a state): their liveness and, for each
  * found dead with an unknown exit code, the code its exit-code file holds.
  */
 export const observe = (runtime: BoxRuntimeShape, boxes: ReadonlyArray<BoxRecord>): Effect.Effect<Observations> =>
-  Effect.gen(function*() {
-    const alive = yield* aliveAll(runtime, boxes)
-    const unknownExits = boxes.filter((box, i) => alive[i] !== true && box.exit_code === null)
-    const codes = yield* Effect.forEach(unknownExits, (box) => runtime.exitCode(box), { concurrency: CONCURRENCY })
-    const exitCodes = new Map<string, number | null>(
-      unknownExits.map((box, i) => [box.id, Option.getOrNull(codes[i] ?? Option.none<number>())])
-    )
-    const observations = new Map<string, Liveness>()
-    for (const [i, box] of boxes.entries()) {
-      observations.set(box.id, {
-        pid: box.pid,
-        pidStartTime: box.pid_start_time,
-        alive: alive[i] === true,
-        exitCode: exitCodes.get(box.id) ?? null
-      })
-    }
-    return observations
-  })
+  observeDeaths(runtime, boxes, everyBox)
 
 /**
  * Like {@link observe}, but the observations hold only the boxes found dead, plus those of
