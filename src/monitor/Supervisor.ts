@@ -90,6 +90,20 @@ interface LastProbe {
 
 type Candidate = Supervision.Candidate
 
+/**
+ * `f` computed once per records array: records are immutable, and the supervisor keeps the very
+ * same array while the state file is unchanged, so what it derives from them need not be redone.
+ */
+const perRecords = <A>(f: (records: ReadonlyArray<BoxRecord>) => A) => {
+  const cache = new WeakMap<ReadonlyArray<BoxRecord>, A>()
+  return (records: ReadonlyArray<BoxRecord>): A => {
+    if (cache.has(records)) return cache.get(records)!
+    const value = f(records)
+    cache.set(records, value)
+    return value
+  }
+}
+
 export const make: Effect.Effect<
   SupervisorShape,
   never,
@@ -396,25 +410,17 @@ export const make: Effect.Effect<
    * and an unchanged state file gives the very same array, so the probe loop (run after every
    * cycle) parses no timestamps again for the thousands of boxes not due.
    */
-  let schedule: {
-    readonly records: ReadonlyArray<BoxRecord>
-    readonly boxes: ReadonlyArray<BoxRecord>
-    readonly due: ReadonlyArray<number>
-  } | undefined
-  const scheduleOf = (records: ReadonlyArray<BoxRecord>) => {
-    if (schedule?.records !== records) {
-      const boxes: Array<BoxRecord> = []
-      const due: Array<number> = []
-      for (const box of records) {
-        const at = Supervision.nextProbeAt(box)
-        if (at === null) continue
-        boxes.push(box)
-        due.push(at)
-      }
-      schedule = { records, boxes, due }
+  const scheduleOf = perRecords((records) => {
+    const boxes: Array<BoxRecord> = []
+    const due: Array<number> = []
+    for (const box of records) {
+      const at = Supervision.nextProbeAt(box)
+      if (at === null) continue
+      boxes.push(box)
+      due.push(at)
     }
-    return schedule
-  }
+    return { boxes, due }
+  })
 
   /** Starts the probes that are due and returns when the next one will be. */
   const startDueProbes = Effect.gen(function*() {
@@ -461,39 +467,20 @@ export const make: Effect.Effect<
     })
 
   /** Records by id, made once per records array (an unchanged file gives the very same array). */
-  const byIdCache = new WeakMap<ReadonlyArray<BoxRecord>, ReadonlyMap<string, BoxRecord>>()
-  const byIdOf = (records: ReadonlyArray<BoxRecord>): ReadonlyMap<string, BoxRecord> => {
-    let byId = byIdCache.get(records)
-    if (byId === undefined) {
-      byId = new Map(records.map((box) => [box.id, box]))
-      byIdCache.set(records, byId)
-    }
-    return byId
-  }
+  const byIdOf = perRecords((records): ReadonlyMap<string, BoxRecord> => new Map(records.map((box) => [box.id, box])))
 
   /** The active boxes of `records`, once per records array. */
-  const activeCache = new WeakMap<ReadonlyArray<BoxRecord>, ReadonlyArray<BoxRecord>>()
-  const activeOf = (records: ReadonlyArray<BoxRecord>): ReadonlyArray<BoxRecord> => {
-    let active = activeCache.get(records)
-    if (active === undefined) {
-      active = records.filter(needsLivenessCheck)
-      activeCache.set(records, active)
-    }
-    return active
-  }
+  const activeOf = perRecords((records) => records.filter(needsLivenessCheck))
 
   /**
    * `Supervision.restartCandidates`, a pure function of the records and the two sets: with both
    * sets empty and the very same records array as last time, the same answer.
    */
-  let lastCandidates: { readonly records: ReadonlyArray<BoxRecord>; readonly candidates: ReadonlyArray<Candidate> } | undefined
-  const restartCandidates = (records: ReadonlyArray<BoxRecord>): ReadonlyArray<Candidate> => {
-    if (killedForHealth.size > 0 || busy.size > 0) return Supervision.restartCandidates(records, killedForHealth, busy)
-    if (lastCandidates?.records !== records) {
-      lastCandidates = { records, candidates: Supervision.restartCandidates(records, killedForHealth, busy) }
-    }
-    return lastCandidates.candidates
-  }
+  const candidatesWithNoneHeld = perRecords((records) => Supervision.restartCandidates(records))
+  const restartCandidates = (records: ReadonlyArray<BoxRecord>): ReadonlyArray<Candidate> =>
+    killedForHealth.size > 0 || busy.size > 0
+      ? Supervision.restartCandidates(records, killedForHealth, busy)
+      : candidatesWithNoneHeld(records)
 
   /** Refreshes the supervisor's memory from freshly loaded records. */
   const remember = (records: ReadonlyArray<BoxRecord>, now: number) => {
@@ -707,19 +694,25 @@ export const make: Effect.Effect<
    */
   const tickNeeded = (): boolean => !fileWatched || polledPids().list.length > 0
 
-  const tick = Effect.gen(function*() {
-    if (cycling) return
-    if (!fileWatched && (yield* stampChanged)) return yield* wakeFull
-    const { list, pids } = polledPids()
-    if (list.length === 0) return
-    const answers = yield* pidsExist(pids)
+  /** Marks the watched pids found gone (answers in the same order) and returns their boxes' ids. */
+  const markGone = (list: ReadonlyArray<WatchedPid>, answers: ReadonlyArray<boolean>): Array<string> => {
     const gone: Array<string> = []
-    for (const [i, entry] of list.entries()) {
+    for (let i = 0; i < list.length; i++) {
+      const entry = list[i]!
       if (entry.alive && answers[i] === false) {
         entry.alive = false
         gone.push(entry.id)
       }
     }
+    return gone
+  }
+
+  const tick = Effect.gen(function*() {
+    if (cycling) return
+    if (!fileWatched && (yield* stampChanged)) return yield* wakeFull
+    const { list, pids } = polledPids()
+    if (list.length === 0) return
+    const gone = markGone(list, yield* pidsExist(pids))
     if (gone.length > 0) yield* wakeFor(gone)
   })
 
@@ -729,19 +722,9 @@ export const make: Effect.Effect<
    * everything else it does. Returns the pids found gone (marking them), none while cycling.
    */
   const plainTick = (pidsExistNow: (pids: ReadonlyArray<number>) => ReadonlyArray<boolean>): Array<string> => {
-    const gone: Array<string> = []
-    if (cycling) return gone
+    if (cycling) return []
     const { list, pids } = polledPids()
-    if (list.length === 0) return gone
-    const answers = pidsExistNow(pids)
-    for (let i = 0; i < list.length; i++) {
-      const entry = list[i]!
-      if (entry.alive && answers[i] === false) {
-        entry.alive = false
-        gone.push(entry.id)
-      }
-    }
-    return gone
+    return list.length === 0 ? [] : markGone(list, pidsExistNow(pids))
   }
 
   // A bare sleep loop rather than a Schedule: at ten ticks a second, the schedule's own
