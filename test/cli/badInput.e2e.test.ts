@@ -5,10 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { readFileSync, writeFileSync } from "node:fs"
-import { CliHome, isAlive, requireBuild, type StateBox } from "../support/CliHome.js"
-
-// eslint-disable-next-line no-control-regex
-const plain = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, "")
+import { CliHome, isAlive, plain, requireBuild, type StateBox } from "../support/CliHome.js"
 
 const noStackTrace = (stderr: string) => {
   expect(stderr).not.toMatch(/^\s+at /m)

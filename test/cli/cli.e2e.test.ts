@@ -5,7 +5,7 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
-import { CliHome, isAlive, isUuid, requireBuild, waitFor } from "../support/CliHome.js"
+import { CliHome, isAlive, isUuid, plain, requireBuild, waitFor } from "../support/CliHome.js"
 
 beforeAll(requireBuild)
 
@@ -20,9 +20,6 @@ afterEach(async () => {
   homes = []
   await Promise.all(current.map((home) => home.cleanup()))
 })
-
-// eslint-disable-next-line no-control-regex
-const plain = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, "")
 
 /** A box that prints a line per tick and never ends by itself. */
 const TICKER = ["sh", "-c", "echo started; i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done"]

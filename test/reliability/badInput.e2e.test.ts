@@ -13,10 +13,7 @@
 import { readdirSync, statSync } from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { isAlive, Lab, requireBuild, type StateBox } from "./support.js"
-
-// eslint-disable-next-line no-control-regex
-const plain = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, "")
+import { isAlive, Lab, plain, requireBuild, type StateBox } from "./support.js"
 
 /** Every file under `dir`: relative path -> size and mtime. */
 const tree = (dir: string): Record<string, string> => {

@@ -14,32 +14,12 @@
  */
 import { writeFileSync } from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Lab, labs, requireBuild, waitFor } from "./support.js"
+import { type Lab, labs, plain, record, requireBuild, waitFor } from "./support.js"
 
 beforeAll(requireBuild)
 
 const homes = labs()
 afterAll(() => homes.cleanupAll())
-
-// eslint-disable-next-line no-control-regex
-const plain = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, "")
-
-const record = (i: number, fields: Record<string, unknown> = {}) => {
-  const id = `00000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}`
-  return {
-    id,
-    short_id: id.replaceAll("-", "").slice(0, 12),
-    name: `box${i}`,
-    status: "stopped",
-    pid: null,
-    cmd: ["sleep", "1000"],
-    box_dir: `/nonexistent/${id}`,
-    console_log: `/nonexistent/${id}/console.log`,
-    created_at: "2026-01-01T00:00:00Z",
-    restart_policy: "always",
-    ...fields
-  }
-}
 
 const valid = JSON.stringify([record(1), record(2, { status: "dead", exit_code: 1 })], null, 2)
 

@@ -12,7 +12,7 @@ import { createHash, randomBytes } from "node:crypto"
 import { readdirSync, readFileSync, statSync } from "node:fs"
 import { CliHome, procStat, waitFor } from "../support/CliHome.js"
 
-export { bin, CliHome, isAlive, procStat, requireBuild, type StateBox, waitFor } from "../support/CliHome.js"
+export { bin, CliHome, isAlive, plain, procStat, requireBuild, type StateBox, waitFor } from "../support/CliHome.js"
 
 /** The wrapper's argv[0] (src/runtime/LocalBoxRuntime.ts): its command line also holds the box's. */
 const WRAPPER_NAME = "a3s-box-wrapper"
@@ -170,3 +170,21 @@ export const labs = () => {
 
 /** Resolves after `ms` (only for spacing out actions, never to wait for an outcome: poll for that). */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** A stopped box record `box<i>` with a fixed id, for hand-made (and hand-broken) state files. */
+export const record = (i: number, fields: Record<string, unknown> = {}) => {
+  const id = `00000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}`
+  return {
+    id,
+    short_id: id.replaceAll("-", "").slice(0, 12),
+    name: `box${i}`,
+    status: "stopped",
+    pid: null,
+    cmd: ["sleep", "1000"],
+    box_dir: `/nonexistent/${id}`,
+    console_log: `/nonexistent/${id}/console.log`,
+    created_at: "2026-01-01T00:00:00Z",
+    restart_policy: "always",
+    ...fields
+  }
+}

@@ -109,6 +109,8 @@ const environ = (pid: number) =>
       .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])
   )
 
+// Skipped only on a machine without the tool, with the reason printed above; with CI=true a missing
+// tool throws at load time (missingTools / the check above), so CI never skips this.
 describe.skipIf(managerSkip !== undefined)("against a real systemd --user manager", () => {
   let manager: SystemdUserManager | undefined
   beforeAll(async () => {
@@ -318,6 +320,8 @@ describe.skipIf(managerSkip !== undefined)("against a real systemd --user manage
   })
 })
 
+// Skipped only on a machine without the tool, with the reason printed above; with CI=true a missing
+// tool throws at load time (missingTools / the check above), so CI never skips this.
 describe.skipIf(systemctlSkip !== undefined)("with the real systemctl and no manager to reach", () => {
   it("the unit is written and the exact manual command printed, exit 0; uninstall removes it all the same", () => {
     const home = path.join(root, "nobus-home")

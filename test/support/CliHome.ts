@@ -14,6 +14,10 @@ export const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathn
 export const bin = process.env["A3S_TEST_BIN"] ?? path.join(repoRoot, "dist", "a3s-box.mjs")
 
 /** Fails clearly when the bundle is missing (`npm test` builds it; `npx vitest` alone does not). */
+/** `text` without ANSI colour codes (the CLI colours its error prefix on a terminal). */
+// eslint-disable-next-line no-control-regex
+export const plain = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, "")
+
 export const requireBuild = (): void => {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`npm run build\` first (\`npm test\` does)`)
 }
