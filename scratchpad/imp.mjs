@@ -1,0 +1,6 @@
+const t0 = performance.now()
+await import("effect/Effect"); const t1 = performance.now()
+await import("@effect/cli/Command"); const t2 = performance.now()
+await import("@effect/platform-node/NodeContext"); const t3 = performance.now()
+await import("@effect/platform-node/NodeRuntime"); const t4 = performance.now()
+console.log({effect: t1-t0, cli: t2-t1, nodectx: t3-t2, rt: t4-t3})
