@@ -55,7 +55,7 @@ export class Cleanup {
         }
       }
     }
-    for (const dir of this.dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+    for (const dir of this.dirs.splice(0)) removeWhileWrappersFinish(dir)
   }
 }
 
@@ -92,5 +92,23 @@ export const readText = (file: string): string => {
     return readFileSync(file, "utf8")
   } catch {
     return ""
+  }
+}
+
+
+/**
+ * Removes `dir` recursively. The wrapper of a box just killed writes its exit code a moment
+ * later, possibly into a directory this removal has already emptied (then its rmdir fails with
+ * ENOTEMPTY; `rmSync`'s own retries only retry that rmdir): the whole removal is tried again.
+ */
+const removeWhileWrappersFinish = (dir: string): void => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      rmSync(dir, { recursive: true, force: true })
+      return
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "ENOTEMPTY" || attempt >= 40) throw error
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50)
+    }
   }
 }
