@@ -1,10 +1,11 @@
 /** Support for end-to-end tests of `a3s-box monitor`: the built CLI, real processes, a temp home. */
 import * as Option from "effect/Option"
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import * as ProcessInfo from "../../src/runtime/ProcessInfo.js"
+import { removeDir } from "../support/removeDir.js"
 
 export const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..")
 /** The built CLI; `A3S_TEST_BIN` runs the tests against another build. */
@@ -171,7 +172,6 @@ export class World {
         }
       }
     }
-    // Wrappers of the boxes just killed write their exit-code files meanwhile: retry on ENOTEMPTY.
-    rmSync(this.home, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
+    removeDir(this.home)
   }
 }

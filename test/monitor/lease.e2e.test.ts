@@ -16,6 +16,7 @@ import * as Effect from "effect/Effect"
 import { afterEach, beforeAll, describe, expect, it } from "vitest"
 import type { BoxRecord } from "../../src/domain/BoxRecord.js"
 import * as LocalBoxRuntime from "../../src/runtime/LocalBoxRuntime.js"
+import { removeDir } from "../support/removeDir.js"
 import { makeBox } from "./boxes.js"
 import { bin, readStat, requireBuild, waitFor } from "./e2e.js"
 
@@ -199,7 +200,7 @@ class Home {
     }
     // Their wrappers may still be writing exit codes into the home: wait for them to go.
     await waitFor("the boxes' processes to go", () => this.markedProcesses().length === 0, 10_000).catch(() => undefined)
-    fs.rmSync(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
+    removeDir(this.dir)
   }
 }
 

@@ -1,10 +1,11 @@
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { BoxRecord } from "../../src/domain/BoxRecord.js"
 import * as ProcessInfo from "../../src/runtime/ProcessInfo.js"
+import { removeDir } from "../support/removeDir.js"
 
 /** A fresh temp directory, removed by {@link Cleanup.run}. */
 export const tempDir = (cleanup: Cleanup): string => {
@@ -55,7 +56,7 @@ export class Cleanup {
         }
       }
     }
-    for (const dir of this.dirs.splice(0)) removeWhileWrappersFinish(dir)
+    for (const dir of this.dirs.splice(0)) removeDir(dir)
   }
 }
 
@@ -92,23 +93,5 @@ export const readText = (file: string): string => {
     return readFileSync(file, "utf8")
   } catch {
     return ""
-  }
-}
-
-
-/**
- * Removes `dir` recursively. The wrapper of a box just killed writes its exit code a moment
- * later, possibly into a directory this removal has already emptied (then its rmdir fails with
- * ENOTEMPTY; `rmSync`'s own retries only retry that rmdir): the whole removal is tried again.
- */
-const removeWhileWrappersFinish = (dir: string): void => {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      rmSync(dir, { recursive: true, force: true })
-      return
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== "ENOTEMPTY" || attempt >= 40) throw error
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50)
-    }
   }
 }
