@@ -127,7 +127,8 @@ export const Remains = Data.taggedEnum<Remains>()
  * is gone or is the box's own (a zombie not reaped yet; same start time when one is recorded),
  * and every member started no earlier than the box (its recorded start time; without one, its
  * `started_at`, and then one member must also write to the box's console log, as a child
- * inheriting the box's stdout does). Returns `None` for a box that is still alive.
+ * inheriting the box's stdout does). Returns `None` for a box that is still alive, and when
+ * another process has the pid (then the group is that process's).
  */
 export const decideRemains = (box: BoxIdentity, facts: GroupFacts): Remains => {
   const pid = box.pid
@@ -135,7 +136,8 @@ export const decideRemains = (box: BoxIdentity, facts: GroupFacts): Remains => {
   if (Option.isSome(facts.leader)) {
     const leader = facts.leader.value
     const sameProcess = box.pid_start_time === null || leader.startTime === box.pid_start_time
-    if (!sameProcess) return Remains.Refused({ reason: `pid ${pid} belongs to another process now` })
+    // Another process has the pid, so the box's group had emptied: this group is that process's.
+    if (!sameProcess) return Remains.None()
     if (!ProcessInfo.isGoneState(leader.state)) return Remains.None()
   }
   const members = facts.members

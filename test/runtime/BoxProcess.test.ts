@@ -93,7 +93,7 @@ describe("BoxProcess.decideRemains: whether what is left of a dead box's group m
     ["leader gone, a child left", box(), group(), "Kill"],
     ["leader a zombie of the box, a child left", box(), group({ leader: Option.some(proc({ state: "Z" })) }), "Kill"],
     ["leader alive: the box is not dead", box(), group({ leader: Option.some(proc()) }), "None"],
-    ["the pid belongs to another process now", box(), group({ leader: Option.some(proc({ startTime: 9000 })) }), "Refused"],
+    ["the pid belongs to another process now: its group is that process's", box(), group({ leader: Option.some(proc({ startTime: 9000 })) }), "None"],
     ["a member older than the box", box(), group({ members: [member(), member({ pid: 4301, startTime: 4999 })] }), "Refused"],
     ["a member that does not write to the console log (start time known)", box(), group({ members: [member({ stdout: null })] }), "Kill"],
     ["no start time: members younger than started_at, one writes to the console log", box(legacy),
