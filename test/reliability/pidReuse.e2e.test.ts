@@ -228,3 +228,18 @@ describe("a record without pid_start_time whose pid belongs to an unrelated proc
     }
   })
 })
+
+describe("a record without pid_start_time whose process is the box's", () => {
+  it("is stopped as usual: its parent is the box's wrapper, its stdout the box's console log", async () => {
+    const lab = homes.make()
+    const box = await lab.runDetached("--quiet", "--name", "old", "--", ...lab.markedCmd("old", "while :; do sleep 1; done"))
+    const startTime = box.pid_start_time!
+    // As an older tool would have written it.
+    const raw = JSON.parse(readFileSync(lab.stateFile, "utf8")) as Array<Record<string, unknown>>
+    writeFileSync(lab.stateFile, JSON.stringify(raw.map((r) => (r["name"] === "old" ? { ...r, pid_start_time: null } : r)), null, 2))
+    const result = await lab.cli("stop", "old")
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: "" })
+    expect(lab.box("old")).toMatchObject({ status: "stopped", pid: null })
+    expect(isAlive(box.pid!, startTime)).toBe(false)
+  })
+})
