@@ -106,6 +106,16 @@ describe("a box is its process group", () => {
     }
   )
 
+  it("an attached run whose command exits leaves none of its children running", { timeout: 60_000 }, async () => {
+    const lab = homes.make()
+    // The child's pid and start time (field 22 of its /proc stat), printed before the shell exits.
+    const result = await lab.cli("run", "--quiet", "--", "sh", "-c", "sleep 1000 & echo child $! $(cut -d' ' -f22 /proc/$!/stat)")
+    expect(result.code).toBe(0)
+    const match = /child (\d+) (\d+)/.exec(result.stdout)
+    expect(match).not.toBeNull()
+    expect(isAlive(Number(match![1]), Number(match![2]))).toBe(false)
+  })
+
   it("rm -f: no child of the box is left, even one that ignores the stop signal", { timeout: 60_000 }, async () => {
     const lab = homes.make()
     const scripts = {
