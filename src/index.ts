@@ -24,6 +24,7 @@ export * as NodeStateStore from "./state/NodeStateStore.js"
 export * as StateStore from "./state/StateStore.js"
 
 // runtime: box processes
+export * as BoxProcess from "./runtime/BoxProcess.js"
 export * as BoxRuntime from "./runtime/BoxRuntime.js"
 export * as InMemoryBoxRuntime from "./runtime/InMemoryBoxRuntime.js"
 export * as LocalBoxRuntime from "./runtime/LocalBoxRuntime.js"

@@ -1,5 +1,6 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Clock from "effect/Clock"
+import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
@@ -7,7 +8,7 @@ import * as Option from "effect/Option"
 import * as crypto from "node:crypto"
 import * as path from "node:path"
 import { type BoxRecord, isActive } from "../domain/BoxRecord.js"
-import { type BootedBox, BoxRuntime, type BootFailed, type StopFailed } from "../runtime/BoxRuntime.js"
+import { type BootedBox, BoxRuntime, type BootFailed, type SignalRefused, type StopFailed } from "../runtime/BoxRuntime.js"
 import { boxesDir } from "../state/Home.js"
 import { type StateError, StateStore } from "../state/StateStore.js"
 import * as BoxNames from "./BoxNames.js"
@@ -111,6 +112,8 @@ export const boot = (
       const current = BoxRef.findById(records, box.id)
       if (current === undefined) return [{ _tag: "Vanished" }, records]
       if (isActive(current) || current.status === STOPPING) return [{ _tag: "Raced", box: current }, records]
+      // Stopped by the user while this boot ran (a `created` box of `run`, a dead one of `start`): the stop wins.
+      if (current.status === "stopped" && box.status !== "stopped") return [{ _tag: "Raced", box: current }, records]
       const next = Transitions.started(current, booted, now)
       return [{ _tag: "Recorded", box: next }, Transitions.replace(records, next)]
     }).pipe(Effect.tapError(() => discard(box, booted)))
@@ -141,33 +144,57 @@ export const start = (box: BoxRecord) =>
 
 type StopIntent =
   | { readonly _tag: "Marked"; readonly before: BoxRecord; readonly marked: BoxRecord }
+  | { readonly _tag: "Recorded"; readonly box: BoxRecord }
+  | { readonly _tag: "AlreadyStopped"; readonly box: BoxRecord }
   | { readonly _tag: "NotRunning"; readonly box: BoxRecord }
   | { readonly _tag: "Vanished" }
+
+/** What `stop` did: `already` when the box was stopped before (a no-op). */
+export interface StopOutcome {
+  readonly box: BoxRecord
+  readonly already: boolean
+}
+
+/**
+ * Statuses the monitor could (re)start a box from without a process to stop: `dead` (maybe
+ * waiting out its backoff) and `created` (a `run` about to boot it). `stop` records them
+ * `stopped` at once, so nothing restarts them (SPEC §12: stop means stop).
+ */
+const stoppableWithoutProcess = (status: string): boolean => status === "dead" || status === "created"
 
 /**
  * `stop`: in three steps so the state lock is not held during the graceful stop (up to the
  * stop timeout): (1) mark the box `stopping` and `stopped_by_user` (nobody restarts or
  * reconciles it from then on), (2) stop the process, (3) record `stopped` with its exit code,
  * only if the box is still `stopping` and still the same incarnation. If the stop fails the
- * record gets its former status back. A box that is not running is left as it is.
- * Shielded: a Ctrl-C waits for the stop to be recorded.
+ * record gets its former status back. A `dead` or `created` box (no process: a crash loop
+ * waiting out its backoff, a `run` about to boot) is recorded `stopped` in step (1) alone: the
+ * monitor drops its backoff and a boot under way is discarded when it is recorded. A box
+ * already stopped is left as it is (`already`). Shielded: a Ctrl-C waits for the stop to be
+ * recorded.
  */
-export const stop = (
+export const stopWithOutcome = (
   box: BoxRecord,
   timeoutSecs: Option.Option<number> = Option.none()
-): Effect.Effect<BoxRecord, StateError | StopFailed | BoxVanished, StateStore | BoxRuntime> =>
+): Effect.Effect<StopOutcome, StateError | StopFailed | SignalRefused | BoxVanished, StateStore | BoxRuntime> =>
   shielded(Effect.gen(function*() {
     const store = yield* StateStore
     const runtime = yield* BoxRuntime
     const intent = yield* store.modify((records): readonly [StopIntent, ReadonlyArray<BoxRecord>] => {
       const current = BoxRef.findById(records, box.id)
       if (current === undefined) return [{ _tag: "Vanished" }, records]
+      if (current.status === "stopped") return [{ _tag: "AlreadyStopped", box: current }, records]
+      if (stoppableWithoutProcess(current.status)) {
+        const next = Transitions.stopped(current, current.exit_code)
+        return [{ _tag: "Recorded", box: next }, Transitions.replace(records, next)]
+      }
       if (!isActive(current) && current.status !== STOPPING) return [{ _tag: "NotRunning", box: current }, records]
       const marked = Transitions.stopping(current)
       return [{ _tag: "Marked", before: current, marked }, Transitions.replace(records, marked)]
     })
     if (intent._tag === "Vanished") return yield* new BoxVanished({ box: box.name })
-    if (intent._tag === "NotRunning") return intent.box
+    if (intent._tag === "AlreadyStopped") return { box: intent.box, already: true }
+    if (intent._tag === "NotRunning" || intent._tag === "Recorded") return { box: intent.box, already: false }
     const { before, marked } = intent
     const target = Option.match(timeoutSecs, { onNone: () => marked, onSome: (secs) => ({ ...marked, stop_timeout: secs }) })
     const stopped = yield* runtime.stop(target).pipe(
@@ -183,7 +210,7 @@ export const stop = (
       )
     )
     const exitCode = Option.isSome(stopped) ? stopped : yield* runtime.exitCode(marked)
-    return yield* store.modify((records) => {
+    const recorded = yield* store.modify((records) => {
       const current = BoxRef.findById(records, box.id)
       if (current === undefined || current.status !== STOPPING || !Transitions.sameIncarnation(current, marked)) {
         return [current ?? Transitions.stopped(marked, Option.getOrNull(exitCode)), records] as const
@@ -191,7 +218,15 @@ export const stop = (
       const next = Transitions.stopped(current, Option.getOrNull(exitCode))
       return [next, Transitions.replace(records, next)] as const
     })
+    return { box: recorded, already: false }
   }))
+
+/** {@link stopWithOutcome}, for callers that only need the record after the stop. */
+export const stop = (
+  box: BoxRecord,
+  timeoutSecs: Option.Option<number> = Option.none()
+): Effect.Effect<BoxRecord, StateError | StopFailed | SignalRefused | BoxVanished, StateStore | BoxRuntime> =>
+  Effect.map(stopWithOutcome(box, timeoutSecs), (outcome) => outcome.box)
 
 /** Whether `dir` is a box directory of this home (`<home>/boxes/<something>`): only those are deleted. */
 export const isOwnBoxDir = (home: string, dir: string): boolean => {
@@ -222,12 +257,24 @@ export const forget = (box: BoxRecord) =>
     yield* removeBoxDir(box)
   }))
 
-/** `rm`: a running box needs `force`, which stops it (gracefully) first. */
+/**
+ * `rm`: a running box needs `force`, which stops it (gracefully) first. A process the runtime
+ * refuses to signal (nothing proves it is the box's: `SignalRefused`) is left alone and the
+ * record is forgotten anyway, with a warning naming the process: `-f` asks for the record to
+ * go, and no stranger is signalled for it.
+ */
 export const remove = (box: BoxRecord, force: boolean) =>
   Effect.gen(function*() {
     if (isActive(box) || box.status === STOPPING) {
       if (!force) return yield* new BoxIsActive({ box: box.name, status: box.status })
-      yield* stop(box).pipe(Effect.catchTag("BoxVanished", () => Effect.void))
+      yield* stop(box).pipe(
+        Effect.catchTag("BoxVanished", () => Effect.void),
+        Effect.catchTag("SignalRefused", (refused) =>
+          Console.error(
+            `warning: box ${box.name} removed without signalling process ${refused.pid}: ${refused.reason}; ` +
+              `if it is the box's, stop it yourself (kill ${refused.pid})`
+          ))
+      )
     }
     yield* forget(box)
   })

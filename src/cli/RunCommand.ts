@@ -8,7 +8,7 @@ import { ensureDirectories } from "../platform/Directories.js"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import type { BoxRecord } from "../domain/BoxRecord.js"
-import type { BootedBox } from "../runtime/BoxRuntime.js"
+import { type BootedBox, BoxRuntime } from "../runtime/BoxRuntime.js"
 import { StateStore } from "../state/StateStore.js"
 import * as BoxRef from "./BoxRef.js"
 import { BoxFileError, InvalidFlag } from "./CliErrors.js"
@@ -76,9 +76,14 @@ const checkWorkdir = (given: Option.Option<string>, resolved: string) =>
     }
   })
 
-/** Records the end of an attached box that exited by itself (unless something else changed it meanwhile). */
+/**
+ * Records the end of an attached box that exited by itself (unless something else changed it
+ * meanwhile), once what its command left in its process group is killed (SPEC §12).
+ */
 const recordExit = (box: BoxRecord, code: number) =>
   Effect.gen(function*() {
+    const runtime = yield* BoxRuntime
+    if (runtime.killRemains !== undefined) yield* runtime.killRemains([box])
     const store = yield* StateStore
     const removed = yield* store.modify((records) => {
       const current = BoxRef.findById(records, box.id)

@@ -1,6 +1,7 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { InvalidFlag } from "./CliErrors.js"
@@ -31,9 +32,10 @@ export const command = Command.make("stop", { time: timeFlag, boxes: boxesArg },
     const timeout = yield* validateTime(time)
     yield* forEachBox("stop", boxes, (box) =>
       Effect.gen(function*() {
-        const stopped = yield* Lifecycle.stop(box, timeout)
+        const { already, box: stopped } = yield* Lifecycle.stopWithOutcome(box, timeout)
+        if (already) yield* Console.error(`box ${stopped.name} is already stopped`)
         // Like docker, a box run with --rm is removed once it stops.
         if (stopped.auto_remove && stopped.status === "stopped") yield* Lifecycle.forget(stopped)
       }))
   })
-).pipe(Command.withDescription("Stop running boxes (marks them stopped: no restart policy revives them)"))
+).pipe(Command.withDescription("Stop boxes, running or waiting to be restarted (marks them stopped: no restart policy revives them)"))

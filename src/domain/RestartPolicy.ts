@@ -87,3 +87,20 @@ export const shouldRestart = (box: RestartInput): boolean => {
       )
   }
 }
+
+/**
+ * Why a dead box that its policy would restart is not restarted any more: the restarts its
+ * policy allows are used up (`on-failure:N` after N restarts, or `max_restart_count`). Null when
+ * the policy restarts it, or would not restart it whatever the count (exit 0 under
+ * `on-failure`, `no`, a user stop). The monitor logs this once when the box dies its last time.
+ */
+export const limitReached = (box: RestartInput): string | null => {
+  if (shouldRestart(box)) return null
+  if (!shouldRestart({ ...box, max_restart_count: 0, restart_count: 0 })) return null
+  const policy = fromRecord(box.restart_policy)
+  const restarts = `${box.restart_count} restart${box.restart_count === 1 ? "" : "s"}`
+  if (policy._tag === "OnFailure" && policy.maxRetries !== null && box.restart_count >= policy.maxRetries) {
+    return `policy ${format(policy)} allows ${policy.maxRetries} restart${policy.maxRetries === 1 ? "" : "s"} and it has had ${restarts}`
+  }
+  return `max_restart_count ${box.max_restart_count} reached (${restarts})`
+}

@@ -61,22 +61,32 @@ export const layer = (config: MonitorConfig.MonitorConfigShape, options: { reado
 export const startedMessage = (config: Pick<MonitorConfig.MonitorConfigShape, "interval">): string =>
   `a3s-box monitor started (poll interval: ${Duration.toSeconds(config.interval)}s)`
 
+/** Logged once the monitor has shut down (after its last cycle), whatever ended it. */
+export const stoppedMessage = "a3s-box monitor stopped"
+
 /**
  * Builds `services` (the supervisor and whatever runs beside it), logs the start line once they
  * run (so after the home's lease is held: a standby logs it when it takes over), then runs
  * until interrupted (SIGTERM/SIGINT under `NodeRuntime.runMain`) or until the lease is lost
  * to another monitor (`MonitorLeaseLost`). The cycle in progress completes before the scope
- * closes.
+ * closes; then `stoppedMessage` is logged.
  */
 export const run = <ROut, E, RIn>(
   config: MonitorConfig.MonitorConfigShape,
   services: Layer.Layer<ROut, E, RIn>
 ): Effect.Effect<never, E | MonitorLease.MonitorLeaseLost, RIn> =>
-  Effect.scoped(Effect.gen(function*() {
-    const context = yield* Layer.build(services)
-    yield* Effect.logInfo(startedMessage(config))
-    return yield* Option.match(Context.getOption(context as Context.Context<unknown>, MonitorLease.HeldLease), {
-      onNone: () => Effect.never,
-      onSome: (held) => held.lost
-    })
-  }))
+  Effect.suspend(() => {
+    let started = false
+    return Effect.scoped(Effect.gen(function*() {
+      const context = yield* Layer.build(services)
+      yield* Effect.logInfo(startedMessage(config))
+      started = true
+      return yield* Option.match(Context.getOption(context as Context.Context<unknown>, MonitorLease.HeldLease), {
+        onNone: () => Effect.never,
+        onSome: (held) => held.lost
+      })
+    })).pipe(
+      // After the scope closed: the cycle in progress has completed and the services are down.
+      Effect.ensuring(Effect.suspend(() => (started ? Effect.logInfo(stoppedMessage) : Effect.void)))
+    )
+  })

@@ -13,6 +13,7 @@ import type * as Scope from "effect/Scope"
 import * as Backoff from "../domain/Backoff.js"
 import { type BoxRecord, isActive } from "../domain/BoxRecord.js"
 import { needsLivenessCheck, type Observations, reconcile } from "../domain/Reconcile.js"
+import * as RestartPolicy from "../domain/RestartPolicy.js"
 import * as Supervision from "../domain/Supervision.js"
 import { type BootedBox, BoxRuntime, type ProbeResult } from "../runtime/BoxRuntime.js"
 import * as Liveness from "../runtime/Liveness.js"
@@ -148,6 +149,8 @@ export const make: Effect.Effect<
   const backoffs = new Map<string, Backoff.Backoff>()
   /** Boxes the monitor stopped for being unhealthy and marked dead: restart them whatever their exit code. */
   const killedForHealth = new Set<string>()
+  /** Dead boxes whose policy's restarts are used up, already logged as such (once per death). */
+  const gaveUp = new Set<string>()
   /** Boxes whose unhealthy restart (graceful stop) is under way. */
   const busy = new Set<string>()
   /** Boxes with a health check running or waiting for a slot. */
@@ -485,8 +488,9 @@ export const make: Effect.Effect<
   /** Refreshes the supervisor's memory from freshly loaded records. */
   const remember = (records: ReadonlyArray<BoxRecord>, now: number) => {
     known = records
-    if (backoffs.size === 0 && killedForHealth.size === 0 && lastProbes.size === 0) return
+    if (backoffs.size === 0 && killedForHealth.size === 0 && lastProbes.size === 0 && gaveUp.size === 0) return
     const byId = byIdOf(records)
+    for (const id of gaveUp) if (byId.get(id)?.status !== "dead") gaveUp.delete(id)
     for (const [id, entry] of backoffs) {
       const box = byId.get(id)
       if (box === undefined || !(box.status === "dead" || isActive(box))) backoffs.delete(id)
@@ -556,6 +560,12 @@ export const make: Effect.Effect<
       if (held.held.length > 0) yield* spawn(Effect.zipRight(Effect.sleep(EXIT_CODE_POLL), wakeFor(held.held)))
     }
     const reconciled = reconcile(snapshot.right, observations)
+    for (const box of reconciled.died) {
+      const limit = gaveUp.has(box.id) || killedForHealth.has(box.id) ? null : RestartPolicy.limitReached(box)
+      if (limit === null) continue
+      gaveUp.add(box.id)
+      yield* Effect.logWarning(`monitor: box ${nameOf(box)}) will not be restarted again: ${limit}`).pipe(aboutBox(box))
+    }
     const reports = pendingProbes
     pendingProbes = []
     const records = reports.length > 0 ? Supervision.applyProbes(reports)(reconciled.records)[1] : reconciled.records

@@ -24,6 +24,22 @@ export class StopFailed extends Data.TaggedError("StopFailed")<{
   }
 }
 
+/**
+ * The runtime would not signal the process at the box's recorded pid: nothing it can read proves
+ * that process is the box's (a record without `pid_start_time`, written by an older tool, whose
+ * pid may have been reused by an unrelated process). Nothing was signalled.
+ */
+export class SignalRefused extends Data.TaggedError("SignalRefused")<{
+  readonly box: string
+  readonly pid: number
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `not signalling process ${this.pid} of box ${this.box}: ${this.reason}. ` +
+      `If it is the box's, stop it yourself (kill ${this.pid}); if not, \`a3s-box rm -f ${this.box}\` forgets the box without signalling it`
+  }
+}
+
 /** A freshly started box process. */
 export interface BootedBox {
   readonly pid: number
@@ -64,8 +80,20 @@ export type ProbeResult =
 export interface BoxRuntimeShape {
   /** Starts the box's `cmd` detached (own session and process group), output appended to `console_log`; its exit code lands in `<box_dir>/exit_code`. */
   readonly boot: (box: BoxRecord, options?: BootOptions) => Effect.Effect<BootedBox, BootFailed>
-  /** Stop signal to the box's process group, SIGKILL after its stop timeout. Returns the exit code when known. Never signals a pid whose start time no longer matches. */
-  readonly stop: (box: BoxRecord) => Effect.Effect<Option.Option<number>, StopFailed>
+  /**
+   * Stop signal to the box's process group, SIGKILL to the group after its stop timeout (the
+   * stop ends when the whole group is gone). Returns the exit code when known. Never signals a
+   * process that is not provably the box's (see `BoxProcess.decideTarget`): a pid whose start
+   * time no longer matches is gone; one that cannot be told apart is `SignalRefused`.
+   */
+  readonly stop: (box: BoxRecord) => Effect.Effect<Option.Option<number>, StopFailed | SignalRefused>
+  /**
+   * SPEC §12: a box whose main process is found dead has the rest of its process group killed
+   * (SIGKILL) before it is recorded dead or restarted, if that group is provably the box's
+   * incarnation's (see `BoxProcess.decideRemains`). Called for the deaths a reconcile observes.
+   * Optional: a runtime without process groups has nothing to do.
+   */
+  readonly killRemains?: (boxes: ReadonlyArray<BoxRecord>) => Effect.Effect<void>
   /** SPEC §3: the pid exists, is not a zombie and (when known) still has that start time. */
   readonly isAlive: (pid: number, pidStartTime: number | null) => Effect.Effect<boolean>
   /**

@@ -52,7 +52,8 @@ const everyBox = { has: (_id: string) => true }
 
 /**
  * SPEC §3 observations of `boxes` (the active ones of a state): their liveness and, for each
- * found dead with an unknown exit code, the code its exit-code file holds.
+ * found dead with an unknown exit code, the code its exit-code file holds. The rest of the
+ * process group of each box found dead is killed first (`BoxRuntime.killRemains`).
  */
 export const observe = (runtime: BoxRuntimeShape, boxes: ReadonlyArray<BoxRecord>): Effect.Effect<Observations> =>
   observeDeaths(runtime, boxes, everyBox)
@@ -85,6 +86,12 @@ export const observeDeaths = (
     }
     const observations = new Map<string, Liveness>()
     if (reported.length === 0) return observations
+    // SPEC §12: a box is its process group. What its dead main process left running is killed
+    // before anyone records the box dead or restarts it (a child holding its port, say).
+    if (runtime.killRemains !== undefined) {
+      const dead = boxes.filter((box, i) => alive[i] !== true && box.pid !== null)
+      if (dead.length > 0) yield* runtime.killRemains(dead)
+    }
     const codes = yield* Effect.forEach(unknownExits, (box) => runtime.exitCode(box), { concurrency: CONCURRENCY })
     const exitCodes = new Map<string, number | null>(
       unknownExits.map((box, i) => [box.id, Option.getOrNull(codes[i] ?? Option.none<number>())])

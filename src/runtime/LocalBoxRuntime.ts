@@ -21,17 +21,19 @@ import {
   BoxRuntime,
   type BoxRuntimeShape,
   type ProbeResult,
+  SignalRefused,
   StopFailed
 } from "./BoxRuntime.js"
+import * as BoxProcess from "./BoxProcess.js"
+import { exitCodePath, WRAPPER_NAME } from "./BoxProcess.js"
 import * as ProcessInfo from "./ProcessInfo.js"
-import * as ProcessIdentity from "./ProcessIdentity.js"
 import * as Signal from "./Signal.js"
 
 // ---------------------------------------------------------------------------
 // Pure pieces
 
-/** `<box_dir>/exit_code`: the box wrapper writes the exit code of each run there. */
-export const exitCodePath = (box: Pick<BoxRecord, "box_dir">): string => path.join(box.box_dir, "exit_code")
+/** `<box_dir>/exit_code` (the wrapper writes each run's exit code there) and the wrapper's argv[0]: see BoxProcess. */
+export { exitCodePath, WRAPPER_NAME } from "./BoxProcess.js"
 
 /** Host variables a box inherits unless its own `env` overrides them. Everything else of the host stays out. */
 export const BASE_ENV_KEYS: ReadonlyArray<string> = ["PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "TZ", "TMPDIR"]
@@ -151,8 +153,6 @@ export const WRAPPER_SCRIPT = [
   "done"
 ].join("\n")
 
-/** argv[0] of the wrapper, as `ps` shows it. */
-export const WRAPPER_NAME = "a3s-box-wrapper"
 
 const bashPath = (): string => (existsSync("/bin/bash") ? "/bin/bash" : "bash")
 
@@ -617,6 +617,8 @@ const POLL = Duration.millis(50)
 const EXIT_FILE_GRACE_MS = 2_000
 /** How long a SIGKILLed box may take to disappear before stop gives up. */
 const KILL_GRACE_MS = 10_000
+/** How long the SIGKILLed rest of a dead box's group is waited for. */
+const REMAINS_GRACE_MS = 2_000
 
 interface Booted {
   readonly startTime: number | null
@@ -740,17 +742,43 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
     })
   }
 
+  /**
+   * SPEC §12: what is left of the group of each box (found dead) is SIGKILLed, if the group is
+   * provably that box's (`BoxProcess.decideRemains`), and waited for (a port it held is free
+   * once it is gone) for up to REMAINS_GRACE_MS.
+   */
+  const killRemains = (boxes: ReadonlyArray<BoxRecord>): Effect.Effect<void> =>
+    Effect.forEach(boxes, (box) =>
+      Effect.gen(function*() {
+        const remains = BoxProcess.decideRemains(box, yield* BoxProcess.readGroupFacts(box))
+        if (remains._tag === "None") return
+        if (remains._tag === "Refused") {
+          return yield* Effect.logWarning(`box ${box.name}: not killing what is left of its process group: ${remains.reason}`)
+        }
+        killQuietly(remains.pgid, "SIGKILL", true)
+        yield* Effect.logInfo(
+          `box ${box.name}: killed the ${remains.pids.length} process${remains.pids.length === 1 ? "" : "es"} left in its process group (${remains.pids.join(", ")})`
+        )
+        yield* pollUntil(Effect.map(BoxProcess.readMembers(remains.pgid), (left) => left.length === 0), REMAINS_GRACE_MS)
+      }).pipe(Effect.annotateLogs({ box: box.name, box_id: box.short_id })), { discard: true })
+
   const stop = Effect.fn("LocalBoxRuntime.stop")(function*(box: BoxRecord) {
     const pid = box.pid
     if (pid === null || !Number.isSafeInteger(pid) || pid <= 1 || pid === process.pid) return yield* readExitCode(box)
-    const first = yield* ProcessInfo.readProcessInfo(pid)
-    if (!ProcessInfo.isAliveGiven(first, box.pid_start_time) || Option.isNone(first)) return yield* readExitCode(box)
-    const target = first.value
-    // A process that started after the box did is not the box's (a reused pid), even when the record has no start time.
-    if (ProcessIdentity.isForeign(target, box)) return yield* readExitCode(box)
+    // The one rule before any signal (a stranger at a reused pid is never signalled).
+    const decided = BoxProcess.decideTarget(box, yield* BoxProcess.readTargetFacts(box))
+    if (decided._tag === "Refused") return yield* new SignalRefused({ box: box.name, pid, reason: decided.reason })
+    if (decided._tag === "Gone") {
+      // Its group may have outlived it.
+      yield* killRemains([box])
+      return yield* readExitCode(box)
+    }
+    const target = decided.process
     // Pin the identity seen now: even a record without a start time never gets a reused pid signalled later.
     const identity = box.pid_start_time ?? target.startTime
+    const pinned: BoxRecord = { ...box, pid_start_time: identity }
     const stillThere = ProcessInfo.isAlive(pid, identity)
+    const leadsGroup = target.pgid === pid
     // The wrapper, for boxes we boot: it writes the exit code once the box is gone.
     const parent = target.ppid > 1 ? yield* ProcessInfo.readProcessInfo(target.ppid) : Option.none()
 
@@ -782,16 +810,26 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
           )
         }
       })
-    const gone = Effect.map(stillThere, (alive) => !alive)
+    /** What is left of the box's group once its leader is gone (the group got the stop signal too). */
+    const remains = Effect.map(BoxProcess.readGroupFacts(pinned), (facts) => BoxProcess.decideRemains(pinned, facts))
+    // The stop is over when the box's process and the rest of its group are gone.
+    const gone = Effect.gen(function*() {
+      if (yield* stillThere) return false
+      return !leadsGroup || (yield* remains)._tag !== "Kill"
+    })
 
     yield* send(signal)
     const timeoutMs = Math.max(0, stopTimeoutSecs(box)) * 1000
     let killed = false
     if (!(yield* pollUntil(gone, timeoutMs))) {
       killed = yield* send(Signal.SIGKILL)
+      if (leadsGroup) {
+        const left = yield* remains
+        if (left._tag === "Kill") killQuietly(left.pgid, "SIGKILL", true)
+      }
       if (!(yield* pollUntil(gone, KILL_GRACE_MS))) {
         return yield* Effect.fail(
-          new StopFailed({ box: box.name, reason: `process ${pid} is still there ${KILL_GRACE_MS / 1000} s after SIGKILL` })
+          new StopFailed({ box: box.name, reason: `process ${pid} (or its group) is still there ${KILL_GRACE_MS / 1000} s after SIGKILL` })
         )
       }
     }
@@ -843,6 +881,7 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
   return BoxRuntime.of({
     boot,
     stop: (box) => Effect.withClock(stop(box), wallClock),
+    killRemains: (boxes) => Effect.withClock(killRemains(boxes), wallClock),
     isAlive: ProcessInfo.isAlive,
     areAlive: ProcessInfo.areAlive,
     pidsExist: (pids) => Effect.sync(() => pids.map(pidExists)),

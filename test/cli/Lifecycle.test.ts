@@ -269,7 +269,48 @@ describe("Lifecycle.stop", () => {
     return Effect.gen(function*() {
       expect(yield* Lifecycle.stop(stopped)).toEqual(stopped)
       expect(yield* records).toEqual([stopped])
+      expect(yield* Lifecycle.stopWithOutcome(stopped)).toEqual({ box: stopped, already: true })
     }).pipe(Effect.provide(services([stopped])))
+  })
+
+  it.effect.each(["dead", "created"])("records a %s box (which the monitor could start) stopped by the user at once", (status) => {
+    const box = makeBox({ status, exit_code: status === "dead" ? 1 : null, restart_policy: "always" })
+    return Effect.gen(function*() {
+      const outcome = yield* Lifecycle.stopWithOutcome(box)
+      const expected = { ...box, status: "stopped", stopped_by_user: true, pid: null, pid_start_time: null }
+      expect(outcome).toEqual({ box: expected, already: false })
+      expect(yield* records).toEqual([expected])
+    }).pipe(Effect.provide(services([box])))
+  })
+
+  it.effect("a created box stopped while `run` boots it stays stopped: the boot is dropped", () => {
+    const created = makeBox({ status: "created" })
+    /** What runs while the box boots (set below, where the services are at hand). */
+    let duringBoot: Effect.Effect<void> = Effect.void
+    const stopDuringBoot = Layer.effect(
+      BoxRuntime,
+      Effect.map(BoxRuntime, (inner) => ({
+        ...inner,
+        boot: (box: BoxRecord, options?: { readonly gated?: boolean }) =>
+          Effect.zipLeft(inner.boot(box, options), Effect.suspend(() => duringBoot))
+      }))
+    ).pipe(Layer.provideMerge(InMemoryBoxRuntime.layer))
+    return Effect.gen(function*() {
+      const control = yield* InMemoryBoxRuntime.InMemoryBoxRuntimeControl
+      const store = yield* StateStore
+      const runtime = yield* BoxRuntime
+      duringBoot = Lifecycle.stop(created).pipe(
+        Effect.provideService(StateStore, store),
+        Effect.provideService(BoxRuntime, runtime),
+        Effect.orDie,
+        Effect.asVoid
+      )
+      const { box, booted } = yield* Lifecycle.boot(created)
+      expect(Option.isNone(booted)).toBe(true)
+      expect(box).toMatchObject({ status: "stopped", stopped_by_user: true })
+      expect(yield* records).toEqual([box])
+      expect((yield* control.processes).map((p) => p.alive)).toEqual([false])
+    }).pipe(Effect.provide(servicesWith([created], stopDuringBoot)))
   })
 
   it.effect("a failed stop gives the record its former status back", () => {

@@ -221,3 +221,22 @@ describe("RestartPolicy.shouldRestart (SPEC §4)", () => {
     )
   })
 })
+
+describe("RestartPolicy.limitReached", () => {
+  const table: ReadonlyArray<[string, Partial<RestartPolicy.RestartInput>, string | null]> = [
+    ["on-failure:3 after its third restart fails again", { restart_policy: "on-failure:3", restart_count: 3, exit_code: 2 },
+      "policy on-failure:3 allows 3 restarts and it has had 3 restarts"],
+    ["on-failure:1 past its limit", { restart_policy: "on-failure:1", restart_count: 4 },
+      "policy on-failure:1 allows 1 restart and it has had 4 restarts"],
+    ["on-failure:3 with restarts left", { restart_policy: "on-failure:3", restart_count: 2 }, null],
+    ["on-failure:3 that exited 0 (not a failure: no limit involved)", { restart_policy: "on-failure:3", restart_count: 3, exit_code: 0 }, null],
+    ["on-failure:3 stopped by the user", { restart_policy: "on-failure:3", restart_count: 3, stopped_by_user: true }, null],
+    ["always at max_restart_count", { restart_policy: "always", max_restart_count: 2, restart_count: 2 },
+      "max_restart_count 2 reached (2 restarts)"],
+    ["always under max_restart_count", { restart_policy: "always", max_restart_count: 2, restart_count: 1 }, null],
+    ["no", { restart_policy: "no", restart_count: 9 }, null]
+  ]
+  it.each(table)("%s", (_, input, expected) => {
+    expect(RestartPolicy.limitReached({ ...base, ...input })).toBe(expected)
+  })
+})

@@ -6,7 +6,10 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
+import * as Lifecycle from "../../src/cli/Lifecycle.js"
 import type { BoxRecord } from "../../src/domain/BoxRecord.js"
+import { BoxRuntime } from "../../src/runtime/BoxRuntime.js"
+import { StateStore } from "../../src/state/StateStore.js"
 import { Hang, Unhealthy } from "../../src/runtime/InMemoryBoxRuntime.js"
 import { healthCheck, makeBox } from "./boxes.js"
 import { advanceUntil, bootsOf, type Harness, messages, now, settle, start } from "./harness.js"
@@ -172,6 +175,22 @@ describe("Supervisor: restart policies", () => {
       expect(yield* h.box("n")).toMatchObject({ status: "dead", restart_count: 3, exit_code: 2 })
     }))
 
+  it.scoped("on-failure:N logs once, when its limit is reached, that the box will not be restarted again and why", () =>
+    Effect.gen(function*() {
+      const h = yield* start([makeBox({ name: "n", status: "dead", exit_code: 2, restart_policy: "on-failure:2" })])
+      for (let i = 1; i <= 2; i++) {
+        yield* advanceUntil(bootCountIs(h, "n", i))
+        yield* crash(h, "n", 2)
+      }
+      yield* TestClock.adjust("5 minutes")
+      const short = (yield* h.box("n")).short_id
+      const lines = h.logs.filter((l) => l.message.includes("will not be restarted again"))
+      expect(lines.map((l) => l.message)).toEqual([
+        `monitor: box n (${short}) will not be restarted again: policy on-failure:2 allows 2 restarts and it has had 2 restarts`
+      ])
+      expect(lines[0]!.annotations).toMatchObject({ box: "n", box_id: short })
+    }))
+
   it.scoped("max_restart_count caps always", () =>
     Effect.gen(function*() {
       const h = yield* start([makeBox({ name: "m", status: "dead", restart_policy: "always", max_restart_count: 2 })])
@@ -206,6 +225,74 @@ describe("Supervisor: restart policies", () => {
       ])
       yield* afterAMinute(h)
       expect((yield* h.runtime.calls).length).toBe(0)
+    }))
+})
+
+describe("Supervisor: stop means stop (a user stop ends a crash loop)", () => {
+  /** `a3s-box stop NAME`, as the CLI runs it, against the supervisor's store and runtime. */
+  const userStop = (h: Harness, name: string) =>
+    Effect.flatMap(h.box(name), (box) =>
+      Lifecycle.stopWithOutcome(box).pipe(
+        Effect.provideService(StateStore, h.store),
+        Effect.provideService(BoxRuntime, h.boxRuntime),
+        Effect.orDie
+      ))
+
+  it.scoped("a crash-looping box stopped during its 4 s wait is never booted again", () =>
+    Effect.gen(function*() {
+      const h = yield* start([makeBox({ name: "loop", status: "dead" })])
+      yield* advanceUntil(bootCountIs(h, "loop", 1), { within: "1 millis" })
+      // Crashes at once, twice: waits of 1 s, then 2 s; the third crash waits 4 s.
+      for (let n = 2; n <= 3; n++) {
+        yield* crash(h, "loop")
+        yield* advanceUntil(bootCountIs(h, "loop", n), { step: "1 second" })
+      }
+      yield* crash(h, "loop")
+      yield* settle
+      expect(messages(h).filter((m) => m.includes("backing off")).at(-1)).toContain("(4s remaining)")
+      yield* TestClock.adjust("1 second")
+      const logged = h.logs.length
+      const outcome = yield* userStop(h, "loop")
+      expect(outcome.already).toBe(false)
+      expect(yield* h.box("loop")).toMatchObject({ status: "stopped", stopped_by_user: true, pid: null })
+      yield* TestClock.adjust("10 minutes")
+      expect(yield* bootsOf(h, "loop")).toBe(3)
+      expect(yield* h.box("loop")).toMatchObject({ status: "stopped", stopped_by_user: true, restart_count: 3 })
+      // Nothing about it after the stop: no wait announced, no restart tried.
+      expect(h.logs.slice(logged).map((l) => l.message).filter((m) => m.includes("loop"))).toEqual([])
+      // A second stop is a no-op that says so.
+      const again = yield* userStop(h, "loop")
+      expect(again.already).toBe(true)
+    }))
+
+  it.scoped("a stop while the monitor boots the box's restart wins: the new process is dropped, never recorded", () =>
+    Effect.gen(function*() {
+      let h: Harness | undefined
+      const hh = yield* start([makeBox({ name: "s", status: "dead" })], {
+        wrapRuntime: (runtime) => ({
+          ...runtime,
+          boot: (box, options) => Effect.zipRight(Effect.sleep("1 second"), runtime.boot(box, options))
+        })
+      })
+      h = hh
+      yield* settle
+      // The boot is under way (it takes 1 s): the user stops the box meanwhile.
+      yield* TestClock.adjust("500 millis")
+      yield* userStop(h, "s")
+      yield* TestClock.adjust("10 minutes")
+      expect(yield* hh.box("s")).toMatchObject({ status: "stopped", stopped_by_user: true, restart_count: 0, pid: null })
+      expect((yield* hh.runtime.processes).map((p) => p.alive)).toEqual([false])
+      expect(messages(hh).filter((m) => m.includes("restarting dead box s"))).toHaveLength(1)
+    }))
+
+  it.scoped("a created box stopped before its boot is recorded stays stopped", () =>
+    Effect.gen(function*() {
+      const h = yield* start([makeBox({ name: "c", status: "created", restart_policy: "always" })])
+      yield* settle
+      yield* userStop(h, "c")
+      yield* TestClock.adjust("10 minutes")
+      expect(yield* h.box("c")).toMatchObject({ status: "stopped", stopped_by_user: true })
+      expect(yield* bootsOf(h, "c")).toBe(0)
     }))
 })
 

@@ -29,6 +29,8 @@ export interface LogLine {
 export interface Harness {
   readonly store: InMemoryStateStore.InMemoryStateStore
   readonly runtime: InMemoryBoxRuntime.InMemoryBoxRuntimeControlShape
+  /** The runtime as the supervisor sees it (for running CLI operations beside it). */
+  readonly boxRuntime: BoxRuntimeShape
   readonly stats: MonitorStats.MonitorStatsShape
   readonly supervisor: Supervisor.SupervisorShape
   readonly logs: ReadonlyArray<LogLine>
@@ -98,6 +100,7 @@ export const start = (
     return {
       store,
       runtime: Context.get(ctx, InMemoryBoxRuntime.InMemoryBoxRuntimeControl),
+      boxRuntime: Context.get(ctx, BoxRuntime),
       stats: Context.get(ctx, MonitorStats.MonitorStats),
       supervisor: Context.get(ctx, Supervisor.Supervisor),
       logs,

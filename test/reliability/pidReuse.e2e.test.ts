@@ -168,3 +168,78 @@ describe("a recorded pid that now belongs to an unrelated process is never signa
     expect(monitor.other()).toBe("")
   })
 })
+
+describe("a record without pid_start_time whose pid belongs to an unrelated process that nothing tells apart (issue 16)", () => {
+  // The process started before the record says the box did (or the record does not say): only
+  // another fact (parent = the box's wrapper, stdout = the box's console log) could prove it is
+  // the box's, and neither holds.
+  const undecidable = (lab: Lab, name: string, pid: number, extra: Record<string, unknown> = {}) =>
+    runningRecord(lab, name, pid, { pid_start_time: null, started_at: new Date(Date.now() + 60_000).toISOString() }, extra)
+
+  it("stop and restart refuse to signal it, say so, exit 1 and keep the record as it was", async () => {
+    const lab = homes.make()
+    const foreigner = await startForeigner(lab)
+    const records = [undecidable(lab, "a", foreigner.pid), { ...undecidable(lab, "b", foreigner.pid), started_at: null }]
+    writeFileSync(lab.stateFile, JSON.stringify(records, null, 2))
+    for (const command of ["stop", "restart"]) {
+      for (const record of records) {
+        const result = await lab.cli(command, record.name)
+        expect({ command, name: record.name, code: result.code }).toEqual({ command, name: record.name, code: 1 })
+        expect(result.stderr).toContain(`not signalling process ${foreigner.pid} of box ${record.name}`)
+        expect(result.stderr).toContain("nothing proves")
+        expectUntouched(foreigner)
+        expect(lab.box(record.name)).toMatchObject({ status: "running", pid: foreigner.pid, pid_start_time: null })
+      }
+    }
+  })
+
+  it("rm -f forgets the box without signalling the process, and says so", async () => {
+    const lab = homes.make()
+    const foreigner = await startForeigner(lab)
+    writeFileSync(lab.stateFile, JSON.stringify([undecidable(lab, "a", foreigner.pid)], null, 2))
+    const result = await lab.cli("rm", "-f", "a")
+    expect(result.code).toBe(0)
+    expect(result.stderr).toContain(`box a removed without signalling process ${foreigner.pid}`)
+    expect(lab.box("a")).toBeUndefined()
+    expectUntouched(foreigner)
+  })
+
+  it("the monitor's unhealthy restart refuses to signal it too", { timeout: 60_000 }, async () => {
+    const lab = homes.make()
+    const foreigner = await startForeigner(lab)
+    const sick = undecidable(lab, "sick", foreigner.pid, {
+      health_check: { cmd: ["true"], interval_secs: 1, timeout_secs: 1, retries: 1 },
+      health_status: "unhealthy",
+      health_retries: 1
+    })
+    writeFileSync(lab.stateFile, JSON.stringify([sick], null, 2))
+    const monitor = await lab.startMonitor(["--interval", "1"])
+    try {
+      await waitFor("the monitor to refuse the stop", () =>
+        monitor.logs.some((l) =>
+          l.message.startsWith("monitor: failed to restart box sick") && l.message.includes(`nothing proves process ${foreigner.pid} is the box's`)
+        ), 20_000).catch((error: unknown) => {
+        throw new Error(`${String(error)}\nlogs:\n${monitor.logs.map((l) => l.message).join("\n")}`)
+      })
+      expectUntouched(foreigner)
+      expect(lab.box("sick")).toMatchObject({ status: "running", pid: foreigner.pid })
+    } finally {
+      await monitor.kill()
+    }
+  })
+})
+
+describe("a record without pid_start_time whose process is the box's", () => {
+  it("is stopped as usual: its parent is the box's wrapper, its stdout the box's console log", async () => {
+    const lab = homes.make()
+    const box = await lab.runDetached("--quiet", "--name", "old", "--", ...lab.markedCmd("old", "while :; do sleep 1; done"))
+    const startTime = box.pid_start_time!
+    // As an older tool would have written it.
+    const raw = JSON.parse(readFileSync(lab.stateFile, "utf8")) as Array<Record<string, unknown>>
+    writeFileSync(lab.stateFile, JSON.stringify(raw.map((r) => (r["name"] === "old" ? { ...r, pid_start_time: null } : r)), null, 2))
+    const result = await lab.cli("stop", "old")
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: "" })
+    expect(lab.box("old")).toMatchObject({ status: "stopped", pid: null })
+    expect(isAlive(box.pid!, startTime)).toBe(false)
+  })
+})

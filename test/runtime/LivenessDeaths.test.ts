@@ -64,6 +64,24 @@ describe("Liveness.observeDeaths", () => {
     }))
 })
 
+describe("Liveness.observeDeaths: a box is its process group", () => {
+  it.effect("has what is left of each dead box's group killed before the deaths are returned, and nothing else", () =>
+    Effect.gen(function*() {
+      const events: Array<string> = []
+      const withGroups: BoxRuntimeShape = {
+        ...runtime(events),
+        killRemains: (dead) => Effect.sync(() => events.push(`kill ${dead.map((b) => b.name).join(",")}`))
+      }
+      yield* Liveness.observeDeaths(withGroups, boxes, new Set())
+      // The dead boxes with a pid (a box without one has no group), before any exit code is read.
+      expect(events[0]).toBe("kill reused,gone,known-exit")
+      expect(events.slice(1).sort()).toStrictEqual(["gone", "nopid", "reused"])
+      events.length = 0
+      yield* Liveness.observeDeaths(withGroups, [boxes[0]!, boxes[5]!], new Set())
+      expect(events).toStrictEqual([])
+    }))
+})
+
 describe("ProcessInfo.aliveBatch", () => {
   it("reads each distinct process once and answers every entry in order", () => {
     const reads: Array<string> = []
