@@ -114,7 +114,7 @@ const stopAttached = (box: BoxRecord) =>
 
 export const command = Command.make("run", flags, (input) =>
   Effect.gen(function*() {
-    const spec = yield* RunSpec.validate(input, process.cwd())
+    const spec = yield* RunSpec.validate(input, process.cwd(), process.env)
     yield* checkWorkdir(input.workdir, spec.workdir)
     // From here on, an interrupt (Ctrl-C) is only seen once an attached box can be stopped:
     // never between writing the record and booting or recording the process.

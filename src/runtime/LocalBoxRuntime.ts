@@ -12,6 +12,7 @@ import type { Socket } from "node:net"
 import { accessSync, closeSync, constants as fsConstants, existsSync, openSync, readFileSync, statSync, unlinkSync } from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
+import { bootEnvironment } from "../domain/BoxEnvironment.js"
 import { type BoxRecord, stopSignal, stopTimeoutSecs } from "../domain/BoxRecord.js"
 import { makeDirectories } from "../platform/Directories.js"
 import {
@@ -32,32 +33,6 @@ import * as Signal from "./Signal.js"
 
 /** `<box_dir>/exit_code`: the box wrapper writes the exit code of each run there. */
 export const exitCodePath = (box: Pick<BoxRecord, "box_dir">): string => path.join(box.box_dir, "exit_code")
-
-/** Host variables a box inherits unless its own `env` overrides them. Everything else of the host stays out. */
-export const BASE_ENV_KEYS: ReadonlyArray<string> = ["PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "TZ", "TMPDIR"]
-
-/** Used when the host has no PATH at all (a service manager's minimal environment). */
-export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-/**
- * The environment a box (and its health check) runs with: a small base taken from the
- * host (PATH, HOME, USER, LOGNAME, SHELL, LANG, LC_ALL, TZ, TMPDIR), PATH defaulted when
- * the host has none, then the box's own `env` on top. The rest of the host environment
- * (the CLI's or the monitor's) is deliberately not passed: a box restarted by the
- * monitor sees what it saw when `run` started it.
- */
-export const boxEnvironment = (
-  boxEnv: Readonly<Record<string, string>>,
-  hostEnv: Readonly<Record<string, string | undefined>>
-): Record<string, string> => {
-  const env: Record<string, string> = {}
-  for (const key of BASE_ENV_KEYS) {
-    const value = hostEnv[key]
-    if (value !== undefined) env[key] = value
-  }
-  if (env["PATH"] === undefined || env["PATH"] === "") env["PATH"] = DEFAULT_PATH
-  return { ...env, ...boxEnv }
-}
 
 const ExitCodeFile = Schema.compose(Schema.Trim, Schema.NumberFromString).pipe(Schema.int())
 const decodeExitCodeFile = Schema.decodeUnknownOption(ExitCodeFile)
@@ -708,7 +683,7 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
     if (box.cmd.length === 0 || box.cmd[0] === "") return fail("its cmd is empty: give the box a command to run")
     return Effect.flatMap(ensureBoxDirectories(box), (problem) => {
       if (problem !== undefined) return fail(problem)
-      const env = boxEnvironment(box.env, process.env)
+      const env = bootEnvironment(box, process.env)
       const cwd = box.workdir ?? box.box_dir
       const checked = checkBoot(box, env, cwd)
       if (checked !== undefined) return fail(checked)
@@ -828,7 +803,7 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
       const cwdOk = yield* Effect.promise(() => fsp.stat(cwd).then((s) => s.isDirectory(), () => false))
       if (!cwdOk) return unhealthy(`its working directory ${cwd} does not exist`)
       const seconds = Number.isFinite(check.timeout_secs) ? Math.max(1, check.timeout_secs) : 1
-      return yield* runProbe(check.cmd, boxEnvironment(box.env, process.env), cwd).pipe(
+      return yield* runProbe(check.cmd, bootEnvironment(box, process.env), cwd).pipe(
         Effect.timeoutTo({
           duration: Duration.seconds(seconds),
           onSuccess: (result): ProbeResult => result,
