@@ -56,7 +56,7 @@ export const parseEnv = (entries: ReadonlyArray<string>): Either.Either<Record<s
   const env = new Map<string, string>()
   for (const entry of entries) {
     const eq = entry.indexOf("=")
-    if (eq < 0) {
+    if (eq <= 0) {
       return Either.left(
         new InvalidFlag({ flag: "-e/--env", value: shown(entry), reason: "expected KEY=VALUE with a non-empty KEY" })
       )

@@ -9,12 +9,24 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { type ChildProcess, spawn } from "node:child_process"
 import type { Socket } from "node:net"
-import { accessSync, closeSync, constants as fsConstants, existsSync, openSync, readFileSync, statSync, unlinkSync } from "node:fs"
+import {
+  accessSync,
+  chmodSync,
+  closeSync,
+  constants as fsConstants,
+  existsSync,
+  fchmodSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync
+} from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import { bootEnvironment } from "../domain/BoxEnvironment.js"
 import { type BoxRecord, stopSignal, stopTimeoutSecs } from "../domain/BoxRecord.js"
-import { makeDirectories } from "../platform/Directories.js"
+import { makeDirectories, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../platform/Directories.js"
 import {
   BootFailed,
   type BootedBox,
@@ -61,13 +73,17 @@ export const parseExitCodeFile = (text: string): Option.Option<number> => decode
  * - The job is a subshell that waits for `go` on the gate (the booting process reads the
  *   job's start time first, so the recorded identity is never missed, however fast the
  *   command dies), then `exec`s the command: the recorded pid is the command's own. If the
- *   booting process dies first, the gate reads end-of-file and the job exits 125.
+ *   booting process dies first (or closes the gate), the gate reads end-of-file: the job
+ *   SIGKILLs its wrapper and exits 125. The box's command never ran, so nothing may write an
+ *   exit code for it: the box's `exit_code` is its last real run's (or a newer incarnation's),
+ *   and a wrapper that could only write 125 over it is gone (SIGKILL: no trap runs).
  * - Before anyone learns the job's pid, the wrapper silences its own stderr (bash's "Killed"
  *   job notices must not reach the console log) and ignores HUP/INT/QUIT/TERM (only the box
  *   receives the stop signal) and PIPE (the booting process may be gone).
  * - The exit code (128+N for signal N) is written to EXIT_FILE in one write of a few bytes
  *   ending in a newline (a reader sees no file, an empty one or the whole line: see
- *   `parseExitCodeFile`), and the wrapper exits with it.
+ *   `parseExitCodeFile`), and the wrapper exits with it. The wrapper sets umask 077 once the
+ *   job is forked (the box keeps the booting process's umask): the file is the user's alone.
  * - BASH_ENV in the box env would make the launcher source it: it travels under another
  *   name and is restored for the command. The launcher's own variables are a3s_-prefixed.
  * - `bash -c LAUNCHER a3s-box-wrapper spare` is a launcher started ahead of need (a process
@@ -99,16 +115,18 @@ export const WRAPPER_SCRIPT = [
   "  cd -P -- \"$4\" || exit 126",
   "  if [ -n \"$a3s_had_old\" ]; then OLDPWD=$a3s_old; else unset OLDPWD; fi",
   "  shift 5",
+  "  a3s_self=$BASHPID",
   "  set -m",
   "  (",
   "    IFS= read -r a3s_go <&\"$a3s_top\" || a3s_go=",
   "    eval \"exec $a3s_top<&-\"",
-  "    [ \"$a3s_go\" = go ] || exit 125",
+  "    if [ \"$a3s_go\" != go ]; then kill -KILL \"$a3s_self\" 2>/dev/null; exit 125; fi",
   "    if [ -n \"${A3S_BOX_BASH_ENV+x}\" ]; then export BASH_ENV=\"$A3S_BOX_BASH_ENV\"; unset A3S_BOX_BASH_ENV; fi",
   "    exec \"$@\"",
   "  ) &",
   "  a3s_child=$!",
   "  set +m",
+  "  umask 077",
   "  exec 2>/dev/null",
   "  trap '' HUP INT QUIT TERM PIPE",
   "  printf '%s\\n' \"$a3s_child\" >&\"$a3s_top\"",
@@ -162,15 +180,38 @@ const resolveExecutable = (name: string, cwd: string, pathVar: string): string |
   return undefined
 }
 
-const isDirectory = (dir: string): boolean => statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true
+// A box's files are its user's alone, whatever the home's mode and the umask: its output may
+// hold the secrets it was given (`-e API_KEY=...`). Directories a boot creates are 0700, the
+// console log 0600 (the wrapper writes `exit_code` under umask 077).
 
-/** The box's directories exist, or the problem creating them; synchronous when they already exist (a restart). */
+const ownUid = process.getuid?.()
+
+/** Ours, and readable or writable by the group or others. */
+const isShared = (info: { readonly mode: number; readonly uid: number }): boolean =>
+  (info.mode & 0o077) !== 0 && (ownUid === undefined || info.uid === ownUid)
+
+/**
+ * The box's directories exist, or the problem creating them; synchronous when they already exist
+ * (a restart). A box dir an older version left shared is made private: only one named after the
+ * box (its id), never a shared directory a hand-written record might name (`/tmp`).
+ */
 const ensureBoxDirectories = (box: BoxRecord): Effect.Effect<string | undefined> => {
-  const missing = [box.box_dir, path.dirname(box.console_log)].filter((dir) => !isDirectory(dir))
+  const missing: Array<string> = []
+  for (const dir of [box.box_dir, path.dirname(box.console_log)]) {
+    const info = statSync(dir, { throwIfNoEntry: false })
+    if (info?.isDirectory() !== true) missing.push(dir)
+    else if (dir === box.box_dir && path.basename(dir) === box.id && isShared(info)) {
+      try {
+        chmodSync(dir, PRIVATE_DIR_MODE)
+      } catch {
+        // best effort: the boot does not depend on it
+      }
+    }
+  }
   if (missing.length === 0) return Effect.succeed(undefined)
   return Effect.promise(async () => {
     try {
-      for (const dir of missing) await makeDirectories(dir)
+      for (const dir of missing) await makeDirectories(dir, PRIVATE_DIR_MODE)
       return undefined
     } catch (error) {
       return `cannot create its directories (${errorText(error)})`
@@ -197,6 +238,18 @@ const checkBoot = (box: BoxRecord, env: Record<string, string>, cwd: string): st
     }
   }
   return undefined
+}
+
+/** Opens the console log for appending: created 0600; one left shared (by an older version) made private. */
+const openConsoleLog = (file: string): number => {
+  const fd = openSync(file, "a", PRIVATE_FILE_MODE)
+  try {
+    const info = fstatSync(fd)
+    if (info.isFile() && isShared(info)) fchmodSync(fd, PRIVATE_FILE_MODE)
+  } catch {
+    // best effort: the boot does not depend on it
+  }
+  return fd
 }
 
 /** /proc/PID/stat now, synchronously; undefined where there is no /proc (then `ProcessInfo.readProcessInfo`). */
@@ -689,7 +742,7 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
       if (checked !== undefined) return fail(checked)
       let logFd: number
       try {
-        logFd = openSync(box.console_log, "a")
+        logFd = openConsoleLog(box.console_log)
       } catch (error) {
         return fail(`cannot open its console log ${box.console_log} (${errorText(error)})`)
       }
