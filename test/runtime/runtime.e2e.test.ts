@@ -393,9 +393,11 @@ describe("LocalBoxRuntime.boot, boxes of different environments", () => {
       expect(environOf(pid)).toContain(`HOME=/home/${who}`)
       expect(environOf(pid)).toContain(`PATH=/opt/${who}/bin:/usr/bin:/bin`)
     }
+    /** Spare launchers (not yet used) of this process for alice's or bob's environment (other tests' runtimes have their own). */
     const spares = (): ReadonlyArray<number> =>
       readdirSync("/proc").filter((e) => /^[0-9]+$/.test(e)).map(Number).filter((pid) =>
-        !wrappers.has(pid) && readStat(pid)?.ppid === process.pid && readText(`/proc/${pid}/cmdline`).split("\0").includes("spare")
+        !wrappers.has(pid) && readStat(pid)?.ppid === process.pid && readText(`/proc/${pid}/cmdline`).split("\0").includes("spare") &&
+        environOf(pid).some((v) => v === "HOME=/home/alice" || v === "HOME=/home/bob")
       )
     // A batch: one launcher per environment.
     for (const r of [alice, bob]) mkdirSync(path.dirname(r.console_log), { recursive: true })
