@@ -689,8 +689,9 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
     box: BoxRecord,
     options: BootOptions
   ): Effect.Effect<BootedBox, BootFailed> => {
-    // Its parent is the wrapper, which `drop` kills first (it would write the job's 125 as
-    // the box's exit code), if it is still the same process.
+    // Its parent is the wrapper, which `drop` kills first, if it is still the same process (the
+    // job, seeing its gate closed, kills it too: neither lets it write the job's 125 as the box's
+    // exit code).
     const drop = Effect.suspend(() => {
       const check = Option.isSome(wrapper) ? ProcessInfo.isAlive(wrapper.value.pid, wrapper.value.startTime) : Effect.succeed(false)
       return Effect.map(check, (alive) => {

@@ -516,6 +516,11 @@ describe("LocalBoxRuntime.probe", () => {
     expect(await run(runtime.probe(withCheck(["sh", "-c", "test \"$PROBE_VAR\" = from-env"])))).toEqual({ _tag: "Healthy" })
   })
 
+  it("runs in the box's fixed environment (base_env, env on top), not the probing process's", async () => {
+    const record = { ...withCheck(["sh", "-c", "test \"$PROBE_VAR $HOME $PATH\" = \"from-env /home/creator /opt/creator/bin:/usr/bin:/bin\""]), base_env: { HOME: "/home/creator", PATH: "/opt/creator/bin:/usr/bin:/bin" } }
+    expect(await run(runtime.probe(record))).toEqual({ _tag: "Healthy" })
+  })
+
   it("a non-zero exit is unhealthy, with the code and the last output line", async () => {
     const result = await run(runtime.probe(withCheck(["sh", "-c", "echo first; echo connection refused >&2; exit 7"])))
     expect(result).toEqual({ _tag: "Unhealthy", reason: "health check exited with code 7: connection refused" })
