@@ -10,6 +10,7 @@
 
 // domain: pure data and decisions
 export * as Backoff from "./domain/Backoff.js"
+export * as BoxEnvironment from "./domain/BoxEnvironment.js"
 export * as BoxRecord from "./domain/BoxRecord.js"
 export * as HealthCheck from "./domain/HealthCheck.js"
 export * as Reconcile from "./domain/Reconcile.js"

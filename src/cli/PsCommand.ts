@@ -5,6 +5,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { StateStore } from "../state/StateStore.js"
 import * as Format from "./Format.js"
+import * as HomeWarning from "./HomeWarning.js"
 import * as SupervisionWarning from "./SupervisionWarning.js"
 
 /** `a3s-box ps [-a] [--format table|json]`: list boxes (after reconciling, so dead boxes show as dead). */
@@ -29,5 +30,6 @@ export const command = Command.make("ps", flags, ({ all, format, quiet }) =>
     if (format === "json") yield* Console.log(JSON.stringify(shown, null, 2))
     else yield* Console.log(Format.psTable(shown, yield* Clock.currentTimeMillis))
     yield* SupervisionWarning.warnIfUnsupervised({ quiet, records })
+    yield* HomeWarning.warnIfShared({ quiet })
   })
 ).pipe(Command.withDescription("List boxes"))

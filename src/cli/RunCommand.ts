@@ -4,7 +4,7 @@ import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import { ensureDirectories } from "../platform/Directories.js"
+import { ensureDirectories, PRIVATE_DIR_MODE } from "../platform/Directories.js"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import type { BoxRecord } from "../domain/BoxRecord.js"
@@ -12,6 +12,7 @@ import { type BootedBox, BoxRuntime } from "../runtime/BoxRuntime.js"
 import { StateStore } from "../state/StateStore.js"
 import * as BoxRef from "./BoxRef.js"
 import { BoxFileError, InvalidFlag } from "./CliErrors.js"
+import * as HomeWarning from "./HomeWarning.js"
 import * as Lifecycle from "./Lifecycle.js"
 import * as LogStream from "./LogStream.js"
 import * as Outcome from "./Outcome.js"
@@ -119,14 +120,14 @@ const stopAttached = (box: BoxRecord) =>
 
 export const command = Command.make("run", flags, (input) =>
   Effect.gen(function*() {
-    const spec = yield* RunSpec.validate(input, process.cwd())
+    const spec = yield* RunSpec.validate(input, process.cwd(), process.env)
     yield* checkWorkdir(input.workdir, spec.workdir)
     // From here on, an interrupt (Ctrl-C) is only seen once an attached box can be stopped:
     // never between writing the record and booting or recording the process.
     yield* Effect.uninterruptibleMask((restore) =>
       Effect.gen(function*() {
         const created = yield* Lifecycle.create(spec)
-        const { box, booted } = yield* ensureDirectories(created.box_dir).pipe(
+        const { box, booted } = yield* ensureDirectories(created.box_dir, PRIVATE_DIR_MODE).pipe(
           Effect.mapError((error) =>
             new BoxFileError({ path: created.box_dir, operation: "create", reason: error.message })
           ),
@@ -137,8 +138,11 @@ export const command = Command.make("run", flags, (input) =>
         if (input.detach || Option.isNone(booted)) {
           yield* Console.log(box.id)
           yield* restore(SupervisionWarning.warnIfUnsupervised({ quiet: input.quiet }))
+          yield* restore(HomeWarning.warnIfShared({ quiet: input.quiet }))
           return
         }
+        // Not interruptible (one stat): an interrupt is only seen once the attached box can be stopped.
+        yield* HomeWarning.warnIfShared({ quiet: input.quiet })
         yield* restore(follow(box, booted.value)).pipe(Effect.onInterrupt(() => stopAttached(box)))
       })
     )

@@ -1,6 +1,7 @@
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as path from "node:path"
+import * as BoxEnvironment from "../domain/BoxEnvironment.js"
 import type { HealthCheck } from "../domain/HealthCheck.js"
 import * as RestartPolicy from "../domain/RestartPolicy.js"
 import * as Signal from "../runtime/Signal.js"
@@ -29,7 +30,10 @@ export interface RunSpec {
   readonly name: string | null
   readonly restartPolicy: string
   readonly autoRemove: boolean
+  /** The `-e` values. */
   readonly env: Readonly<Record<string, string>>
+  /** The base variables of the caller's environment, fixed for every boot of the box (BoxEnvironment). */
+  readonly baseEnv: Readonly<Record<string, string>>
   /** Absolute. */
   readonly workdir: string
   readonly healthCheck: HealthCheck | null
@@ -40,7 +44,13 @@ export interface RunSpec {
 
 export type RunSpecError = InvalidFlag | MissingCommand | UnknownOption | RestartPolicy.InvalidRestartPolicy
 
-/** `-e KEY=VALUE` entries as an environment; the last of a repeated key wins. */
+/** An `-e` entry as the error shows it: on one line (a newline or NUL in it is escaped). */
+const shown = (entry: string): string => JSON.stringify(entry).slice(1, -1)
+
+/**
+ * `-e KEY=VALUE` entries as an environment; the last of a repeated key wins. KEY must be a valid
+ * variable name (`BoxEnvironment.invalidNameReason`); VALUE may hold anything, newlines included.
+ */
 export const parseEnv = (entries: ReadonlyArray<string>): Either.Either<Record<string, string>, InvalidFlag> => {
   // A Map, then fromEntries: a key such as `__proto__` must become an ordinary entry.
   const env = new Map<string, string>()
@@ -48,10 +58,17 @@ export const parseEnv = (entries: ReadonlyArray<string>): Either.Either<Record<s
     const eq = entry.indexOf("=")
     if (eq <= 0) {
       return Either.left(
-        new InvalidFlag({ flag: "-e/--env", value: entry, reason: "expected KEY=VALUE with a non-empty KEY" })
+        new InvalidFlag({ flag: "-e/--env", value: shown(entry), reason: "expected KEY=VALUE with a non-empty KEY" })
       )
     }
-    env.set(entry.slice(0, eq), entry.slice(eq + 1))
+    const key = entry.slice(0, eq)
+    const invalid = BoxEnvironment.invalidNameReason(key)
+    if (invalid !== undefined) {
+      return Either.left(
+        new InvalidFlag({ flag: "-e/--env", value: shown(entry), reason: `expected KEY=VALUE with a valid KEY: ${invalid}` })
+      )
+    }
+    env.set(key, entry.slice(eq + 1))
   }
   return Either.right(Object.fromEntries(env))
 }
@@ -102,9 +119,14 @@ const healthCheckOf = (flags: RunFlags): Either.Either<HealthCheck | null, Inval
 /**
  * Checks every flag of `run` before anything is written. `cwd` resolves a relative
  * `--workdir` and is the working directory when none is given, so that a restart by the
- * monitor runs the command where the first run did.
+ * monitor runs the command where the first run did; `caller` (the environment `run` runs in)
+ * gives the box's base variables, for the same reason.
  */
-export const validate = (flags: RunFlags, cwd: string): Either.Either<RunSpec, RunSpecError> =>
+export const validate = (
+  flags: RunFlags,
+  cwd: string,
+  caller: Readonly<Record<string, string | undefined>>
+): Either.Either<RunSpec, RunSpecError> =>
   Either.gen(function*() {
     const program = flags.cmd[0]
     if (program === undefined || program === "") return yield* Either.left(new MissingCommand())
@@ -140,6 +162,7 @@ export const validate = (flags: RunFlags, cwd: string): Either.Either<RunSpec, R
       restartPolicy: flags.restart,
       autoRemove: flags.rm,
       env,
+      baseEnv: BoxEnvironment.baseEnvironment(caller),
       workdir,
       healthCheck,
       stopSignal,

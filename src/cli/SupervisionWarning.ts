@@ -71,7 +71,7 @@ export const decide = (input: {
 /** `--quiet`, for the commands that may warn. */
 export const quietOption = Options.boolean("quiet").pipe(
   Options.withDescription(
-    `Do not warn (on stderr) when boxes with a restart policy or health check have no running monitor; also ${ENV_VAR}=1`
+    `Do not warn (on stderr) when boxes with a restart policy or health check have no running monitor (also ${ENV_VAR}=1), or when other users can read the home`
   )
 )
 

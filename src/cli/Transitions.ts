@@ -22,6 +22,7 @@ export const newRecord = (
     pid_start_time: null,
     cmd: spec.cmd,
     env: spec.env,
+    base_env: spec.baseEnv,
     box_dir: boxDir,
     console_log: path.join(boxDir, "console.log"),
     workdir: spec.workdir,

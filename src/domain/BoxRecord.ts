@@ -17,6 +17,13 @@ export const BoxRecord = Schema.Struct({
   pid_start_time: Schema.optionalWith(Schema.NullOr(Schema.Number), { default: () => null }),
   cmd: Schema.Array(Schema.String),
   env: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { default: () => ({}) }),
+  /**
+   * The base variables (PATH, HOME, ...) of the environment `run` was called in, fixed at creation;
+   * `env` goes on top at every boot (see BoxEnvironment). Null: a record of an older tool.
+   */
+  base_env: Schema.optionalWith(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.String })), {
+    default: () => null
+  }),
   box_dir: Schema.String,
   console_log: Schema.String,
   workdir: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
@@ -112,6 +119,7 @@ const setOwn = (target: Record<string, unknown>, key: string, value: unknown): v
 const freezeRecord = (record: BoxRecord): BoxRecord => {
   Object.freeze(record.cmd)
   Object.freeze(record.env)
+  if (record.base_env !== null) Object.freeze(record.base_env)
   if (record.health_check !== null) {
     Object.freeze(record.health_check.cmd)
     Object.freeze(record.health_check)

@@ -2,12 +2,16 @@ import * as Effect from "effect/Effect"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 
+/** Modes of what only its user may read: the home, each box's directory and its files (a box's output may hold secrets). */
+export const PRIVATE_DIR_MODE = 0o700
+export const PRIVATE_FILE_MODE = 0o600
+
 /**
  * `mkdir -p DIR` that always terminates. Node 20's `mkdir(…, { recursive: true })` loops
  * forever at full CPU when a parent that exists refuses new entries with ENOENT (any path
  * under /proc, for one), so a bad `A3S_HOME` hung every command. This walks up to the first
  * existing ancestor and creates the rest one level at a time; `mode` applies to the
- * directories it creates.
+ * directories it creates, whatever the umask.
  */
 export const makeDirectories = async (dir: string, mode?: number): Promise<void> => {
   const missing: Array<string> = []
@@ -28,7 +32,10 @@ export const makeDirectories = async (dir: string, mode?: number): Promise<void>
     } catch (error) {
       // Created meanwhile by a concurrent command: fine.
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
+      continue
     }
+    // mkdir's mode passes through the umask: the mode asked for is the mode it gets.
+    if (mode !== undefined) await fsp.chmod(directory, mode)
   }
 }
 

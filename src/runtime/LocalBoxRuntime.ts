@@ -9,11 +9,24 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { type ChildProcess, spawn } from "node:child_process"
 import type { Socket } from "node:net"
-import { accessSync, closeSync, constants as fsConstants, existsSync, openSync, readFileSync, statSync, unlinkSync } from "node:fs"
+import {
+  accessSync,
+  chmodSync,
+  closeSync,
+  constants as fsConstants,
+  existsSync,
+  fchmodSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync
+} from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
+import { bootEnvironment } from "../domain/BoxEnvironment.js"
 import { type BoxRecord, stopSignal, stopTimeoutSecs } from "../domain/BoxRecord.js"
-import { makeDirectories } from "../platform/Directories.js"
+import { makeDirectories, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../platform/Directories.js"
 import {
   BootFailed,
   type BootedBox,
@@ -34,32 +47,6 @@ import * as Signal from "./Signal.js"
 
 /** `<box_dir>/exit_code` (the wrapper writes each run's exit code there) and the wrapper's argv[0]: see BoxProcess. */
 export { exitCodePath, WRAPPER_NAME } from "./BoxProcess.js"
-
-/** Host variables a box inherits unless its own `env` overrides them. Everything else of the host stays out. */
-export const BASE_ENV_KEYS: ReadonlyArray<string> = ["PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "TZ", "TMPDIR"]
-
-/** Used when the host has no PATH at all (a service manager's minimal environment). */
-export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-/**
- * The environment a box (and its health check) runs with: a small base taken from the
- * host (PATH, HOME, USER, LOGNAME, SHELL, LANG, LC_ALL, TZ, TMPDIR), PATH defaulted when
- * the host has none, then the box's own `env` on top. The rest of the host environment
- * (the CLI's or the monitor's) is deliberately not passed: a box restarted by the
- * monitor sees what it saw when `run` started it.
- */
-export const boxEnvironment = (
-  boxEnv: Readonly<Record<string, string>>,
-  hostEnv: Readonly<Record<string, string | undefined>>
-): Record<string, string> => {
-  const env: Record<string, string> = {}
-  for (const key of BASE_ENV_KEYS) {
-    const value = hostEnv[key]
-    if (value !== undefined) env[key] = value
-  }
-  if (env["PATH"] === undefined || env["PATH"] === "") env["PATH"] = DEFAULT_PATH
-  return { ...env, ...boxEnv }
-}
 
 const ExitCodeFile = Schema.compose(Schema.Trim, Schema.NumberFromString).pipe(Schema.int())
 const decodeExitCodeFile = Schema.decodeUnknownOption(ExitCodeFile)
@@ -88,13 +75,17 @@ export const parseExitCodeFile = (text: string): Option.Option<number> => decode
  * - The job is a subshell that waits for `go` on the gate (the booting process reads the
  *   job's start time first, so the recorded identity is never missed, however fast the
  *   command dies), then `exec`s the command: the recorded pid is the command's own. If the
- *   booting process dies first, the gate reads end-of-file and the job exits 125.
+ *   booting process dies first (or closes the gate), the gate reads end-of-file: the job
+ *   SIGKILLs its wrapper and exits 125. The box's command never ran, so nothing may write an
+ *   exit code for it: the box's `exit_code` is its last real run's (or a newer incarnation's),
+ *   and a wrapper that could only write 125 over it is gone (SIGKILL: no trap runs).
  * - Before anyone learns the job's pid, the wrapper silences its own stderr (bash's "Killed"
  *   job notices must not reach the console log) and ignores HUP/INT/QUIT/TERM (only the box
  *   receives the stop signal) and PIPE (the booting process may be gone).
  * - The exit code (128+N for signal N) is written to EXIT_FILE in one write of a few bytes
  *   ending in a newline (a reader sees no file, an empty one or the whole line: see
- *   `parseExitCodeFile`), and the wrapper exits with it.
+ *   `parseExitCodeFile`), and the wrapper exits with it. The wrapper sets umask 077 once the
+ *   job is forked (the box keeps the booting process's umask): the file is the user's alone.
  * - BASH_ENV in the box env would make the launcher source it: it travels under another
  *   name and is restored for the command. The launcher's own variables are a3s_-prefixed.
  * - `bash -c LAUNCHER a3s-box-wrapper spare` is a launcher started ahead of need (a process
@@ -126,16 +117,18 @@ export const WRAPPER_SCRIPT = [
   "  cd -P -- \"$4\" || exit 126",
   "  if [ -n \"$a3s_had_old\" ]; then OLDPWD=$a3s_old; else unset OLDPWD; fi",
   "  shift 5",
+  "  a3s_self=$BASHPID",
   "  set -m",
   "  (",
   "    IFS= read -r a3s_go <&\"$a3s_top\" || a3s_go=",
   "    eval \"exec $a3s_top<&-\"",
-  "    [ \"$a3s_go\" = go ] || exit 125",
+  "    if [ \"$a3s_go\" != go ]; then kill -KILL \"$a3s_self\" 2>/dev/null; exit 125; fi",
   "    if [ -n \"${A3S_BOX_BASH_ENV+x}\" ]; then export BASH_ENV=\"$A3S_BOX_BASH_ENV\"; unset A3S_BOX_BASH_ENV; fi",
   "    exec \"$@\"",
   "  ) &",
   "  a3s_child=$!",
   "  set +m",
+  "  umask 077",
   "  exec 2>/dev/null",
   "  trap '' HUP INT QUIT TERM PIPE",
   "  printf '%s\\n' \"$a3s_child\" >&\"$a3s_top\"",
@@ -187,15 +180,38 @@ const resolveExecutable = (name: string, cwd: string, pathVar: string): string |
   return undefined
 }
 
-const isDirectory = (dir: string): boolean => statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true
+// A box's files are its user's alone, whatever the home's mode and the umask: its output may
+// hold the secrets it was given (`-e API_KEY=...`). Directories a boot creates are 0700, the
+// console log 0600 (the wrapper writes `exit_code` under umask 077).
 
-/** The box's directories exist, or the problem creating them; synchronous when they already exist (a restart). */
+const ownUid = process.getuid?.()
+
+/** Ours, and readable or writable by the group or others. */
+const isShared = (info: { readonly mode: number; readonly uid: number }): boolean =>
+  (info.mode & 0o077) !== 0 && (ownUid === undefined || info.uid === ownUid)
+
+/**
+ * The box's directories exist, or the problem creating them; synchronous when they already exist
+ * (a restart). A box dir an older version left shared is made private: only one named after the
+ * box (its id), never a shared directory a hand-written record might name (`/tmp`).
+ */
 const ensureBoxDirectories = (box: BoxRecord): Effect.Effect<string | undefined> => {
-  const missing = [box.box_dir, path.dirname(box.console_log)].filter((dir) => !isDirectory(dir))
+  const missing: Array<string> = []
+  for (const dir of [box.box_dir, path.dirname(box.console_log)]) {
+    const info = statSync(dir, { throwIfNoEntry: false })
+    if (info?.isDirectory() !== true) missing.push(dir)
+    else if (dir === box.box_dir && path.basename(dir) === box.id && isShared(info)) {
+      try {
+        chmodSync(dir, PRIVATE_DIR_MODE)
+      } catch {
+        // best effort: the boot does not depend on it
+      }
+    }
+  }
   if (missing.length === 0) return Effect.succeed(undefined)
   return Effect.promise(async () => {
     try {
-      for (const dir of missing) await makeDirectories(dir)
+      for (const dir of missing) await makeDirectories(dir, PRIVATE_DIR_MODE)
       return undefined
     } catch (error) {
       return `cannot create its directories (${errorText(error)})`
@@ -222,6 +238,18 @@ const checkBoot = (box: BoxRecord, env: Record<string, string>, cwd: string): st
     }
   }
   return undefined
+}
+
+/** Opens the console log for appending: created 0600; one left shared (by an older version) made private. */
+const openConsoleLog = (file: string): number => {
+  const fd = openSync(file, "a", PRIVATE_FILE_MODE)
+  try {
+    const info = fstatSync(fd)
+    if (info.isFile() && isShared(info)) fchmodSync(fd, PRIVATE_FILE_MODE)
+  } catch {
+    // best effort: the boot does not depend on it
+  }
+  return fd
 }
 
 /** /proc/PID/stat now, synchronously; undefined where there is no /proc (then `ProcessInfo.readProcessInfo`). */
@@ -663,8 +691,9 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
     box: BoxRecord,
     options: BootOptions
   ): Effect.Effect<BootedBox, BootFailed> => {
-    // Its parent is the wrapper, which `drop` kills first (it would write the job's 125 as
-    // the box's exit code), if it is still the same process.
+    // Its parent is the wrapper, which `drop` kills first, if it is still the same process (the
+    // job, seeing its gate closed, kills it too: neither lets it write the job's 125 as the box's
+    // exit code).
     const drop = Effect.suspend(() => {
       const check = Option.isSome(wrapper) ? ProcessInfo.isAlive(wrapper.value.pid, wrapper.value.startTime) : Effect.succeed(false)
       return Effect.map(check, (alive) => {
@@ -710,13 +739,13 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
     if (box.cmd.length === 0 || box.cmd[0] === "") return fail("its cmd is empty: give the box a command to run")
     return Effect.flatMap(ensureBoxDirectories(box), (problem) => {
       if (problem !== undefined) return fail(problem)
-      const env = boxEnvironment(box.env, process.env)
+      const env = bootEnvironment(box, process.env)
       const cwd = box.workdir ?? box.box_dir
       const checked = checkBoot(box, env, cwd)
       if (checked !== undefined) return fail(checked)
       let logFd: number
       try {
-        logFd = openSync(box.console_log, "a")
+        logFd = openConsoleLog(box.console_log)
       } catch (error) {
         return fail(`cannot open its console log ${box.console_log} (${errorText(error)})`)
       }
@@ -866,7 +895,7 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
       const cwdOk = yield* Effect.promise(() => fsp.stat(cwd).then((s) => s.isDirectory(), () => false))
       if (!cwdOk) return unhealthy(`its working directory ${cwd} does not exist`)
       const seconds = Number.isFinite(check.timeout_secs) ? Math.max(1, check.timeout_secs) : 1
-      return yield* runProbe(check.cmd, boxEnvironment(box.env, process.env), cwd).pipe(
+      return yield* runProbe(check.cmd, bootEnvironment(box, process.env), cwd).pipe(
         Effect.timeoutTo({
           duration: Duration.seconds(seconds),
           onSuccess: (result): ProbeResult => result,

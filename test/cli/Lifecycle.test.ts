@@ -36,6 +36,7 @@ const spec = (overrides: Partial<RunSpec> = {}): RunSpec => ({
   restartPolicy: "no",
   autoRemove: false,
   env: {},
+  baseEnv: { PATH: "/usr/bin:/bin", HOME: "/home/u" },
   workdir: "/srv",
   healthCheck: null,
   stopSignal: null,
@@ -69,6 +70,13 @@ describe("Lifecycle.create", () => {
       expect(box.restart_policy).toBe("on-failure:3")
       expect(box.health_status).toBe("none")
       expect(yield* records).toEqual([box])
+    }).pipe(Effect.provide(services())))
+
+  it.effect("records the caller's base environment as base_env and the -e values alone as env", () =>
+    Effect.gen(function*() {
+      const box = yield* Lifecycle.create(spec({ env: { API_KEY: "k" } }))
+      expect(box.env).toEqual({ API_KEY: "k" })
+      expect(box.base_env).toEqual({ PATH: "/usr/bin:/bin", HOME: "/home/u" })
     }).pipe(Effect.provide(services())))
 
   it.effect("of two concurrent runs with the same --name exactly one wins", () =>

@@ -21,14 +21,17 @@ const flags = (overrides: Partial<RunSpec.RunFlags> = {}): RunSpec.RunFlags => (
   ...overrides
 })
 
+/** The environment `run` is called in. */
+const caller = { PATH: "/opt/tool/bin:/usr/bin", HOME: "/home/u", USER: "u", EDITOR: "vi", API_TOKEN: "secret" }
+
 const errorOf = (input: RunSpec.RunFlags): string => {
-  const result = RunSpec.validate(input, "/srv")
+  const result = RunSpec.validate(input, "/srv", caller)
   if (Either.isRight(result)) throw new Error("expected a validation error")
   return result.left.message
 }
 
 const specOf = (input: RunSpec.RunFlags): RunSpec.RunSpec => {
-  const result = RunSpec.validate(input, "/srv")
+  const result = RunSpec.validate(input, "/srv", caller)
   if (Either.isLeft(result)) throw new Error(result.left.message)
   return result.right
 }
@@ -40,6 +43,7 @@ describe("RunSpec.validate", () => {
       restartPolicy: "no",
       autoRemove: false,
       env: {},
+      baseEnv: { PATH: "/opt/tool/bin:/usr/bin", HOME: "/home/u", USER: "u" },
       workdir: "/srv",
       healthCheck: null,
       stopSignal: null,
@@ -68,6 +72,7 @@ describe("RunSpec.validate", () => {
       restartPolicy: "on-failure:5",
       autoRemove: true,
       env: { A: "1", B: "x=y", C: "" },
+      baseEnv: { PATH: "/opt/tool/bin:/usr/bin", HOME: "/home/u", USER: "u" },
       workdir: "/srv/app",
       healthCheck: {
         cmd: ["sh", "-c", "curl -f http://localhost/ || exit 1"],
@@ -100,6 +105,9 @@ describe("RunSpec.validate", () => {
     ["on-failure:0", flags({ restart: "on-failure:0" }), "on-failure:N"],
     ["-e without =", flags({ env: ["A=1", "NOVALUE"] }), "invalid -e/--env 'NOVALUE': expected KEY=VALUE"],
     ["-e with an empty key", flags({ env: ["=x"] }), "invalid -e/--env '=x'"],
+    ["-e with a newline in its key", flags({ env: ["A\nB=x"] }), "invalid -e/--env 'A\\nB=x': expected KEY=VALUE with a valid KEY: the variable name contains a newline"],
+    ["-e with a NUL in its key", flags({ env: ["A\u0000B=x"] }), "invalid -e/--env 'A\\u0000B=x': expected KEY=VALUE with a valid KEY: the variable name contains a NUL byte"],
+    ["-e with a tab in its key", flags({ env: ["A\tB=x"] }), "the variable name contains the control character U+0009"],
     ["a health interval of 0", flags({ healthCmd: Option.some("true"), healthInterval: Option.some(0) }), "invalid --health-interval '0': must be an integer of at least 1 second"],
     ["a health timeout of 0", flags({ healthCmd: Option.some("true"), healthTimeout: Option.some(0) }), "invalid --health-timeout '0'"],
     ["health retries of 0", flags({ healthCmd: Option.some("true"), healthRetries: Option.some(0) }), "invalid --health-retries '0'"],
@@ -134,6 +142,16 @@ describe("RunSpec.parseEnv", () => {
 })
 
 describe("RunSpec.parseEnv edge cases", () => {
+  it("a value may hold newlines and '='; only the key must be a valid name", () => {
+    expect(RunSpec.parseEnv(["CERT=line1\nline2", "Q=a=b"])).toEqual(Either.right({ CERT: "line1\nline2", Q: "a=b" }))
+  })
+
+  it("takes the box's base variables from the caller only (PATH defaulted)", () => {
+    expect(specOf(flags()).baseEnv).toEqual({ PATH: "/opt/tool/bin:/usr/bin", HOME: "/home/u", USER: "u" })
+    const spec = RunSpec.validate(flags(), "/srv", {})
+    expect(Either.isRight(spec) && spec.right.baseEnv["PATH"]).toBe("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+  })
+
   it("keeps __proto__ as an ordinary variable", () => {
     const parsed = RunSpec.parseEnv(["__proto__=x"])
     expect(Either.isRight(parsed) && Object.keys(parsed.right)).toEqual(["__proto__"])

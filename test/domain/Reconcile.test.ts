@@ -11,6 +11,7 @@ const box = (overrides: Partial<BoxRecord> & Pick<BoxRecord, "id">): BoxRecord =
   pid_start_time: 555,
   cmd: ["sleep", "100"],
   env: {},
+  base_env: null,
   box_dir: `/tmp/boxes/${overrides.id}`,
   console_log: `/tmp/boxes/${overrides.id}/console.log`,
   workdir: null,

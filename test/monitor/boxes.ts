@@ -18,6 +18,7 @@ export const makeBox = (overrides: Partial<BoxRecord> & { readonly name?: string
     pid_start_time: null,
     cmd: ["sleep", "1000"],
     env: {},
+    base_env: null,
     box_dir: `/tmp/a3s-test/boxes/${id}`,
     console_log: `/tmp/a3s-test/boxes/${id}/console.log`,
     workdir: null,

@@ -84,7 +84,12 @@ export class World {
   }
 
   cli(...args: ReadonlyArray<string>): { readonly status: number | null; readonly stdout: string; readonly stderr: string } {
-    const result = spawnSync(process.execPath, [bin, ...args], { env: this.env, encoding: "utf8", timeout: 30_000 })
+    return this.cliWith(this.env, ...args)
+  }
+
+  /** `cli` in the environment `env` (the command's whole environment). */
+  cliWith(env: NodeJS.ProcessEnv, ...args: ReadonlyArray<string>): { readonly status: number | null; readonly stdout: string; readonly stderr: string } {
+    const result = spawnSync(process.execPath, [bin, ...args], { env, encoding: "utf8", timeout: 30_000 })
     this.state() // remember the pids this command started
     return { status: result.status, stdout: result.stdout, stderr: result.stderr }
   }
@@ -106,11 +111,20 @@ export class World {
   }
 
   /** Starts `a3s-box monitor` with JSON logs and waits for its start line. */
-  async startMonitor(...args: ReadonlyArray<string>): Promise<ChildProcess> {
-    const child = spawn(process.execPath, [bin, "monitor", "--log-format", "json", ...args], {
-      env: this.env,
-      stdio: ["ignore", "pipe", "pipe"]
-    })
+  startMonitor(...args: ReadonlyArray<string>): Promise<ChildProcess> {
+    return this.startMonitorWith({ env: this.env }, ...args)
+  }
+
+  /**
+   * `startMonitor` with the monitor's whole environment `env`, run through `prefix` if given
+   * (`["env", "-i", "A3S_HOME=..."]`: the monitor is `prefix`'s process, exec'd into node).
+   */
+  async startMonitorWith(
+    options: { readonly env: NodeJS.ProcessEnv; readonly prefix?: ReadonlyArray<string> },
+    ...args: ReadonlyArray<string>
+  ): Promise<ChildProcess> {
+    const argv = [...(options.prefix ?? []), process.execPath, bin, "monitor", "--log-format", "json", ...args]
+    const child = spawn(argv[0]!, argv.slice(1), { env: options.env, stdio: ["ignore", "pipe", "pipe"] })
     this.monitor = child
     let buffer = ""
     child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {

@@ -57,6 +57,8 @@ const cases: ReadonlyArray<readonly [string, ReadonlyArray<Case>]> = [
     [["run", "-d", "--stop-signal", "", "--", "true"], 1, /^Error: invalid --stop-signal '': expected a signal name such as SIGTERM/],
     [["run", "-d", "--stop-signal", "99", "--", "true"], 1, /^Error: invalid --stop-signal '99'/],
     [["run", "-d", "-e", "=v", "--", "true"], 1, "Error: invalid -e/--env '=v': expected KEY=VALUE with a non-empty KEY\n"],
+    [["run", "-d", "-e", "A\nB=v", "--", "true"], 1, "Error: invalid -e/--env 'A\\nB=v': expected KEY=VALUE with a valid KEY: the variable name contains a newline\n"],
+    [["run", "-d", "-e", "OK=1", "-e", "A\tB=v", "--", "true"], 1, "Error: invalid -e/--env 'A\\tB=v': expected KEY=VALUE with a valid KEY: the variable name contains the control character U+0009\n"],
     [["run", "-d", "--name", "", "--", "true"], 1, /^Error: invalid --name '': use letters, digits/],
     [["run", "-d", "--name", "-x", "--", "true"], 1, /^Error: invalid --name '-x': use letters, digits/]
   ]],

@@ -10,7 +10,9 @@
  *   and start time before it counts);
  * - no record lost (the same boxes, by id, every round; the file always parses);
  * - no box left unrecorded: once the monitor is dead, every live box process is the one its
- *   record names (pid and start time).
+ *   record names (pid and start time);
+ * - no exit code but the boxes' own: crashy boxes exit 3, steady ones are SIGKILLed (137). A
+ *   restart abandoned by a killed monitor (its gated job exits 125) writes none (issue 16).
  */
 import * as fs from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -70,12 +72,27 @@ describe("chaos: the monitor SIGKILLed at random moments of a restart storm", ()
 
     /** With no monitor running: the file parses, every box is there, and every live process is recorded. */
     const checkRecorded = (round: number) => {
-      let records: Array<{ id: string; name: string; pid: number | null; pid_start_time: number | null }>
+      let records: Array<{ id: string; name: string; pid: number | null; pid_start_time: number | null; exit_code?: number | null; box_dir: string }>
       try {
         records = JSON.parse(fs.readFileSync(lab.stateFile, "utf8"))
       } catch (error) {
         violations.push(`round ${round}: the state file does not parse: ${String(error)}`)
         return
+      }
+      for (const box of records) {
+        const own = box.name.startsWith("steady") ? 137 : 3
+        if (box.exit_code !== undefined && box.exit_code !== null && box.exit_code !== own) {
+          violations.push(`round ${round}: box ${box.name} is recorded with exit code ${box.exit_code}, not its own ${own}`)
+        }
+        let file: string | undefined
+        try {
+          file = fs.readFileSync(`${box.box_dir}/exit_code`, "utf8")
+        } catch {
+          file = undefined
+        }
+        if (file !== undefined && file !== "" && file !== `${own}\n`) {
+          violations.push(`round ${round}: box ${box.name}'s exit_code file says ${JSON.stringify(file)}, not its own ${own}`)
+        }
       }
       const present = records.map((r) => r.id).sort()
       if (JSON.stringify(present) !== JSON.stringify(ids)) violations.push(`round ${round}: records ${present.join(",")} instead of ${ids.join(",")}`)

@@ -1,23 +1,6 @@
 import * as Option from "effect/Option"
 import { describe, expect, it } from "vitest"
-import { boxEnvironment, DEFAULT_PATH, exitCodePath, parseExitCodeFile } from "../../src/runtime/LocalBoxRuntime.js"
-
-describe("boxEnvironment", () => {
-  const host = { PATH: "/host/bin", HOME: "/home/u", USER: "u", LANG: "C.UTF-8", SECRET_TOKEN: "x", EDITOR: "vi" }
-
-  it("takes a small base from the host and leaves the rest of it out", () => {
-    expect(boxEnvironment({}, host)).toEqual({ PATH: "/host/bin", HOME: "/home/u", USER: "u", LANG: "C.UTF-8" })
-  })
-
-  it("lets the box's env override the base", () => {
-    expect(boxEnvironment({ PATH: "/box/bin", FOO: "bar" }, host)).toMatchObject({ PATH: "/box/bin", FOO: "bar", HOME: "/home/u" })
-  })
-
-  it("always has a PATH, even from a service manager's empty environment", () => {
-    expect(boxEnvironment({}, {})).toEqual({ PATH: DEFAULT_PATH })
-    expect(boxEnvironment({}, { PATH: "" })).toEqual({ PATH: DEFAULT_PATH })
-  })
-})
+import { exitCodePath, parseExitCodeFile } from "../../src/runtime/LocalBoxRuntime.js"
 
 describe("exit_code file", () => {
   it("lives in the box dir", () => {

@@ -3,7 +3,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as TestContext from "effect/TestContext"
 import { spawn, spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterEach, describe, expect, it } from "vitest"
@@ -133,6 +133,70 @@ describe("LocalBoxRuntime.boot", () => {
     } finally {
       delete process.env["A3S_RUNTIME_TEST_LEAK"]
     }
+  })
+
+  it("boots with the record's base_env (the environment of its creation), -e on top, never the booting process's", async () => {
+    const dir = tempDir(cleanup)
+    const extra = path.join(dir, "extra bin")
+    mkdirSync(extra)
+    // A command found only on the creator's PATH.
+    writeFileSync(path.join(extra, "only-on-creator-path"), "#!/bin/sh\necho \"path=$PATH home=$HOME user=$USER foo=$FOO lang=${LANG-unset}\"\n", { mode: 0o755 })
+    const record = recordIn(dir, {
+      cmd: ["only-on-creator-path"],
+      env: { FOO: "from -e", USER: "overridden" },
+      base_env: { PATH: `${extra}:/usr/bin:/bin`, HOME: "/home/creator", USER: "creator" }
+    })
+    expect(process.env["HOME"]).not.toBe("/home/creator")
+    const booted = await boot(record)
+    expect(await run(booted.exited)).toBe(0)
+    expect(readText(record.console_log)).toBe(`path=${extra}:/usr/bin:/bin home=/home/creator user=overridden foo=from -e lang=unset\n`)
+  })
+
+  it("keeps the booting process's umask for the box, and its files private whatever the umask: dir 0700, log and exit_code 0600", async () => {
+    const previous = process.umask(0o022)
+    try {
+      const record = box({ cmd: ["sh", "-c", "umask; echo out > made-by-box; echo token-s3cret"] })
+      const booted = await boot(record)
+      expect(await run(booted.exited)).toBe(0)
+      const mode = (file: string) => statSync(file).mode & 0o777
+      expect(mode(record.box_dir)).toBe(0o700)
+      expect(mode(path.dirname(record.console_log))).toBe(0o700)
+      expect(mode(record.console_log)).toBe(0o600)
+      expect(mode(path.join(record.box_dir, "exit_code"))).toBe(0o600)
+      expect(readText(record.console_log)).toBe("0022\ntoken-s3cret\n")
+      // The box's own files follow its umask (the booting process's), not the wrapper's 077.
+      expect(mode(path.join(record.box_dir, "made-by-box"))).toBe(0o644)
+    } finally {
+      process.umask(previous)
+    }
+  })
+
+  it("makes an older version's shared box dir and console log private at the next boot", async () => {
+    const dir = tempDir(cleanup)
+    const id = "00000000-0000-4000-8000-0000000000aa"
+    const boxDir = path.join(dir, "boxes", id)
+    mkdirSync(boxDir, { recursive: true, mode: 0o755 })
+    chmodSync(boxDir, 0o755)
+    const log = path.join(boxDir, "console.log")
+    writeFileSync(log, "old output\n", { mode: 0o644 })
+    chmodSync(log, 0o644)
+    writeFileSync(path.join(boxDir, "exit_code"), "1\n", { mode: 0o644 })
+    const record = recordIn(dir, { id, box_dir: boxDir, console_log: log, cmd: ["true"] })
+    const booted = await boot(record)
+    expect(await run(booted.exited)).toBe(0)
+    expect(statSync(boxDir).mode & 0o777).toBe(0o700)
+    expect(statSync(log).mode & 0o777).toBe(0o600)
+    expect(statSync(path.join(boxDir, "exit_code")).mode & 0o777).toBe(0o600)
+    expect(readText(log)).toBe("old output\n")
+  })
+
+  it("never makes a shared directory private that is not named after the box", async () => {
+    const shared = tempDir(cleanup)
+    chmodSync(shared, 0o755)
+    const record = recordIn(shared, { box_dir: shared, console_log: path.join(shared, "console.log"), cmd: ["true"] })
+    const booted = await boot(record)
+    expect(await run(booted.exited)).toBe(0)
+    expect(statSync(shared).mode & 0o777).toBe(0o755)
   })
 
   it("runs in box_dir when there is no workdir, creating box_dir and the log directory", async () => {
@@ -307,6 +371,60 @@ describe("LocalBoxRuntime.boot, a launcher started ahead of need", () => {
   })
 })
 
+describe("LocalBoxRuntime.boot, boxes of different environments", () => {
+  const environOf = (pid: number): ReadonlyArray<string> => readText(`/proc/${pid}/environ`).split("\0")
+
+  it("each box boots with its own fixed environment, whether launched in a batch, alone, or by a spare of another box's environment", async () => {
+    const own = Effect.runSync(LocalBoxRuntime.make)
+    const dir = tempDir(cleanup)
+    const of = (who: string) =>
+      recordIn(dir, { cmd: ["sleep", "30"], base_env: { PATH: `/opt/${who}/bin:/usr/bin:/bin`, HOME: `/home/${who}` } })
+    const alice = of("alice")
+    const bob = of("bob")
+    /** Wrappers of the boxes booted (a spare that took a box is its wrapper): not spares any more. */
+    const wrappers = new Set<number>()
+    const bootOwn = async (record: BoxRecord) => {
+      const booted = await run(own.boot(record))
+      cleanup.track(booted.pid)
+      wrappers.add(readStat(booted.pid)!.ppid)
+      return booted
+    }
+    const expectEnv = (pid: number, who: string) => {
+      expect(environOf(pid)).toContain(`HOME=/home/${who}`)
+      expect(environOf(pid)).toContain(`PATH=/opt/${who}/bin:/usr/bin:/bin`)
+    }
+    /** Spare launchers (not yet used) of this process for alice's or bob's environment (other tests' runtimes have their own). */
+    const spares = (): ReadonlyArray<number> =>
+      readdirSync("/proc").filter((e) => /^[0-9]+$/.test(e)).map(Number).filter((pid) =>
+        !wrappers.has(pid) && readStat(pid)?.ppid === process.pid && readText(`/proc/${pid}/cmdline`).split("\0").includes("spare") &&
+        environOf(pid).some((v) => v === "HOME=/home/alice" || v === "HOME=/home/bob")
+      )
+    // A batch: one launcher per environment.
+    for (const r of [alice, bob]) mkdirSync(path.dirname(r.console_log), { recursive: true })
+    const batch = await run(Effect.forEach([alice, bob], (r) => own.boot(r), { concurrency: "unbounded" }))
+    for (const b of batch) cleanup.track(b.pid)
+    await eventually("both execed", () => batch.every((b) => readText(`/proc/${b.pid}/cmdline`).startsWith("sleep")))
+    expectEnv(batch[0]!.pid, "alice")
+    expectEnv(batch[1]!.pid, "bob")
+    // Lone boots (as crash restarts are): a spare is kept for the latest one's environment (bob's).
+    await bootOwn(alice)
+    await bootOwn(bob)
+    await eventually("a spare launcher is ready", () => spares().length === 1)
+    for (const pid of spares()) cleanup.track(pid)
+    expect(environOf(spares()[0]!)).toContain("HOME=/home/bob")
+    // Alice's next boot does not take bob's spare; bob's does.
+    const aliceAgain = await bootOwn(alice)
+    expectEnv(aliceAgain.pid, "alice")
+    expect(readText(`/proc/${readStat(aliceAgain.pid)!.ppid}/cmdline`).split("\0")).not.toContain("spare")
+    await eventually("a spare for alice's environment", () => spares().some((pid) => environOf(pid).includes("HOME=/home/alice")))
+    for (const pid of spares()) cleanup.track(pid)
+    const aliceSpared = await bootOwn(alice)
+    expect(readText(`/proc/${readStat(aliceSpared.pid)!.ppid}/cmdline`).split("\0")).toContain("spare")
+    await eventually("execed", () => readText(`/proc/${aliceSpared.pid}/cmdline`).startsWith("sleep"))
+    expectEnv(aliceSpared.pid, "alice")
+  })
+})
+
 describe("LocalBoxRuntime.stop", () => {
   it("sends SIGTERM to the process group and returns 143", async () => {
     const record = box({ cmd: ["sh", "-c", "sleep 30 & wait"] })
@@ -396,6 +514,11 @@ describe("LocalBoxRuntime.probe", () => {
 
   it("exit 0 is healthy, with the box's env", async () => {
     expect(await run(runtime.probe(withCheck(["sh", "-c", "test \"$PROBE_VAR\" = from-env"])))).toEqual({ _tag: "Healthy" })
+  })
+
+  it("runs in the box's fixed environment (base_env, env on top), not the probing process's", async () => {
+    const record = { ...withCheck(["sh", "-c", "test \"$PROBE_VAR $HOME $PATH\" = \"from-env /home/creator /opt/creator/bin:/usr/bin:/bin\""]), base_env: { HOME: "/home/creator", PATH: "/opt/creator/bin:/usr/bin:/bin" } }
+    expect(await run(runtime.probe(record))).toEqual({ _tag: "Healthy" })
   })
 
   it("a non-zero exit is unhealthy, with the code and the last output line", async () => {
