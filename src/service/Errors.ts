@@ -2,7 +2,7 @@ import * as Data from "effect/Data"
 import { errorText } from "../platform/ErrorText.js"
 
 /** Which service manager a unit is for. */
-export type ServiceManager = "systemd" | "launchd"
+export type ManagerName = "systemd" | "launchd"
 
 /** `--install`/`--uninstall`/`status` on an OS that has neither systemd --user nor launchd. */
 export class UnsupportedPlatform extends Data.TaggedError("UnsupportedPlatform")<{
@@ -116,7 +116,7 @@ export const describeFailure = (failed: FailedCommand): string => {
  * told. The CLI prints this message, which ends with the exact manual command, and exits 0.
  */
 export class ServiceManagerUnavailable extends Data.TaggedError("ServiceManagerUnavailable")<{
-  readonly manager: ServiceManager
+  readonly manager: ManagerName
   readonly operation: "install" | "uninstall"
   readonly unitPath: string
   readonly failed: FailedCommand
