@@ -15,6 +15,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as ServiceCommands from "../../src/cli/ServiceCommands.js"
+import * as HealthzIdentity from "../../src/metrics/HealthzIdentity.js"
 import * as HealthProbe from "../../src/service/internal/healthProbe.js"
 import * as Systemd from "../../src/service/internal/systemd.js"
 import * as ServiceInstaller from "../../src/service/ServiceInstaller.js"
@@ -53,7 +54,7 @@ const request = (over: Partial<ServiceCommands.InstallRequest> = {}): ServiceCom
   ...over
 })
 
-type Http = (url: string) => { status: number; body: string } | "refused"
+type Http = (url: string) => { status: number; body: string; headers?: Record<string, string> } | "refused"
 const noHttp: Http = () => "refused"
 const fakeHttp = (answer: Http) =>
   Layer.succeed(
@@ -62,7 +63,7 @@ const fakeHttp = (answer: Http) =>
       const a = answer(url.toString())
       return a === "refused"
         ? Effect.fail(new HttpClientError.RequestError({ request: req, reason: "Transport", cause: new Error("connect ECONNREFUSED") }))
-        : Effect.succeed(HttpClientResponse.fromWeb(req, new Response(a.body, { status: a.status })))
+        : Effect.succeed(HttpClientResponse.fromWeb(req, new Response(a.body, { status: a.status, headers: a.headers ?? {} })))
     })
   )
 
@@ -441,7 +442,7 @@ describe("status", () => {
         ServiceCommands.runStatus("text", req.home),
         (url) =>
           url === "http://127.0.0.1:9464/healthz"
-            ? { status: 200, body: "ok\n" }
+            ? { status: 200, body: "ok\n", headers: HealthzIdentity.headers(req.home, 4321) }
             : url === "http://127.0.0.1:9464/metrics"
             ? { status: 200, body: "# TYPE a3s_box_monitor_seconds_since_last_poll gauge\na3s_box_monitor_seconds_since_last_poll 1.25\n" }
             : "refused"
