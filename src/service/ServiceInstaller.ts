@@ -16,6 +16,7 @@ import * as os from "node:os"
 import {
   type FailedCommand,
   type InstallError,
+  type ManagerName,
   ServiceManagerUnavailable,
   type StatusError,
   type UninstallError,
@@ -55,7 +56,7 @@ export { nodeHttpGetClient } from "./internal/nodeHttpClient.js"
 
 export interface ServiceInstallerShape {
   /** The service manager of this platform; None on other platforms (every operation then fails). */
-  readonly manager: Option.Option<ServiceManager.ServiceManagerShape["name"]>
+  readonly manager: Option.Option<ManagerName>
   /** Where the unit file goes (empty on unsupported platforms). */
   readonly unitPath: string
   /** The exact commands a user runs by hand to finish a fresh install. */
