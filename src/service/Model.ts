@@ -2,6 +2,7 @@
  * What the service installer is told and what it answers: the environment it runs in, the
  * outcomes of install and uninstall, and the status of an installed service.
  */
+import * as Data from "effect/Data"
 import type * as Option from "effect/Option"
 import type { FailedCommand, ManagerName } from "./Errors.js"
 import type * as Units from "./Units.js"
@@ -24,10 +25,12 @@ export interface InstallOptions {
 }
 
 /** What `loginctl enable-linger` did. */
-export type LingerOutcome =
-  | { readonly _tag: "Enabled"; readonly argv: ReadonlyArray<string> }
-  | { readonly _tag: "Failed"; readonly failed: FailedCommand }
-  | { readonly _tag: "NotApplicable"; readonly reason: string }
+export type LingerOutcome = Data.TaggedEnum<{
+  Enabled: { readonly argv: ReadonlyArray<string> }
+  Failed: { readonly failed: FailedCommand }
+  NotApplicable: { readonly reason: string }
+}>
+export const LingerOutcome = Data.taggedEnum<LingerOutcome>()
 
 /** Service-manager commands, in the order they ran. */
 export type Commands = ReadonlyArray<ReadonlyArray<string>>
@@ -42,19 +45,15 @@ export interface InstallOutcome {
   readonly linger: Option.Option<LingerOutcome>
 }
 
-export type UninstallOutcome =
-  | { readonly _tag: "NotInstalled"; readonly manager: ManagerName; readonly unitPath: string }
-  | {
-    readonly _tag: "Removed"
-    readonly manager: ManagerName
-    readonly unitPath: string
-    readonly commands: Commands
-  }
+export type UninstallOutcome = Data.TaggedEnum<{
+  NotInstalled: { readonly manager: ManagerName; readonly unitPath: string }
+  Removed: { readonly manager: ManagerName; readonly unitPath: string; readonly commands: Commands }
+}>
+export const UninstallOutcome = Data.taggedEnum<UninstallOutcome>()
 
 /** What the service manager says about the service, or why it could not be asked. */
-export type ManagerState =
-  | {
-    readonly _tag: "Known"
+export type ManagerState = Data.TaggedEnum<{
+  Known: {
     /** systemd: `UnitFileState` (enabled, disabled, ...); launchd: loaded or not. */
     readonly enabled: string
     /** systemd: `ActiveState` (active, inactive, failed, activating, ...); launchd: running or not. */
@@ -67,7 +66,9 @@ export type ManagerState =
     /** launchd: `LastExitStatus`. */
     readonly lastExitStatus: Option.Option<number>
   }
-  | { readonly _tag: "Unavailable"; readonly failed: FailedCommand }
+  Unavailable: { readonly failed: FailedCommand }
+}>
+export const ManagerState = Data.taggedEnum<ManagerState>()
 
 /** Who answered `/healthz`, as its `X-A3S-Home` and `X-A3S-Pid` headers say (absent from other servers). */
 export interface Responder {
@@ -76,9 +77,8 @@ export interface Responder {
 }
 
 /** What the monitor's `/healthz` (and `/metrics`) say, when the unit configures a metrics address. */
-export type HealthProbe =
-  | {
-    readonly _tag: "Answered"
+export type HealthProbe = Data.TaggedEnum<{
+  Answered: {
     readonly url: string
     readonly status: number
     /** The `/healthz` body, trimmed (`ok`, or how stale the poll loop is). */
@@ -87,8 +87,10 @@ export type HealthProbe =
     readonly secondsSinceLastPoll: Option.Option<number>
     readonly responder: Responder
   }
-  | { readonly _tag: "Unreachable"; readonly url: string; readonly reason: string }
-  | { readonly _tag: "NotProbed"; readonly reason: string }
+  Unreachable: { readonly url: string; readonly reason: string }
+  NotProbed: { readonly reason: string }
+}>
+export const HealthProbe = Data.taggedEnum<HealthProbe>()
 
 /** One path an installed unit starts that no longer exists. */
 export interface MissingPath {

@@ -27,28 +27,28 @@ import {
 import * as HealthProbe from "./internal/healthProbe.js"
 import { nodeHttpGetClient } from "./internal/nodeHttpClient.js"
 import * as UnitFile from "./internal/unitFile.js"
-import type {
-  InstallerEnvironment,
-  InstallOptions,
-  InstallOutcome,
-  ServiceStatus,
+import {
+  type InstallerEnvironment,
+  type InstallOptions,
+  type InstallOutcome,
+  type ServiceStatus,
   UninstallOutcome
 } from "./Model.js"
 import * as ServiceManager from "./ServiceManager.js"
 import * as Units from "./Units.js"
 
-export type {
-  Commands,
+export {
+  type Commands,
   HealthProbe,
-  InstalledUnitStatus,
-  InstallerEnvironment,
-  InstallOptions,
-  InstallOutcome,
+  type InstalledUnitStatus,
+  type InstallerEnvironment,
+  type InstallOptions,
+  type InstallOutcome,
   LingerOutcome,
   ManagerState,
-  MissingPath,
-  Responder,
-  ServiceStatus,
+  type MissingPath,
+  type Responder,
+  type ServiceStatus,
   UninstallOutcome
 } from "./Model.js"
 export { currentProgram, type Program, programFrom } from "./internal/program.js"
@@ -109,7 +109,7 @@ export const fromManager: Effect.Effect<
     if (!(yield* UnitFile.exists(fs, unitPath))) {
       // What the manager left behind a unit removed by hand is ours by name: tidy it.
       yield* Effect.ignore(manager.removeLeftovers)
-      return { _tag: "NotInstalled", manager: name, unitPath } satisfies UninstallOutcome
+      return UninstallOutcome.NotInstalled({ manager: name, unitPath })
     }
     const deactivated = yield* manager.deactivate
     yield* manager.removeLeftovers
@@ -124,7 +124,7 @@ export const fromManager: Effect.Effect<
       })
     }
     const commands = [...Either.getOrElse(deactivated, () => []), ...Either.getOrElse(forgotten, () => [])]
-    return { _tag: "Removed", manager: name, unitPath, commands } satisfies UninstallOutcome
+    return UninstallOutcome.Removed({ manager: name, unitPath, commands })
   })
 
   const status = Effect.gen(function*() {

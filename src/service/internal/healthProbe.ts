@@ -9,7 +9,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as HealthzIdentity from "../../metrics/HealthzIdentity.js"
 import * as ListenAddress from "../../metrics/ListenAddress.js"
-import type { HealthProbe, Responder } from "../Model.js"
+import { HealthProbe, type Responder } from "../Model.js"
 
 /** The URL the status probe uses for a listen address (wildcards are asked on loopback). */
 export const probeBase = (metricsAddr: string): Either.Either<string, string> =>
@@ -49,10 +49,10 @@ export const PROBE_TIMEOUT = Duration.seconds(2)
 export const probe = (client: HttpClient.HttpClient, metricsAddr: Option.Option<string>): Effect.Effect<HealthProbe> =>
   Effect.gen(function*() {
     if (Option.isNone(metricsAddr)) {
-      return { _tag: "NotProbed", reason: "the unit sets no --metrics-addr" } satisfies HealthProbe
+      return HealthProbe.NotProbed({ reason: "the unit sets no --metrics-addr" })
     }
     const base = probeBase(metricsAddr.value)
-    if (Either.isLeft(base)) return { _tag: "NotProbed", reason: base.left } satisfies HealthProbe
+    if (Either.isLeft(base)) return HealthProbe.NotProbed({ reason: base.left })
     const url = `${base.right}/healthz`
     const get = (u: string) =>
       client.get(u).pipe(
@@ -67,15 +67,14 @@ export const probe = (client: HttpClient.HttpClient, metricsAddr: Option.Option<
       )
     const healthz = yield* Effect.either(get(url))
     if (Either.isLeft(healthz)) {
-      return { _tag: "Unreachable", url, reason: healthz.left } satisfies HealthProbe
+      return HealthProbe.Unreachable({ url, reason: healthz.left })
     }
     const metrics = yield* Effect.option(get(`${base.right}/metrics`))
-    return {
-      _tag: "Answered",
+    return HealthProbe.Answered({
       url,
       status: healthz.right.status,
       body: healthz.right.text.trim(),
       secondsSinceLastPoll: Option.flatMap(metrics, (m) => m.status === 200 ? secondsSinceLastPoll(m.text) : Option.none()),
       responder: responderFrom(healthz.right.headers)
-    } satisfies HealthProbe
+    })
   })

@@ -6,7 +6,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { ensureDirectories } from "../../platform/Directories.js"
 import { commandLine, type FailedCommand, UnitWriteFailed } from "../Errors.js"
-import type { Commands, InstallerEnvironment, LingerOutcome, ManagerState } from "../Model.js"
+import { type Commands, type InstallerEnvironment, LingerOutcome, ManagerState } from "../Model.js"
 import type { ServiceManagerShape } from "../ServiceManager.js"
 import * as Units from "../Units.js"
 import { type CommandOutput, runnerOn } from "./commandRunner.js"
@@ -22,30 +22,28 @@ export const launchdCommands = {
 /** Reads `launchctl list LABEL`: exit 0 with a `"PID" = N;` line while loaded (and running). */
 export const parseLaunchctlList = (out: CommandOutput): ManagerState => {
   if (out.exitCode !== 0) {
-    return {
-      _tag: "Known",
+    return ManagerState.Known({
       enabled: "not loaded",
       active: "inactive",
       sub: "",
       mainPid: Option.none(),
       restarts: Option.none(),
       lastExitStatus: Option.none()
-    }
+    })
   }
   const num = (key: string) => {
     const m = new RegExp(`"${key}"\\s*=\\s*(-?\\d+);`).exec(out.stdout)
     return m === null ? Option.none<number>() : Option.some(Number(m[1]))
   }
   const pid = num("PID")
-  return {
-    _tag: "Known",
+  return ManagerState.Known({
     enabled: "loaded",
     active: Option.isSome(pid) ? "running" : "not running",
     sub: "",
     mainPid: pid,
     restarts: Option.none(),
     lastExitStatus: num("LastExitStatus")
-  }
+  })
 }
 
 export const make = (
@@ -88,10 +86,9 @@ export const make = (
       linger: (requested) =>
         Effect.succeed(
           requested
-            ? Option.some<LingerOutcome>({
-              _tag: "NotApplicable",
+            ? Option.some(LingerOutcome.NotApplicable({
               reason: "launchd runs LaunchAgents only while you are logged in; there is no linger on macOS"
-            })
+            }))
             : Option.none()
         ),
       deactivate: Effect.map(checked(unload), Either.map((): Commands => [unload])),
@@ -101,7 +98,7 @@ export const make = (
       state: Effect.map(
         run(launchdCommands.list),
         Either.match({
-          onLeft: (failure): ManagerState => ({ _tag: "Unavailable", failed: { argv: launchdCommands.list, failure } }),
+          onLeft: (failure) => ManagerState.Unavailable({ failed: { argv: launchdCommands.list, failure } }),
           onRight: parseLaunchctlList
         })
       ),

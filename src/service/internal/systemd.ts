@@ -5,7 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { commandLine, type FailedCommand, UnitRemoveFailed } from "../Errors.js"
-import type { Commands, InstallerEnvironment, LingerOutcome, ManagerState } from "../Model.js"
+import { type Commands, type InstallerEnvironment, LingerOutcome, ManagerState } from "../Model.js"
 import type { ServiceManagerShape } from "../ServiceManager.js"
 import * as Units from "../Units.js"
 import { runnerOn } from "./commandRunner.js"
@@ -52,15 +52,14 @@ export const parseSystemdShow = (stdout: string): ManagerState => {
     return v !== undefined && /^\d+$/.test(v) ? Option.some(Number(v)) : Option.none()
   }
   const loaded = props["LoadState"] ?? ""
-  return {
-    _tag: "Known",
+  return ManagerState.Known({
     enabled: loaded === "not-found" ? "not-found" : (props["UnitFileState"] || "unknown"),
     active: props["ActiveState"] ?? "unknown",
     sub: props["SubState"] ?? "",
     mainPid: Option.filter(num("MainPID"), (pid) => pid > 0),
     restarts: num("NRestarts"),
     lastExitStatus: Option.none()
-  }
+  })
 }
 
 export const make = (
@@ -104,8 +103,8 @@ export const make = (
         if (!requested) return Option.none<LingerOutcome>()
         const argv = ["loginctl", "enable-linger", env.user]
         const result = yield* checked(argv)
-        return Option.some<LingerOutcome>(
-          Either.isRight(result) ? { _tag: "Enabled", argv } : { _tag: "Failed", failed: result.left }
+        return Option.some(
+          Either.isRight(result) ? LingerOutcome.Enabled({ argv }) : LingerOutcome.Failed({ failed: result.left })
         )
       })
 
@@ -132,7 +131,7 @@ export const make = (
       state: Effect.map(
         checked(systemdCommands.show),
         Either.match({
-          onLeft: (failed): ManagerState => ({ _tag: "Unavailable", failed }),
+          onLeft: (failed) => ManagerState.Unavailable({ failed }),
           onRight: (out) => parseSystemdShow(out.stdout)
         })
       ),
