@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
+import { errnoCode, isNotFound } from "./ErrorText.js"
 
 /**
  * `mkdir -p DIR` that always terminates. Node 20's `mkdir(…, { recursive: true })` loops
@@ -17,7 +18,7 @@ export const makeDirectories = async (dir: string, mode?: number): Promise<void>
       if (!info.isDirectory()) throw Object.assign(new Error(`${current} exists and is not a directory`), { code: "ENOTDIR" })
       break
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error
+      if (!isNotFound(error)) throw error
       missing.push(current)
       if (path.dirname(current) === current) break
     }
@@ -27,7 +28,7 @@ export const makeDirectories = async (dir: string, mode?: number): Promise<void>
       await fsp.mkdir(directory, mode === undefined ? {} : { mode })
     } catch (error) {
       // Created meanwhile by a concurrent command: fine.
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
+      if (errnoCode(error) !== "EEXIST") throw error
     }
   }
 }
