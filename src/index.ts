@@ -47,6 +47,7 @@ export * as MetricsServer from "./metrics/MetricsServer.js"
 
 // service: systemd --user and launchd units
 export * as ServiceInstaller from "./service/ServiceInstaller.js"
+export * as ServiceManager from "./service/ServiceManager.js"
 export * as ServiceUnits from "./service/Units.js"
 
 // cli: the command tree, to embed or extend

@@ -6,17 +6,26 @@
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import type * as FileSystem from "@effect/platform/FileSystem"
-import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ListenAddress from "../metrics/ListenAddress.js"
-import * as Heartbeat from "../monitor/Heartbeat.js"
 import { commandLine, describeFailure, shellWord } from "../service/Errors.js"
 import * as ServiceInstaller from "../service/ServiceInstaller.js"
 import * as Units from "../service/Units.js"
 import * as Home from "../state/Home.js"
+import { type MonitorSeen, seeMonitor, statusJson, statusText } from "./ServiceStatusView.js"
+
+export {
+  healthOwner,
+  HealthOwner,
+  type MonitorSeen,
+  reinstallCommand,
+  seeMonitor,
+  statusJson,
+  statusText
+} from "./ServiceStatusView.js"
 
 export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
@@ -35,32 +44,11 @@ export interface InstallRequest {
 
 const printErr = (text: string) => Effect.forEach(text.split("\n"), (line) => Console.error(line), { discard: true })
 
-/** A failure on one line (stderr lines joined), for a status row. */
-const oneLine = (text: string) => text.split("\n").map((l) => l.trim()).filter((l) => l !== "").join(" ")
-
 const errorLines = (message: string) =>
   Effect.forEach(message.split("\n"), (line, i) => Console.error(i === 0 ? `Error: ${line}` : line), { discard: true })
 
 /** Prints an expected error (`Error: ...` on stderr) and gives exit code 1. */
 const failWith = (error: { readonly message: string }) => Effect.as(errorLines(error.message), EXIT_FAILURE)
-
-const managerName = (manager: "systemd" | "launchd") => (manager === "systemd" ? "systemd --user" : "launchd")
-
-/**
- * The command that re-installs a unit with the same monitor flags, as a user types it: the
- * unit's arguments after `monitor`, and `A3S_HOME=...` when the unit's home is not the one here.
- */
-export const reinstallCommand = (
-  argv: ReadonlyArray<string>,
-  home: Option.Option<string>,
-  currentHome: string
-): string => {
-  const monitorAt = argv.indexOf("monitor")
-  // `--standby` is in every unit an install writes (see `carriedMonitorArgs`): not a flag to type.
-  const flags = monitorAt < 0 ? [] : argv.slice(monitorAt + 1).filter((arg) => arg !== "--standby")
-  const line = ["a3s-box", "monitor", "--install", ...flags].map(shellWord).join(" ")
-  return Option.isSome(home) && home.value !== currentHome ? `A3S_HOME=${shellWord(home.value)} ${line}` : line
-}
 
 // ---------------------------------------------------------------------------------------------
 // install
@@ -151,154 +139,6 @@ export const runUninstall: Effect.Effect<number, never, ServiceInstaller.Service
 
 // ---------------------------------------------------------------------------------------------
 // status
-
-/**
- * What the home's heartbeat file says (SPEC §11): whether a monitor supervises the home,
- * whether the service started it or someone did by hand.
- */
-export interface MonitorSeen {
-  readonly verdict: Heartbeat.Verdict
-  readonly now: number
-  readonly file: string
-}
-
-/** Reads `<home>/monitor.json` now. Never fails. */
-export const seeMonitor = (home: string): Effect.Effect<MonitorSeen, never, FileSystem.FileSystem> =>
-  Effect.gen(function*() {
-    const verdict = yield* Heartbeat.inspect(home)
-    return { verdict, now: yield* Clock.currentTimeMillis, file: Heartbeat.heartbeatPath(home) }
-  })
-
-/** The status as JSON (snake_case, like the state file); `monitor` when the heartbeat was read. */
-export const statusJson = (status: ServiceInstaller.ServiceStatus, currentHome: string, monitor?: MonitorSeen) => {
-  const unit = Option.getOrNull(status.unit)
-  const d = unit === null ? null : Option.getOrNull(unit.description)
-  const value = <A>(o: Option.Option<A> | undefined) => (o === undefined ? null : Option.getOrNull(o))
-  const state = status.managerState
-  const health = status.health
-  const stale = unit !== null && unit.missing.length > 0
-  return {
-    manager: status.manager,
-    unit_path: status.unitPath,
-    installed: unit !== null,
-    unit: unit === null ? null : {
-      argv: unit.argv,
-      understood: d !== null,
-      recognized: d?.recognized ?? false,
-      node: value(d?.node),
-      script: value(d?.script),
-      interval_secs: value(d?.intervalSecs),
-      metrics_addr: value(d?.metricsAddr),
-      home: value(d?.home)
-    },
-    stale,
-    missing: unit?.missing ?? [],
-    fix: stale && d !== null ? reinstallCommand(unit.argv, d.home, currentHome) : null,
-    home_in_effect: currentHome,
-    enabled_on_disk: Option.getOrNull(status.enabledOnDisk),
-    service_manager: state._tag === "Known"
-      ? {
-        available: true,
-        enabled: state.enabled,
-        active: state.active,
-        sub_state: state.sub,
-        main_pid: Option.getOrNull(state.mainPid),
-        restarts: Option.getOrNull(state.restarts),
-        last_exit_status: Option.getOrNull(state.lastExitStatus)
-      }
-      : { available: false, error: oneLine(describeFailure(state.failed)) },
-    health: health._tag === "Answered"
-      ? {
-        probed: true,
-        reachable: true,
-        url: health.url,
-        status: health.status,
-        body: health.body,
-        seconds_since_last_poll: Option.getOrNull(health.secondsSinceLastPoll)
-      }
-      : health._tag === "Unreachable"
-      ? { probed: true, reachable: false, url: health.url, error: health.reason }
-      : { probed: false, reason: health.reason },
-    ...(monitor === undefined ? {} : { monitor: Heartbeat.toJson(monitor.verdict, monitor.now, monitor.file) })
-  }
-}
-
-const seconds = (s: number) => `${Number.isInteger(s) ? s : s.toFixed(1)}s`
-
-/** The status as lines for a human. */
-export const statusText = (
-  status: ServiceInstaller.ServiceStatus,
-  currentHome: string,
-  monitor?: MonitorSeen
-): ReadonlyArray<string> => {
-  const lines: Array<string> = [`a3s-box monitor service (${managerName(status.manager)})`]
-  const row = (label: string, text: string) => lines.push(`  ${`${label}:`.padEnd(10)}${text}`)
-  const more = (text: string) => lines.push(`  ${" ".repeat(10)}${text}`)
-  if (Option.isNone(status.unit)) {
-    row("unit", `not installed (no ${status.unitPath})`)
-  } else {
-    const unit = status.unit.value
-    row("unit", status.unitPath)
-    if (Option.isNone(unit.description)) {
-      row("runs", "cannot tell: the unit has no command line this tool can read (edited by hand?)")
-    } else {
-      const d = unit.description.value
-      row("runs", commandLine(unit.argv))
-      if (!d.recognized) more("(not the `NODE SCRIPT monitor ...` command line --install writes)")
-      row("interval", Option.match(d.intervalSecs, { onNone: () => "unknown", onSome: (n) => `${n}s` }))
-      row("metrics", Option.getOrElse(d.metricsAddr, () => "off"))
-      row("home", Option.getOrElse(d.home, () => "not set (the service's ~/.a3s)"))
-      if (Option.isSome(d.home) && d.home.value !== currentHome) {
-        more(`note: A3S_HOME here is ${currentHome}; this service supervises the boxes of ${d.home.value}`)
-      }
-      for (const m of unit.missing) {
-        row("STALE", `the ${m.what} ${m.path} no longer exists: the service cannot start.`)
-      }
-      if (unit.missing.length > 0) {
-        more(`Fix: re-run the install with the a3s-box and Node you use now: ${reinstallCommand(unit.argv, d.home, currentHome)}`)
-      }
-    }
-  }
-  const state = status.managerState
-  if (state._tag === "Unavailable") {
-    row("service", `unknown: could not ask ${status.manager}: ${oneLine(describeFailure(state.failed))}`)
-    if (Option.isSome(status.enabledOnDisk)) more(`enabled on disk: ${status.enabledOnDisk.value ? "yes" : "no"}`)
-  } else {
-    const parts = [state.enabled, state.sub === "" ? state.active : `${state.active} (${state.sub})`]
-    if (Option.isSome(state.mainPid)) parts.push(`main pid ${state.mainPid.value}`)
-    if (Option.isSome(state.restarts)) parts.push(`${state.restarts.value} restarts`)
-    if (Option.isSome(state.lastExitStatus)) parts.push(`last exit status ${state.lastExitStatus.value}`)
-    row("service", parts.join(", "))
-  }
-  const health = status.health
-  switch (health._tag) {
-    case "Answered": {
-      const verdict = health.status === 200 ? "ok" : health.body === "" ? `HTTP ${health.status}` : health.body
-      const age = Option.match(health.secondsSinceLastPoll, {
-        onNone: () => "",
-        onSome: (s) => `; last poll ${seconds(s)} ago`
-      })
-      row("health", `${verdict} (${health.url} answered ${health.status})${age}`)
-      break
-    }
-    case "Unreachable":
-      row("health", `no answer from ${health.url}: ${health.reason}`)
-      break
-    case "NotProbed":
-      if (Option.isSome(status.unit)) row("health", `not probed: ${health.reason}`)
-      break
-  }
-  if (monitor !== undefined) {
-    // The monitor of this home, whoever started it (SPEC §11).
-    row("monitor", Heartbeat.describe(monitor.verdict, monitor.now, monitor.file))
-    const pid = monitor.verdict._tag === "NotRunning" ? null : monitor.verdict.heartbeat.pid
-    if (pid !== null && state._tag === "Known" && Option.isSome(state.mainPid) && state.mainPid.value !== pid) {
-      more(`not the service's process (its main pid is ${state.mainPid.value}): started by hand or by another tool`)
-    }
-  }
-  if (Option.isNone(status.unit)) lines.push("Install it with: a3s-box monitor --install")
-  return lines
-}
 
 export const runStatus = (
   format: "text" | "json",

@@ -18,10 +18,12 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as http from "node:http"
 import type { AddressInfo, Socket } from "node:net"
+import * as path from "node:path"
 import { MonitorConfig, stalenessThreshold } from "../monitor/MonitorConfig.js"
 import { MonitorStats } from "../monitor/MonitorStats.js"
 import { StateStore } from "../state/StateStore.js"
 import type * as Exposition from "./Exposition.js"
+import * as HealthzIdentity from "./HealthzIdentity.js"
 import * as ListenAddress from "./ListenAddress.js"
 import * as Staleness from "./Staleness.js"
 
@@ -211,11 +213,14 @@ export const makeApp = (options: {
       }
     })
 
+    // The body stays `ok` (SPEC §8); the headers say whose monitor this is, so that
+    // `monitor status` can tell this home's monitor from another program on the port.
+    const identity = HealthzIdentity.headers(path.resolve(config.home), process.pid)
     const healthz = Effect.map(staleness, ({ staleness }) =>
       HttpServerResponse.text(Staleness.healthzBody(staleness), {
         status: staleness.up ? 200 : 503,
         contentType: TEXT,
-        headers: NO_STORE
+        headers: { ...NO_STORE, ...identity }
       }))
 
     const metrics = Effect.gen(function*() {

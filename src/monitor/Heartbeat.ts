@@ -27,12 +27,13 @@ import * as ParseResult from "effect/ParseResult"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import { randomBytes } from "node:crypto"
-import * as nodeFs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import packageJson from "../../package.json" with { type: "json" }
+import * as AtomicFile from "../platform/AtomicFile.js"
+import { errorText, isNotFound } from "../platform/ErrorText.js"
+import * as ThrottledLog from "../platform/ThrottledLog.js"
 import * as ProcessInfo from "../runtime/ProcessInfo.js"
 import { MonitorConfig, stalenessThreshold } from "./MonitorConfig.js"
 import { HeldLease, Timestamp } from "./MonitorLease.js"
@@ -76,13 +77,6 @@ export type ReadResult =
   | { readonly _tag: "Missing" }
   | { readonly _tag: "Unreadable"; readonly detail: string }
   | { readonly _tag: "Found"; readonly heartbeat: MonitorHeartbeat }
-
-const isNotFound = (error: unknown): boolean =>
-  typeof error === "object" && error !== null && "_tag" in error && error._tag === "SystemError" &&
-  "reason" in error && error.reason === "NotFound"
-
-const errorText = (error: unknown): string =>
-  typeof error === "object" && error !== null && "message" in error ? String(error.message) : String(error)
 
 /** Reads `<home>/monitor.json`. Never fails. */
 export const read = (home: string): Effect.Effect<ReadResult, never, FileSystem.FileSystem> =>
@@ -327,47 +321,18 @@ export interface HeartbeatOptions {
   readonly version?: string
 }
 
-const TEMP_PREFIX = ".monitor.json."
-const TEMP_SUFFIX = ".tmp"
-
-/** `<home>/monitor.json`, written atomically (unique temp file, fsync, rename), mode 0600. */
-export const fileSink = (home: string): Effect.Effect<HeartbeatSink, never, FileSystem.FileSystem> =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const homeDir = path.resolve(home)
-    const file = heartbeatPath(homeDir)
-    // Synchronous node:fs calls: the file is a few hundred bytes, written every interval by an
+/** `<home>/monitor.json`, written atomically (AtomicFile: unique temp file, fsync, rename), mode 0600. */
+export const fileSink = (home: string): Effect.Effect<HeartbeatSink> =>
+  Effect.sync(() => {
+    const file = heartbeatPath(path.resolve(home))
+    // Synchronous node:fs: the file is a few hundred bytes, written every interval by an
     // otherwise idle monitor, and each asynchronous step (open, write, fsync, close, rename) would
     // be a thread-pool round trip and a wake-up of its own.
     const write = (heartbeat: MonitorHeartbeat) =>
-      Effect.try({
-        try: () => {
-          const temp = path.join(homeDir, `${TEMP_PREFIX}${process.pid}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`)
-          try {
-            const fd = nodeFs.openSync(temp, "wx", 0o600)
-            try {
-              nodeFs.writeFileSync(fd, render(heartbeat))
-              nodeFs.fsyncSync(fd)
-            } finally {
-              nodeFs.closeSync(fd)
-            }
-            nodeFs.renameSync(temp, file)
-          } catch (error) {
-            try {
-              nodeFs.rmSync(temp, { force: true })
-            } catch {
-              // The write's error is the one to report.
-            }
-            throw error
-          }
-        },
-        catch: (error) => ({ message: `cannot write the heartbeat ${file}: ${errorText(error)}` })
-      })
-    const sweep = Effect.gen(function*() {
-      for (const name of yield* fs.readDirectory(homeDir)) {
-        if (name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX)) yield* fs.remove(path.join(homeDir, name))
-      }
-    }).pipe(Effect.ignore)
+      AtomicFile.write(AtomicFile.nodeSync, file, render(heartbeat), { mode: 0o600 }).pipe(
+        Effect.mapError((error) => ({ message: `cannot write the heartbeat ${file}: ${errorText(error.cause)}` }))
+      )
+    const sweep = Effect.asVoid(AtomicFile.sweep(AtomicFile.nodeSync, file))
     return { path: file, write, sweep }
   })
 
@@ -397,9 +362,6 @@ export const memorySink: Effect.Effect<{
 
 const formatAddress = (address: { readonly host: string; readonly port: number }): string =>
   net.isIPv6(address.host) ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`
-
-/** Repeats an unchanged write error at most this often. */
-const REPEAT_ERROR_MS = 60_000
 
 /**
  * Writes the heartbeat of the lease holder to `sink` for the lifetime of the scope: once at
@@ -435,7 +397,7 @@ export const make = (
       stopped_at: null
     })
     const writes = yield* Ref.make(0)
-    let lastError: { readonly message: string; readonly at: number } | undefined
+    const writeErrors = yield* ThrottledLog.make()
 
     const write = (change: (heartbeat: MonitorHeartbeat, now: number) => MonitorHeartbeat) =>
       Effect.gen(function*() {
@@ -444,15 +406,12 @@ export const make = (
         const next = yield* Ref.updateAndGet(current, (hb) => ({ ...change(hb, now), updated_at: now }))
         const result = yield* Effect.either(sink.write(next))
         if (Either.isRight(result)) {
-          lastError = undefined
+          yield* writeErrors.clear
           yield* Ref.update(writes, (n) => n + 1)
           return
         }
         const message = result.left.message
-        if (lastError === undefined || lastError.message !== message || now - lastError.at >= REPEAT_ERROR_MS) {
-          lastError = { message, at: now }
-          yield* Effect.logWarning(`monitor: ${message}`)
-        }
+        yield* writeErrors.log(message, Effect.logWarning(`monitor: ${message}`))
       })
 
     yield* sink.sweep

@@ -31,7 +31,6 @@ import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { ensureDirectories } from "../platform/Directories.js"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -39,9 +38,12 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { randomBytes } from "node:crypto"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as AtomicFile from "../platform/AtomicFile.js"
+import { ensureDirectories } from "../platform/Directories.js"
+import { errorText, isNotFound } from "../platform/ErrorText.js"
+import * as ThrottledLog from "../platform/ThrottledLog.js"
 import * as ProcessInfo from "../runtime/ProcessInfo.js"
 import * as FileLock from "../state/FileLock.js"
 import { MonitorConfig } from "./MonitorConfig.js"
@@ -306,16 +308,6 @@ export interface NodeOptions {
   readonly host?: string
 }
 
-const TEMP_PREFIX = ".monitor.lease."
-const TEMP_SUFFIX = ".tmp"
-
-const errorText = (error: unknown): string =>
-  typeof error === "object" && error !== null && "message" in error ? String(error.message) : String(error)
-
-const isNotFound = (error: unknown): boolean =>
-  typeof error === "object" && error !== null && "_tag" in error && error._tag === "SystemError" &&
-  "reason" in error && error.reason === "NotFound"
-
 /** This process: its pid, its start time (as ProcessInfo reads it), the host name. */
 export const processIdentity = (host: string = os.hostname()): Effect.Effect<Omit<LeaseHolder, "acquiredAt">> =>
   Effect.map(ProcessInfo.readProcessInfo(process.pid), (info) => ({
@@ -363,26 +355,14 @@ export const makeNode = (
       yield* ensureDirectories(homeDir, 0o700)
     }).pipe(Effect.mapError(unavailable("write")))
 
+    const files = AtomicFile.fromFileSystem(fs)
     /** Temp files of writers that died mid-write (we hold the mutex: nobody else is writing). */
-    const sweep = Effect.gen(function*() {
-      for (const name of yield* fs.readDirectory(homeDir)) {
-        if (name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX)) yield* fs.remove(path.join(homeDir, name))
-      }
-    }).pipe(Effect.ignore)
+    const sweep = AtomicFile.sweep(files, file)
 
-    const write = (holder: LeaseHolder, verify: Effect.Effect<void, MonitorLeaseUnavailable>) => {
-      const temp = path.join(homeDir, `${TEMP_PREFIX}${process.pid}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`)
-      const bytes = new TextEncoder().encode(renderLease(holder))
-      return Effect.gen(function*() {
-        yield* Effect.scoped(Effect.gen(function*() {
-          const handle = yield* fs.open(temp, { flag: "wx", mode: 0o600 })
-          yield* handle.writeAll(bytes)
-          yield* handle.sync
-        })).pipe(Effect.mapError(unavailable("write")))
-        yield* verify
-        yield* fs.rename(temp, file).pipe(Effect.mapError(unavailable("write")))
-      }).pipe(Effect.onError(() => Effect.ignore(fs.remove(temp))))
-    }
+    const write = (holder: LeaseHolder, verify: Effect.Effect<void, MonitorLeaseUnavailable>) =>
+      AtomicFile.write(files, file, renderLease(holder), { mode: 0o600, beforeRename: verify }).pipe(
+        Effect.catchTag("AtomicWriteFailed", (error) => Effect.fail(unavailable("write")(error.cause)))
+      )
 
     const remove = (verify: Effect.Effect<void, MonitorLeaseUnavailable>) =>
       Effect.zipRight(verify, fs.remove(file).pipe(Effect.catchIf(isNotFound, () => Effect.void), Effect.mapError(unavailable("write"))))
@@ -493,9 +473,6 @@ export interface HoldOptions {
 export const standbyPoll = (interval: Duration.DurationInput): Duration.Duration =>
   Duration.min(Duration.decode(interval), Duration.seconds(1))
 
-/** Repeats an unchanged error at most this often. */
-const REPEAT_ERROR_MS = 60_000
-
 /**
  * Takes the lease for the lifetime of the current scope. Without standby, a live holder fails
  * it at once with `MonitorAlreadyRunning`; with standby it waits quietly (one log line) and
@@ -512,7 +489,7 @@ export const hold = (
     const watch = Duration.decode(options.watch ?? Duration.seconds(5))
 
     let waitingFor: LeaseHolder | undefined
-    let lastError: { readonly message: string; readonly at: number } | undefined
+    const claimErrors = yield* ThrottledLog.make()
     const claimed = yield* Effect.acquireRelease(
       Effect.gen(function*() {
         while (true) {
@@ -532,11 +509,7 @@ export const hold = (
             waitingFor = busy.holder
           } else {
             if (!options.standby) return yield* attempt.left
-            const now = yield* Clock.currentTimeMillis
-            if (lastError === undefined || lastError.message !== attempt.left.message || now - lastError.at >= REPEAT_ERROR_MS) {
-              lastError = { message: attempt.left.message, at: now }
-              yield* Effect.logWarning(`monitor: standby: ${attempt.left.message} (retrying)`)
-            }
+            yield* claimErrors.log(attempt.left.message, Effect.logWarning(`monitor: standby: ${attempt.left.message} (retrying)`))
           }
           // Interruptible wait: Ctrl-C of a standby monitor ends it at once.
           yield* Effect.interruptible(Effect.sleep(poll))
@@ -559,20 +532,16 @@ export const hold = (
 
     const lostSignal = yield* Deferred.make<never, MonitorLeaseLost>()
 
-    let watchError: { readonly message: string; readonly at: number } | undefined
+    const watchErrors = yield* ThrottledLog.make()
     const checking = yield* Effect.makeSemaphore(1)
     const check = checking.withPermits(1)(Effect.gen(function*() {
       if (yield* Deferred.isDone(lostSignal)) return false
       const result = yield* Effect.either(lease.confirm(claimed.holder))
       if (Either.isLeft(result)) {
-        const now = yield* Clock.currentTimeMillis
-        if (watchError === undefined || watchError.message !== result.left.message || now - watchError.at >= REPEAT_ERROR_MS) {
-          watchError = { message: result.left.message, at: now }
-          yield* Effect.logWarning(`monitor: ${result.left.message}`)
-        }
+        yield* watchErrors.log(result.left.message, Effect.logWarning(`monitor: ${result.left.message}`))
         return true
       }
-      watchError = undefined
+      yield* watchErrors.clear
       const confirmation = result.right
       switch (confirmation._tag) {
         case "Held":

@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
+import { errnoCode, isNotFound } from "./ErrorText.js"
 
 /** Modes of what only its user may read: the home, each box's directory and its files (a box's output may hold secrets). */
 export const PRIVATE_DIR_MODE = 0o700
@@ -21,7 +22,7 @@ export const makeDirectories = async (dir: string, mode?: number): Promise<void>
       if (!info.isDirectory()) throw Object.assign(new Error(`${current} exists and is not a directory`), { code: "ENOTDIR" })
       break
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error
+      if (!isNotFound(error)) throw error
       missing.push(current)
       if (path.dirname(current) === current) break
     }
@@ -31,7 +32,7 @@ export const makeDirectories = async (dir: string, mode?: number): Promise<void>
       await fsp.mkdir(directory, mode === undefined ? {} : { mode })
     } catch (error) {
       // Created meanwhile by a concurrent command: fine.
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
+      if (errnoCode(error) !== "EEXIST") throw error
       continue
     }
     // mkdir's mode passes through the umask: the mode asked for is the mode it gets.

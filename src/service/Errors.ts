@@ -1,13 +1,8 @@
 import * as Data from "effect/Data"
+import { errorText } from "../platform/ErrorText.js"
 
 /** Which service manager a unit is for. */
-export type ServiceManager = "systemd" | "launchd"
-
-const reasonOf = (cause: unknown): string => {
-  if (cause instanceof Error) return cause.message
-  if (typeof cause === "object" && cause !== null && "message" in cause) return String(cause.message)
-  return String(cause)
-}
+export type ManagerName = "systemd" | "launchd"
 
 /** `--install`/`--uninstall`/`status` on an OS that has neither systemd --user nor launchd. */
 export class UnsupportedPlatform extends Data.TaggedError("UnsupportedPlatform")<{
@@ -51,7 +46,7 @@ export class UnitWriteFailed extends Data.TaggedError("UnitWriteFailed")<{
   readonly cause: unknown
 }> {
   override get message(): string {
-    return `cannot write the service unit ${this.path}: ${reasonOf(this.cause)}. ` +
+    return `cannot write the service unit ${this.path}: ${errorText(this.cause)}. ` +
       `Check that the directory is writable by you, then re-run the install.`
   }
 }
@@ -62,7 +57,7 @@ export class UnitRemoveFailed extends Data.TaggedError("UnitRemoveFailed")<{
   readonly cause: unknown
 }> {
   override get message(): string {
-    return `cannot remove the service unit ${this.path}: ${reasonOf(this.cause)}. Remove it by hand.`
+    return `cannot remove the service unit ${this.path}: ${errorText(this.cause)}. Remove it by hand.`
   }
 }
 
@@ -72,7 +67,7 @@ export class UnitReadFailed extends Data.TaggedError("UnitReadFailed")<{
   readonly cause: unknown
 }> {
   override get message(): string {
-    return `cannot read the service unit ${this.path}: ${reasonOf(this.cause)}`
+    return `cannot read the service unit ${this.path}: ${errorText(this.cause)}`
   }
 }
 
@@ -121,7 +116,7 @@ export const describeFailure = (failed: FailedCommand): string => {
  * told. The CLI prints this message, which ends with the exact manual command, and exits 0.
  */
 export class ServiceManagerUnavailable extends Data.TaggedError("ServiceManagerUnavailable")<{
-  readonly manager: ServiceManager
+  readonly manager: ManagerName
   readonly operation: "install" | "uninstall"
   readonly unitPath: string
   readonly failed: FailedCommand

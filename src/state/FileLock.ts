@@ -28,6 +28,7 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as ProperLockfile from "proper-lockfile"
+import { errnoCode, errorText } from "../platform/ErrorText.js"
 
 export interface FileLockOptions {
   /** The lock directory (never the file it protects, and never `boxes.json.lock`: the original a3s-box flocks that one). */
@@ -125,11 +126,6 @@ const readOwner = (lockPath: string): string => {
   }
 }
 
-const errorCode = (error: unknown): string | undefined =>
-  typeof error === "object" && error !== null && "code" in error ? String((error as { code: unknown }).code) : undefined
-
-const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error))
-
 type Attempt =
   | { readonly _tag: "Held"; readonly release: () => Promise<void>; readonly lost: { error: Error | undefined } }
   | { readonly _tag: "Busy" }
@@ -153,11 +149,11 @@ const attempt = (options: FileLockOptions): Effect.Effect<Attempt, LockFailed> =
         })
         return { _tag: "Held", release, lost }
       } catch (error) {
-        if (errorCode(error) === "ELOCKED") return { _tag: "Busy" }
+        if (errnoCode(error) === "ELOCKED") return { _tag: "Busy" }
         throw error
       }
     },
-    catch: (cause) => new LockFailed({ lockPath: options.lockPath, reason: "error", detail: errorMessage(cause), cause })
+    catch: (cause) => new LockFailed({ lockPath: options.lockPath, reason: "error", detail: errorText(cause), cause })
   }).pipe(Effect.uninterruptible)
 
 const release = (lockPath: string, held: Extract<Attempt, { _tag: "Held" }>, owned: boolean): Effect.Effect<void> =>
@@ -286,7 +282,7 @@ export const withLock = <A, E, R>(
           new LockFailed({
             lockPath: options.lockPath,
             reason: "error",
-            detail: `cannot write ${ownerPath(options.lockPath)}: ${errorMessage(cause)}`,
+            detail: `cannot write ${ownerPath(options.lockPath)}: ${errorText(cause)}`,
             cause
           })
       }).pipe(Effect.tapError(() => release(options.lockPath, lockHeld, true)))

@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
+import * as HealthzIdentity from "../../src/metrics/HealthzIdentity.js"
 import * as MetricsServer from "../../src/metrics/MetricsServer.js"
 import * as MonitorConfig from "../../src/monitor/MonitorConfig.js"
 import * as MonitorStats from "../../src/monitor/MonitorStats.js"
@@ -95,6 +96,31 @@ describe("MetricsServer app", () => {
         MonitorConfig.layer({ ...MonitorConfig.defaults("/nonexistent"), interval: Duration.seconds(20) })
       ))
     ))
+
+  it.scoped("/healthz names its monitor (home, pid) in headers, 200 and 503 alike; the body stays `ok`", () =>
+    Effect.gen(function*() {
+      const request = yield* inProcess()
+      const named = (response: { readonly headers: Headers }) => ({
+        home: response.headers.get(HealthzIdentity.HOME_HEADER),
+        pid: response.headers.get(HealthzIdentity.PID_HEADER)
+      })
+      const expected = { home: encodeURI("/tmp/a3s home/ü"), pid: String(process.pid) }
+      const up = yield* request("/healthz")
+      expect(up).toMatchObject({ status: 200, body: "ok\n" })
+      expect(named(up)).toEqual(expected)
+      expect(HealthzIdentity.decodeHome(expected.home)).toBe("/tmp/a3s home/ü")
+      expect(named(yield* request("/healthz", { method: "HEAD" }))).toEqual(expected)
+      yield* TestClock.adjust("1 minute") // no cycle yet: stale
+      const stale = yield* request("/healthz")
+      expect(stale.status).toBe(503)
+      expect(named(stale)).toEqual(expected)
+      // /metrics does not carry them: they answer "whose /healthz is this", nothing more.
+      expect(named(yield* request("/metrics"))).toEqual({ home: null, pid: null })
+    }).pipe(Effect.provide(Layer.mergeAll(
+      fakeStore(Effect.succeed(fixtureRecords)),
+      MonitorStats.layer,
+      MonitorConfig.layer({ ...MonitorConfig.defaults("/tmp/a3s home/ü"), interval: Duration.seconds(5) })
+    ))))
 
   it.scoped("routes: GET /metrics and /healthz, 404 elsewhere, 405 with Allow for other methods", () =>
     Effect.gen(function*() {

@@ -18,6 +18,7 @@ import {
   tempDirs,
   valueOf
 } from "./support.js"
+import { allInHome } from "../support/BoxDirs.js"
 
 const promtool = findPromtool()
 const dirs = tempDirs()
@@ -61,7 +62,7 @@ describe("a3s-box monitor --metrics-addr (built CLI)", () => {
   it("serves a live /metrics that promtool accepts, reports a corrupt state file, and stops on SIGTERM", async () => {
     const home = dirs.make()
     const stateFile = path.join(home, "boxes.json")
-    const stateText = JSON.stringify(quietBoxes(), null, 2) + "\n"
+    const stateText = JSON.stringify(allInHome(home, quietBoxes()), null, 2) + "\n"
     fs.writeFileSync(stateFile, stateText)
     const monitor = start(["monitor", "--metrics-addr", "127.0.0.1:0", "--metrics-per-box", "--interval", "1"], home)
     const { base, port } = await boundUrl(monitor)
@@ -133,7 +134,7 @@ describe("a3s-box monitor --metrics-addr (built CLI)", () => {
     const home = dirs.make()
     const stateFile = path.join(home, "boxes.json")
     // A supervision cycle would reconcile this box (its pid does not exist) and rewrite the file.
-    const stateText = JSON.stringify([box({ name: "ghost", status: "running", pid: 99_999, restart_policy: "no" })], null, 2)
+    const stateText = JSON.stringify(allInHome(home, [box({ name: "ghost", status: "running", pid: 99_999, restart_policy: "no" })]), null, 2)
     fs.writeFileSync(stateFile, stateText)
     const holder = net.createServer()
     await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve))

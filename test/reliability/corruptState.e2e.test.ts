@@ -14,6 +14,7 @@
  */
 import { writeFileSync } from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { inHome } from "../support/BoxDirs.js"
 import { type Lab, labs, plain, record, requireBuild, waitFor } from "./support.js"
 
 beforeAll(requireBuild)
@@ -114,7 +115,7 @@ describe("a corrupt state file is reported and left exactly as it was", () => {
       expect(monitor.logs.filter((l) => l.message.includes("is corrupt")).length, what).toBe(1)
       expect(monitor.other(), what).not.toMatch(/^\s+at /m)
       // repaired: it goes on by itself and restarts the dead box (restart policy always)
-      writeFileSync(lab.stateFile, JSON.stringify([record(1, { status: "dead", cmd: lab.markedCmd("box1", "while :; do sleep 1; done") })]))
+      writeFileSync(lab.stateFile, JSON.stringify([inHome(lab.home, record(1, { status: "dead", cmd: lab.markedCmd("box1", "while :; do sleep 1; done") }))]))
       await waitFor(`${what}: the repaired file's box to be restarted`, () => lab.box("box1")?.status === "running")
       expect(monitor.logs.some((l) => l.message === `monitor: state file ${lab.stateFile} is readable again`), what).toBe(true)
       await monitor.kill("SIGTERM")

@@ -13,6 +13,7 @@ import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as HealthzIdentity from "../../src/metrics/HealthzIdentity.js"
 import * as ServiceInstaller from "../../src/service/ServiceInstaller.js"
 import { fakeExecutor } from "./FakeCommandExecutor.js"
 
@@ -75,7 +76,28 @@ describe("the /healthz probe of `monitor status`", () => {
         url: `http://127.0.0.1:${port}/healthz`,
         status: 503,
         body: "stale: the last poll cycle completed 95s ago (threshold 30s)",
-        secondsSinceLastPoll: Option.some(95.5)
+        secondsSinceLastPoll: Option.some(95.5),
+        // No headers naming a home or a pid: not an a3s-box monitor (see ServiceCommands' verdict).
+        responder: { home: Option.none(), pid: Option.none() }
+      })
+    }))
+
+  it.live("reads the home and pid a monitor names itself with in the /healthz headers", () =>
+    Effect.gen(function*() {
+      const home = path.join(root, "hömé with space")
+      const port = yield* Effect.promise(() =>
+        listen((req, res) => {
+          if (req.url === "/healthz") res.writeHead(200, HealthzIdentity.headers(home, 4242)).end("ok\n")
+          else res.writeHead(404).end()
+        })
+      )
+      expect(yield* statusWith(`127.0.0.1:${port}`)).toEqual({
+        _tag: "Answered",
+        url: `http://127.0.0.1:${port}/healthz`,
+        status: 200,
+        body: "ok",
+        secondsSinceLastPoll: Option.none(),
+        responder: { home: Option.some(home), pid: Option.some(4242) }
       })
     }))
 

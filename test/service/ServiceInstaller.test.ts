@@ -15,6 +15,9 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as ServiceCommands from "../../src/cli/ServiceCommands.js"
+import * as HealthzIdentity from "../../src/metrics/HealthzIdentity.js"
+import * as HealthProbe from "../../src/service/internal/healthProbe.js"
+import * as Systemd from "../../src/service/internal/systemd.js"
 import * as ServiceInstaller from "../../src/service/ServiceInstaller.js"
 import * as Units from "../../src/service/Units.js"
 import { capturedConsole } from "./CapturedConsole.js"
@@ -51,7 +54,7 @@ const request = (over: Partial<ServiceCommands.InstallRequest> = {}): ServiceCom
   ...over
 })
 
-type Http = (url: string) => { status: number; body: string } | "refused"
+type Http = (url: string) => { status: number; body: string; headers?: Record<string, string> } | "refused"
 const noHttp: Http = () => "refused"
 const fakeHttp = (answer: Http) =>
   Layer.succeed(
@@ -60,7 +63,7 @@ const fakeHttp = (answer: Http) =>
       const a = answer(url.toString())
       return a === "refused"
         ? Effect.fail(new HttpClientError.RequestError({ request: req, reason: "Transport", cause: new Error("connect ECONNREFUSED") }))
-        : Effect.succeed(HttpClientResponse.fromWeb(req, new Response(a.body, { status: a.status })))
+        : Effect.succeed(HttpClientResponse.fromWeb(req, new Response(a.body, { status: a.status, headers: a.headers ?? {} })))
     })
   )
 
@@ -439,7 +442,7 @@ describe("status", () => {
         ServiceCommands.runStatus("text", req.home),
         (url) =>
           url === "http://127.0.0.1:9464/healthz"
-            ? { status: 200, body: "ok\n" }
+            ? { status: 200, body: "ok\n", headers: HealthzIdentity.headers(req.home, 4321) }
             : url === "http://127.0.0.1:9464/metrics"
             ? { status: 200, body: "# TYPE a3s_box_monitor_seconds_since_last_poll gauge\na3s_box_monitor_seconds_since_last_poll 1.25\n" }
             : "refused"
@@ -598,15 +601,15 @@ const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
 describe("reading the service manager's answers", () => {
   it("the probe asks wildcard listen addresses on loopback, and cannot find port 0", () => {
-    expect(ServiceInstaller.probeBase("0.0.0.0:9464")).toEqual(Either.right("http://127.0.0.1:9464"))
-    expect(ServiceInstaller.probeBase("[::]:9464")).toEqual(Either.right("http://[::1]:9464"))
-    expect(ServiceInstaller.probeBase("localhost:80")).toEqual(Either.right("http://localhost:80"))
-    expect(Either.isLeft(ServiceInstaller.probeBase("127.0.0.1:0"))).toBe(true)
-    expect(Either.isLeft(ServiceInstaller.probeBase("nonsense"))).toBe(true)
+    expect(HealthProbe.probeBase("0.0.0.0:9464")).toEqual(Either.right("http://127.0.0.1:9464"))
+    expect(HealthProbe.probeBase("[::]:9464")).toEqual(Either.right("http://[::1]:9464"))
+    expect(HealthProbe.probeBase("localhost:80")).toEqual(Either.right("http://localhost:80"))
+    expect(Either.isLeft(HealthProbe.probeBase("127.0.0.1:0"))).toBe(true)
+    expect(Either.isLeft(HealthProbe.probeBase("nonsense"))).toBe(true)
   })
 
   it("systemctl show: a unit in auto-restart has no main pid", () => {
-    expect(ServiceInstaller.parseSystemdShow(
+    expect(Systemd.parseSystemdShow(
       "LoadState=loaded\nActiveState=activating\nSubState=auto-restart\nUnitFileState=enabled\nMainPID=0\nNRestarts=7\n"
     )).toEqual({
       _tag: "Known",
@@ -620,8 +623,8 @@ describe("reading the service manager's answers", () => {
   })
 
   it("the last poll's age is read from the exposition, labels or not", () => {
-    expect(ServiceInstaller.secondsSinceLastPoll("# HELP x\na3s_box_monitor_seconds_since_last_poll 3.5\n")).toEqual(Option.some(3.5))
-    expect(ServiceInstaller.secondsSinceLastPoll("a3s_box_monitor_seconds_since_last_poll{a=\"b\"} 2\n")).toEqual(Option.some(2))
-    expect(ServiceInstaller.secondsSinceLastPoll("a3s_box_monitor_up 1\n")).toEqual(Option.none())
+    expect(HealthProbe.secondsSinceLastPoll("# HELP x\na3s_box_monitor_seconds_since_last_poll 3.5\n")).toEqual(Option.some(3.5))
+    expect(HealthProbe.secondsSinceLastPoll("a3s_box_monitor_seconds_since_last_poll{a=\"b\"} 2\n")).toEqual(Option.some(2))
+    expect(HealthProbe.secondsSinceLastPoll("a3s_box_monitor_up 1\n")).toEqual(Option.none())
   })
 })
