@@ -138,4 +138,4 @@ export const command = Command.make("run", flags, (input) =>
       })
     )
   })
-).pipe(Command.withDescription("Create a box and start it: detached with -d, else attached to its output until it exits"))
+).pipe(Command.withDescription("Create a box and start it: in the background with -d, else attached to its output"))
