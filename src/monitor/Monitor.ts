@@ -74,7 +74,9 @@ export const run = <ROut, E, RIn>(
 ): Effect.Effect<never, E | MonitorLease.MonitorLeaseLost, RIn> =>
   Effect.scoped(Effect.gen(function*() {
     const context = yield* Layer.build(services)
-    yield* Effect.logInfo(startedMessage(config))
+    yield* Effect.logInfo(startedMessage(config)).pipe(
+      Effect.annotateLogs({ event: "started", interval_secs: Duration.toSeconds(config.interval) })
+    )
     return yield* Option.match(Context.getOption(context as Context.Context<unknown>, MonitorLease.HeldLease), {
       onNone: () => Effect.never,
       onSome: (held) => held.lost
