@@ -57,10 +57,12 @@ complete -F _a3s_box a3s-box
 `
 }
 
-const zshQuote = (text: string): string => `'${text.replaceAll("'", "'\\''").replaceAll(":", "\\:")}'`
+/** A `_describe` entry, `'name:description'` (a colon in the description escaped), single-quoted for zsh. */
+const zshEntry = (name: string, description: string): string =>
+  `'${`${name}:${description.replaceAll(":", "\\:")}`.replaceAll("'", "'\\''")}'`
 
 export const zshScript = (root: Help.CommandHelp): string => {
-  const described = visible(root).map((command) => `    ${zshQuote(`${command.path.at(-1)!}:${Help.summary(command.description)}`)}`)
+  const described = visible(root).map((command) => `    ${zshEntry(command.path.at(-1)!, Help.summary(command.description))}`)
   const cases = visible(root).map((command) => {
     const name = command.path.at(-1)!
     const words = [...flagWords(command), ...command.subcommands.map((sub) => sub.path.at(-1)!)].join(" ")
