@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cli from "../../src/cli/Cli.js"
@@ -145,6 +145,19 @@ describe("the README's CLI reference against the help", () => {
     ...readme.split("\n").map((line) => line.trim()).filter((line) => line.startsWith("a3s-box ")).map((line) => line.split("#")[0]!)
   ]
 
+  it("links only to files of the repository (a fresh clone has nothing beside it)", () => {
+    for (const file of ["README.md", "docs/behaviour.md"]) {
+      const text = readFileSync(path.join(__dirname, "..", "..", file), "utf8")
+      for (const [, target] of text.matchAll(/\]\(([^)]+)\)/g)) {
+        const local = target!.split("#")[0]!
+        expect(target, `${file}: ${target}`).not.toMatch(/^[a-z]+:/)
+        const resolved = path.resolve(path.dirname(path.join(__dirname, "..", "..", file)), local)
+        expect(resolved.startsWith(path.resolve(__dirname, "..", "..") + path.sep), `${file}: ${target}`).toBe(true)
+        expect(existsSync(resolved), `${file}: ${target}`).toBe(true)
+      }
+    }
+  })
+
   it("finds the README's command lines", () => {
     expect(commandLines.length).toBeGreaterThan(20)
   })
@@ -159,7 +172,7 @@ describe("the README's CLI reference against the help", () => {
       if (flag === undefined || flag === "--version" && command === root || flag === "-") continue
       expect(flags.has(flag), `${flag} in \`${line}\``).toBe(true)
     }
-    if (command === root && words.length > 1 && !words[1]!.startsWith("-") && !words[1]!.startsWith("[")) {
+    if (command === root && words.length > 1 && /^[a-z]/.test(words[1]!)) {
       expect(Cli.commandNames, `\`${line}\``).toContain(words[1])
     }
   })
