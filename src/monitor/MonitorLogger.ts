@@ -85,7 +85,13 @@ export const formatJson = (entry: Entry): string => {
     level: entry.logLevel.label.toLowerCase(),
     msg: messageText(entry.message)
   }
-  for (const [key, value] of sortedAnnotations(entry)) {
+  // The box and the event first (what a reader scans for), then the event's fields.
+  const annotations = sortedAnnotations(entry)
+  for (const key of ["box", "box_id", "event"]) {
+    const found = annotations.find(([k]) => k === key)
+    if (found !== undefined) line[key] = jsonValue(found[1])
+  }
+  for (const [key, value] of annotations) {
     if (!(key in line)) line[key] = jsonValue(value)
   }
   if (!Cause.isEmpty(entry.cause)) line["cause"] = Cause.pretty(entry.cause, { renderErrorCause: true })
