@@ -16,7 +16,8 @@
 // that V8 rejects (other Node version or flags) or that is missing only costs the compile, so the
 // entry and the bundle alone still run anywhere. Files are replaced atomically: a CLI starting
 // during a rebuild reads whole files, and a mismatched bundle and cache are told apart by the id.
-// Help text is rendered with synchronous ports of the printer libraries (printer-patches.mjs).
+// Help text is rendered by the CLI itself (src/cli/Help.ts), not by @effect/printer: the
+// synchronous ports of the printer that were patched in here are gone (same start-up without them).
 // A3S_BUNDLE_DIR=dir writes the files to dir instead of dist (experiments, comparisons).
 import { build } from "esbuild"
 import { spawnSync } from "node:child_process"
@@ -24,7 +25,6 @@ import { createHash, randomBytes } from "node:crypto"
 import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { printerPatches } from "./printer-patches.mjs"
 
 const dist = process.env.A3S_BUNDLE_DIR ?? "dist"
 const entry = path.join(dist, "a3s-box.cjs")
@@ -60,7 +60,6 @@ const result = await build({
   sourcemap: "linked",
   legalComments: "none",
   write: false,
-  plugins: [printerPatches],
   logLevel: "warning"
 })
 

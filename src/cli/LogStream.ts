@@ -2,6 +2,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as Terminal from "@effect/platform/Terminal"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
 import { BoxFileError } from "./CliErrors.js"
 
 /** Copies a box's console log to stdout: all of it, its last lines, and/or following it as it grows. */
@@ -65,6 +66,12 @@ export interface StreamOptions {
    */
   readonly until?: Effect.Effect<boolean> | undefined
   readonly pollInterval?: Duration.DurationInput
+  /**
+   * Where to start (instead of `tail`), kept up to date with how far the copy got: a copy that
+   * was interrupted can be finished by a second call with the same ref (the output an attached
+   * `run` prints after Ctrl-C, while its box stops).
+   */
+  readonly position?: Ref.Ref<number> | undefined
 }
 
 /**
@@ -97,7 +104,9 @@ export const stream = (options: StreamOptions) =>
     yield* Effect.scoped(Effect.gen(function*() {
       const file = yield* fs.open(options.path, { flag: "r" }).pipe(Effect.mapError(fileError(options.path, "open")))
       const size = sizeOf((yield* file.stat.pipe(Effect.mapError(fileError(options.path, "stat")))).size)
-      let position = options.tail === undefined ? 0 : yield* tailOffset(file, size, options.tail, options.path)
+      let position = options.position !== undefined
+        ? Math.min(yield* Ref.get(options.position), size)
+        : options.tail === undefined ? 0 : yield* tailOffset(file, size, options.tail, options.path)
       yield* file.seek(position, "start")
       let finishing = false
       while (!closed) {
@@ -105,6 +114,7 @@ export const stream = (options: StreamOptions) =>
         if (chunk._tag === "Some" && chunk.value.length > 0) {
           position += chunk.value.length
           yield* emit(chunk.value)
+          if (options.position !== undefined) yield* Ref.set(options.position, position)
           continue
         }
         // Caught up with the writer.
@@ -117,6 +127,7 @@ export const stream = (options: StreamOptions) =>
         const now = sizeOf((yield* file.stat.pipe(Effect.mapError(fileError(options.path, "stat")))).size)
         if (now < position) {
           position = 0
+          if (options.position !== undefined) yield* Ref.set(options.position, 0)
           yield* file.seek(0, "start")
           continue
         }

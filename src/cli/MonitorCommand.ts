@@ -32,7 +32,7 @@ export const flags = {
   ),
   livenessTick: Options.integer("liveness-tick").pipe(
     Options.withDescription(
-      "Milliseconds between the cheap crash checks of active boxes between poll cycles: an integer >= 10 (default 100)"
+      "Milliseconds between the cheap crash checks of active boxes: an integer >= 10 (default 100)"
     ),
     Options.withDefault(100),
     Options.filterMap(atLeast(10), "--liveness-tick must be an integer >= 10 (milliseconds)")
@@ -40,7 +40,7 @@ export const flags = {
   /** Validated here (a bad value is a usage error, exit 2); kept as text, normalised (`ListenAddress.format`). */
   metricsAddr: Options.text("metrics-addr").pipe(
     Options.withDescription(
-      "Serve GET /healthz and GET /metrics (Prometheus) on HOST:PORT or [IPV6]:PORT, e.g. 127.0.0.1:9464 (port 0 picks a free one; the bound address is logged). Off by default. No authentication: keep it on loopback"
+      "Serve /healthz and Prometheus /metrics on HOST:PORT or [IPV6]:PORT (port 0: any free one; no authentication, keep it on loopback; default: off)"
     ),
     Options.mapEffect((text) =>
       Either.match(ListenAddress.parse(text), {
@@ -52,12 +52,12 @@ export const flags = {
   ),
   metricsPerBox: Options.boolean("metrics-per-box").pipe(
     Options.withDescription(
-      "With --metrics-addr: also export one series per box (restarts and health by box name); grows with the fleet"
+      "With --metrics-addr: also export restarts and health per box name"
     )
   ),
   standby: Options.boolean("standby").pipe(
     Options.withDescription(
-      "If another monitor already supervises this home, wait quietly and take over within one interval when it exits (without it: exit 1 at once, naming that monitor's pid)"
+      "If another monitor supervises this home, wait and take over when it exits (default: exit 1)"
     )
   )
 }
@@ -100,7 +100,7 @@ const monitorCommand = Command.make(
     })
 ).pipe(
   Command.withDescription(
-    "Supervise detached boxes in the foreground: restart dead and unhealthy boxes per their restart policy, with backoff, until SIGTERM/SIGINT"
+    "Keep boxes alive: restart dead and unhealthy ones per their restart policy. Runs in the foreground; restarts back off exponentially; SIGTERM or SIGINT ends it after its current cycle"
   )
 )
 

@@ -6,9 +6,11 @@ import * as Effect from "effect/Effect"
  * How a command run ends for the shell: the one place that sets the process exit code and
  * prints expected errors (`Error: <message>` on stderr, no stack trace).
  *
- * Exit codes: 0 success; 1 a domain error (bad flag value, unknown box, corrupt state file,
- * ...); 2 a usage error from @effect/cli (already printed by it); an attached `run` exits
- * with its box's exit code.
+ * Exit codes, one rule: 0 success; 2 anything wrong with the command line (unknown command
+ * or flag, missing or malformed value, a value out of range or not one of the allowed forms,
+ * missing argument), whether the parser finds it or the command's own checks do; 1 a failure
+ * while doing the work (unknown box, corrupt state file, boot failure, port in use). An
+ * attached `run` exits with its box's exit code.
  */
 
 export const EXIT_FAILURE = 1
@@ -32,8 +34,20 @@ export const errorLines = (error: unknown): ReadonlyArray<string> => {
   return messageOf(error).split("\n").map((line, index) => (index === 0 ? `Error: ${line}` : line))
 }
 
-const isUsageError = (error: unknown): boolean =>
-  typeof error === "object" && error !== null && "_tag" in error && error._tag === "UnknownOption"
+/**
+ * The errors of the commands' own checks of their command line: usage errors (exit 2). The
+ * parser's are `ValidationError`s (`handle`).
+ */
+export const USAGE_ERROR_TAGS: ReadonlyArray<string> = ["UnknownOption", "InvalidFlag", "MissingCommand", "InvalidRestartPolicy"]
+
+export const isUsageError = (error: unknown): boolean =>
+  ValidationError.isValidationError(error) ||
+  (typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string" &&
+    USAGE_ERROR_TAGS.includes(error._tag))
+
+/** Prints a usage error's message and exits 2. */
+export const usageError = (message: string): Effect.Effect<void> =>
+  Effect.zipRight(Console.error(message), setExitCode(EXIT_USAGE))
 
 /** Prints an expected error and marks the run failed (exit 1; 2 for a usage error the commands found). */
 export const report = (error: unknown): Effect.Effect<void> =>
@@ -42,7 +56,7 @@ export const report = (error: unknown): Effect.Effect<void> =>
     setExitCode(isUsageError(error) ? EXIT_USAGE : EXIT_FAILURE)
   )
 
-/** Handles every expected failure of a command run: usage errors (already printed) exit 2, the rest are reported. */
+/** Handles every expected failure of a command run: parser errors (already printed) exit 2, the rest are reported. */
 export const handle = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<void, never, R> =>
   self.pipe(
     Effect.asVoid,

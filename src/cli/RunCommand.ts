@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import { ensureDirectories, PRIVATE_DIR_MODE } from "../platform/Directories.js"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import type { BoxRecord } from "../domain/BoxRecord.js"
 import { type BootedBox, BoxRuntime } from "../runtime/BoxRuntime.js"
 import { StateStore } from "../state/StateStore.js"
@@ -98,22 +99,27 @@ const recordExit = (box: BoxRecord, code: number) =>
   })
 
 /** Follows the box's console log to stdout until the box exits; records the exit and exits with its code. */
-const follow = (box: BoxRecord, booted: BootedBox) =>
+const follow = (box: BoxRecord, booted: BootedBox, copied: Ref.Ref<number>) =>
   Effect.gen(function*() {
     const exit = yield* Effect.fork(booted.exited)
     yield* LogStream.stream({
       path: box.console_log,
-      until: Effect.map(Fiber.poll(exit), Option.isSome)
+      until: Effect.map(Fiber.poll(exit), Option.isSome),
+      position: copied
     })
     const code = yield* Fiber.join(exit)
     yield* recordExit(box, code)
     yield* Outcome.setExitCode(code)
   })
 
-/** Ctrl-C of an attached run: stop the box as `stop` would, exit with the code it stopped with. */
-const stopAttached = (box: BoxRecord) =>
+/**
+ * Ctrl-C of an attached run: stop the box as `stop` would, print what it wrote meanwhile (its
+ * last words on SIGTERM reach the terminal, not only `logs`), exit with the code it stopped with.
+ */
+const stopAttached = (box: BoxRecord, copied: Ref.Ref<number>) =>
   Effect.gen(function*() {
     const stopped = yield* Lifecycle.stop(box)
+    yield* LogStream.stream({ path: box.console_log, position: copied })
     if (box.auto_remove) yield* Lifecycle.forget(box)
     yield* Outcome.setExitCode(stopped.exit_code ?? 130)
   }).pipe(Effect.catchAll(Outcome.report))
@@ -143,8 +149,9 @@ export const command = Command.make("run", flags, (input) =>
         }
         // Not interruptible (one stat): an interrupt is only seen once the attached box can be stopped.
         yield* HomeWarning.warnIfShared({ quiet: input.quiet })
-        yield* restore(follow(box, booted.value)).pipe(Effect.onInterrupt(() => stopAttached(box)))
+        const copied = yield* Ref.make(0)
+        yield* restore(follow(box, booted.value, copied)).pipe(Effect.onInterrupt(() => stopAttached(box, copied)))
       })
     )
   })
-).pipe(Command.withDescription("Create a box and start it: detached with -d, else attached to its output until it exits"))
+).pipe(Command.withDescription("Create a box and start it: in the background with -d, else attached to its output"))

@@ -128,5 +128,7 @@ export const machine = (config: BackoffConfig = defaultConfig): Machine => {
 }
 
 /** Whole seconds, rounded up, for log lines (`backing off (3s remaining)`). */
-export const formatSeconds = (duration: Duration.Duration): string =>
-  `${Math.max(0, Math.ceil(Duration.toMillis(duration) / 1000))}s`
+export const formatSeconds = (duration: Duration.Duration): string => `${seconds(duration)}s`
+
+/** Whole seconds, rounded up (what log lines say: `next retry in 2s`). */
+export const seconds = (duration: Duration.Duration): number => Math.max(0, Math.ceil(Duration.toMillis(duration) / 1000))

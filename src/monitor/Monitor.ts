@@ -79,7 +79,9 @@ export const run = <ROut, E, RIn>(
     let started = false
     return Effect.scoped(Effect.gen(function*() {
       const context = yield* Layer.build(services)
-      yield* Effect.logInfo(startedMessage(config))
+      yield* Effect.logInfo(startedMessage(config)).pipe(
+        Effect.annotateLogs({ event: "started", interval_secs: Duration.toSeconds(config.interval) })
+      )
       started = true
       return yield* Option.match(Context.getOption(context as Context.Context<unknown>, MonitorLease.HeldLease), {
         onNone: () => Effect.never,

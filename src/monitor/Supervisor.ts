@@ -198,7 +198,7 @@ export const make: Effect.Effect<
       yield* stats.restarted(candidate.reason, "error")
       yield* Effect.logError(
         `monitor: failed to restart box ${nameOf(candidate.box)}): ${reason} (next retry in ${Backoff.formatSeconds(wait)})`
-      )
+      ).pipe(Effect.annotateLogs({ event: "restart_failed", error: reason, next_retry_secs: Backoff.seconds(wait) }))
     }).pipe(aboutBox(candidate.box))
 
   /** Stops a process the monitor booted but could not record, so that nothing runs unrecorded. */
@@ -281,7 +281,7 @@ export const make: Effect.Effect<
         if (reason !== "dead") continue
         yield* Effect.logInfo(
           `monitor: restarting dead box ${nameOf(box)}, policy: ${box.restart_policy}, exit: ${box.exit_code ?? "unknown"})...`
-        ).pipe(aboutBox(box))
+        ).pipe(aboutBox(box), Effect.annotateLogs({ event: "restarting", policy: box.restart_policy, exit_code: box.exit_code }))
       }
       // Gated: each box's command runs only once its restart is recorded (settleBoots), so a
       // monitor killed in between never leaves a box running that no record names (SPEC §11).
@@ -329,7 +329,7 @@ export const make: Effect.Effect<
         lastProbes.delete(id)
         yield* stats.restarted(candidate.reason, "ok")
         yield* Effect.logInfo(`monitor: box ${nameOf(outcome.box)}) restarted (count: ${outcome.box.restart_count})`)
-          .pipe(aboutBox(outcome.box))
+          .pipe(aboutBox(outcome.box), Effect.annotateLogs({ event: "restarted", restart_count: outcome.box.restart_count }))
         yield* watchExit(id, process)
       }
     })
@@ -343,7 +343,7 @@ export const make: Effect.Effect<
     Effect.gen(function*() {
       yield* Effect.logWarning(
         `monitor: box ${nameOf(box)}, policy: ${box.restart_policy}) is unhealthy, restarting...`
-      )
+      ).pipe(Effect.annotateLogs({ event: "unhealthy", policy: box.restart_policy }))
       const stopped = yield* Effect.either(runtime.stop(box))
       if (Either.isLeft(stopped)) {
         const now = yield* Clock.currentTimeMillis
@@ -593,7 +593,7 @@ export const make: Effect.Effect<
       } else if (decision.announce) {
         yield* Effect.logInfo(
           `monitor: box ${nameOf(box)}) backing off (${Backoff.formatSeconds(decision.remaining)} remaining)`
-        ).pipe(aboutBox(box))
+        ).pipe(aboutBox(box), Effect.annotateLogs({ event: "backing_off", backoff_remaining_secs: Backoff.seconds(decision.remaining) }))
       }
     }
 

@@ -265,9 +265,9 @@ export class BenchHome {
         const line = buffer.slice(0, nl)
         buffer = buffer.slice(nl + 1)
         try {
-          const entry = JSON.parse(line) as { message: unknown; logLevel: string }
-          const message = Array.isArray(entry.message) ? entry.message.join(" ") : String(entry.message)
-          this.logs.push({ message, level: entry.logLevel })
+          // `--log-format json`: {time, level, msg, ...fields} (MonitorLogger).
+          const entry = JSON.parse(line) as { msg: string; level: string }
+          this.logs.push({ message: entry.msg, level: entry.level })
         } catch {
           // not a log line
         }

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { NoSuchBox } from "../../src/cli/BoxRef.js"
-import { BoxFailures, BoxIsActive } from "../../src/cli/CliErrors.js"
+import * as HelpDoc from "@effect/cli/HelpDoc"
+import * as ValidationError from "@effect/cli/ValidationError"
+import { BoxFailures, BoxIsActive, InvalidFlag, MissingCommand, UnknownOption } from "../../src/cli/CliErrors.js"
+import * as RestartPolicy from "../../src/domain/RestartPolicy.js"
 import * as Outcome from "../../src/cli/Outcome.js"
 import { StateFileCorrupt } from "../../src/state/StateStore.js"
 
@@ -24,5 +27,22 @@ describe("Outcome.errorLines", () => {
     expect(lines).toHaveLength(2)
     expect(lines[0]).toContain("Error: no such box: a")
     expect(lines[1]).toContain("Error: box b is running: stop it first")
+  })
+})
+
+describe("Outcome.isUsageError: the one exit-code rule", () => {
+  it("a bad command line, whoever finds it, is a usage error (exit 2)", () => {
+    expect(Outcome.isUsageError(new InvalidFlag({ flag: "--tail", value: "-1", reason: "must be 0 or more lines" }))).toBe(true)
+    expect(Outcome.isUsageError(new MissingCommand())).toBe(true)
+    expect(Outcome.isUsageError(new UnknownOption({ command: "stop", option: "--bogus" }))).toBe(true)
+    expect(Outcome.isUsageError(new RestartPolicy.InvalidRestartPolicy({ input: "sometimes" }))).toBe(true)
+    expect(Outcome.isUsageError(ValidationError.invalidValue(HelpDoc.p("'abc' is not a integer")))).toBe(true)
+  })
+
+  it("a failure doing the work is not (exit 1)", () => {
+    expect(Outcome.isUsageError(new NoSuchBox({ ref: "web" }))).toBe(false)
+    expect(Outcome.isUsageError(new StateFileCorrupt({ path: "/h/boxes.json", detail: "x" }))).toBe(false)
+    expect(Outcome.isUsageError(new BoxIsActive({ box: "b", status: "running" }))).toBe(false)
+    expect(Outcome.isUsageError(new Error("boom"))).toBe(false)
   })
 })

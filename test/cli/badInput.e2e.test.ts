@@ -1,6 +1,6 @@
 /**
- * Bad input to the built CLI: a clear error, the right exit code (2 for usage errors, 1 for
- * the rest), no stack trace, and nothing changed (boxes.json byte-identical, no box dir, no
+ * Bad input to the built CLI: a clear error, the right exit code (2 for anything wrong with
+ * the command line, 1 for a failure doing the work: unknown box, duplicate name, running box), no stack trace, and nothing changed (boxes.json byte-identical, no box dir, no
  * process). A corrupt state file survives every command unchanged.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -31,7 +31,7 @@ describe("bad input changes nothing", () => {
     [
       "an unknown restart policy",
       ["run", "-d", "--restart", "sometimes", "--", "true"],
-      1,
+      2,
       "Error: invalid restart policy 'sometimes': expected one of no, always, unless-stopped, on-failure, on-failure:N (N a positive integer)\n"
     ],
     [
@@ -49,35 +49,35 @@ describe("bad input changes nothing", () => {
     [
       "a health interval below 1 s",
       ["run", "-d", "--health-cmd", "true", "--health-interval", "0", "--", "true"],
-      1,
+      2,
       "Error: invalid --health-interval '0': must be an integer of at least 1 second\n"
     ],
     [
       "a health timeout below 1 s",
       ["run", "-d", "--health-cmd", "true", "--health-timeout", "0", "--", "true"],
-      1,
+      2,
       "Error: invalid --health-timeout '0': must be an integer of at least 1 second\n"
     ],
     [
       "health retries below 1",
       ["run", "-d", "--health-cmd", "true", "--health-retries", "0", "--", "true"],
-      1,
+      2,
       "Error: invalid --health-retries '0': must be an integer of at least 1\n"
     ],
     [
       "a negative stop timeout",
       ["run", "-d", "--stop-timeout", "-1", "--", "true"],
-      1,
+      2,
       "Error: invalid --stop-timeout '-1': must be an integer of at least 0 seconds\n"
     ],
-    ["a negative stop -t", ["stop", "-t", "-1", "web"], 1, "Error: invalid -t/--time '-1': must be 0 or more seconds\n"],
-    ["an empty command", ["run", "-d"], 1, "Error: no command given: usage `a3s-box run [OPTIONS] -- CMD [ARG...]`\n"],
-    ["an empty command after --", ["run", "-d", "--"], 1, /^Error: no command given/],
-    ["a malformed -e", ["run", "-d", "-e", "NOVALUE", "--", "true"], 1, "Error: invalid -e/--env 'NOVALUE': expected KEY=VALUE with a non-empty KEY\n"],
-    ["an unknown stop signal", ["run", "-d", "--stop-signal", "SIGNOPE", "--", "true"], 1, /^Error: invalid --stop-signal 'SIGNOPE'/],
-    ["a missing workdir", ["run", "-d", "--workdir", "/nonexistent/dir", "--", "true"], 1, "Error: invalid --workdir '/nonexistent/dir': no such directory\n"],
-    ["a bad name", ["run", "-d", "--name", "no spaces", "--", "true"], 1, /^Error: invalid --name 'no spaces'/],
-    ["a negative --tail", ["logs", "--tail", "-1", "web"], 1, "Error: invalid --tail '-1': must be 0 or more lines\n"],
+    ["a negative stop -t", ["stop", "-t", "-1", "web"], 2, "Error: invalid -t/--time '-1': must be 0 or more seconds\n"],
+    ["an empty command", ["run", "-d"], 2, "Error: no command given: usage `a3s-box run [OPTIONS] -- CMD [ARG...]`\n"],
+    ["an empty command after --", ["run", "-d", "--"], 2, /^Error: no command given/],
+    ["a malformed -e", ["run", "-d", "-e", "NOVALUE", "--", "true"], 2, "Error: invalid -e/--env 'NOVALUE': expected KEY=VALUE with a non-empty KEY\n"],
+    ["an unknown stop signal", ["run", "-d", "--stop-signal", "SIGNOPE", "--", "true"], 2, /^Error: invalid --stop-signal 'SIGNOPE'/],
+    ["a missing workdir", ["run", "-d", "--workdir", "/nonexistent/dir", "--", "true"], 2, "Error: invalid --workdir '/nonexistent/dir': no such directory\n"],
+    ["a bad name", ["run", "-d", "--name", "no spaces", "--", "true"], 2, /^Error: invalid --name 'no spaces'/],
+    ["a negative --tail", ["logs", "--tail", "-1", "web"], 2, "Error: invalid --tail '-1': must be 0 or more lines\n"],
     ["a running box without rm -f", ["rm", "web"], 1, /^Error: box web is running: stop it first/],
     ["an unknown flag (run)", ["run", "--bogus", "--", "true"], 2, "Error: unknown option '--bogus' for `a3s-box run` (see `a3s-box run --help`)\n"],
     ["an unknown flag (run, no --)", ["run", "-d", "--nmae", "x", "sleep", "1"], 2, /^Error: unknown option '--nmae' for `a3s-box run`/],

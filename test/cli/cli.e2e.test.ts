@@ -267,6 +267,24 @@ describe("attached run", () => {
   })
 })
 
+describe("attached run, Ctrl-C", () => {
+  it("prints what the box writes while it stops before the command exits", async () => {
+    const h = newHome()
+    // The box answers SIGTERM with two last lines, a moment apart, then exits 7.
+    const script = "trap 'echo stopping; sleep 0.3; echo last words; exit 7' TERM; echo started; while :; do sleep 0.1; done"
+    const child = h.spawn(["run", "--name", "last", "--", "sh", "-c", script])
+    const done = CliHome.finish(child)
+    await waitFor("the box to start", () => done.stdout().includes("started"))
+    child.kill("SIGINT")
+    const result = await done
+    expect(result.code).toBe(7)
+    // (sh may also report its killed `sleep`: "Terminated")
+    expect(result.stdout.startsWith("started\n")).toBe(true)
+    expect(result.stdout.endsWith("stopping\nlast words\n")).toBe(true)
+    expect(h.box("last")).toMatchObject({ status: "stopped", exit_code: 7 })
+  })
+})
+
 describe("attached run with --rm", () => {
   it("Ctrl-C stops and removes the box", async () => {
     const h = newHome()

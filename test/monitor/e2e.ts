@@ -135,13 +135,9 @@ export class World {
         buffer = buffer.slice(nl + 1)
         this.output.push(line)
         try {
-          const entry = JSON.parse(line) as { message: unknown; logLevel: string; timestamp: string; annotations: Record<string, unknown> }
-          this.logs.push({
-            at: Date.parse(entry.timestamp),
-            message: Array.isArray(entry.message) ? entry.message.join(" ") : String(entry.message),
-            level: entry.logLevel,
-            annotations: entry.annotations
-          })
+          // `--log-format json`: {time, level, msg, ...fields} (MonitorLogger).
+          const { time, level, msg, ...annotations } = JSON.parse(line) as { time: string; level: string; msg: string }
+          this.logs.push({ at: Date.parse(time), message: msg, level, annotations })
         } catch {
           // not a log line
         }

@@ -151,9 +151,9 @@ class Home {
         const line = buffer.slice(0, nl)
         buffer = buffer.slice(nl + 1)
         try {
-          const entry = JSON.parse(line) as { message: unknown; timestamp: string }
-          const message = Array.isArray(entry.message) ? entry.message.join(" ") : String(entry.message)
-          logs.push({ at: Date.parse(entry.timestamp), message })
+          // `--log-format json`: {time, level, msg, ...fields} (MonitorLogger).
+          const entry = JSON.parse(line) as { msg: string; time: string }
+          logs.push({ at: Date.parse(entry.time), message: entry.msg })
         } catch {
           other.push(line)
         }

@@ -45,7 +45,20 @@ describe("a3s-box monitor (end to end)", () => {
     await waitFor("the restart's log line", () => w.messages().includes(`monitor: box web (${before.short_id}) restarted (count: 1)`))
     expect(w.messages()).toContain(`monitor: restarting dead box web (${before.short_id}, policy: always, exit: 137)...`)
     const line = w.logs.find((l) => l.message.endsWith("restarted (count: 1)"))!
-    expect(line.annotations).toMatchObject({ box: "web", box_id: before.short_id })
+    expect(line.annotations).toMatchObject({ box: "web", box_id: before.short_id, event: "restarted", restart_count: 1 })
+    const restarting = w.logs.find((l) => l.message.startsWith("monitor: restarting dead box web"))!
+    expect(restarting.annotations).toMatchObject({ box: "web", event: "restarting", policy: "always", exit_code: 137 })
+    expect(w.logs.find((l) => l.message.startsWith("a3s-box monitor started"))).toMatchObject({
+      level: "info",
+      annotations: { event: "started", interval_secs: 5 }
+    })
+    // --log-format json: every line of the monitor's stdout is one object with time (RFC 3339), level and msg.
+    for (const output of w.output) {
+      const entry = JSON.parse(output) as Record<string, unknown>
+      expect(entry["time"]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+      expect(["trace", "debug", "info", "warn", "error", "fatal"]).toContain(entry["level"])
+      expect(typeof entry["msg"]).toBe("string")
+    }
     // Not waiting for the 5 s poll: the liveness tick noticed it (generous bound for a loaded machine).
     expect(latency).toBeLessThan(4_000)
   })

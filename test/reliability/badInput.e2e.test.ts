@@ -1,8 +1,8 @@
 /**
  * Bad input to every command of the built CLI, flag by flag: out-of-range and malformed
  * numbers, malformed addresses, unknown policies, signals and formats, missing arguments,
- * contradictory flags. Each gets its exit code (2 for a usage error, 1 for a bad value the
- * command itself checks) and a one-line `Error: ...` naming the flag or argument at fault,
+ * contradictory flags. Each gets exit code 2 (anything wrong with the command line, whether
+ * the parser or the command itself finds it) and a one-line `Error: ...` naming the flag or argument at fault,
  * and writes nothing: every file under the home (boxes.json included) keeps its bytes and
  * mtime, no unit file appears under XDG_CONFIG_HOME, no process is started or signalled.
  *
@@ -39,28 +39,28 @@ const RESTART_FORMS = "expected one of no, always, unless-stopped, on-failure, o
 
 const cases: ReadonlyArray<readonly [string, ReadonlyArray<Case>]> = [
   ["a3s-box", [
-    [["frobnicate"], 2, /^Error: unknown command 'frobnicate': use one of run, ps, stop, start, restart, rm, logs, inspect, monitor \(see `a3s-box --help`\)\n$/],
+    [["frobnicate"], 2, /^Error: unknown command 'frobnicate': use one of run, ps, stop, start, restart, rm, logs, inspect, monitor, completion \(see `a3s-box --help`\)\n$/],
     [["--bogus"], 2, "Error: '--bogus' is not an option of `a3s-box` (see `a3s-box --help`)\n"]
   ]],
   ["run", [
-    [["run", "-d", "--restart", "on-failure:0", "--", "true"], 1, `Error: invalid restart policy 'on-failure:0': ${RESTART_FORMS}\n`],
-    [["run", "-d", "--restart", "on-failure:-1", "--", "true"], 1, `Error: invalid restart policy 'on-failure:-1': ${RESTART_FORMS}\n`],
-    [["run", "-d", "--restart", "on-failure:1.5", "--", "true"], 1, `Error: invalid restart policy 'on-failure:1.5': ${RESTART_FORMS}\n`],
-    [["run", "-d", "--restart", "ALWAYS", "--", "true"], 1, `Error: invalid restart policy 'ALWAYS': ${RESTART_FORMS}\n`],
-    [["run", "-d", "--restart", "", "--", "true"], 1, `Error: invalid restart policy '': ${RESTART_FORMS}\n`],
+    [["run", "-d", "--restart", "on-failure:0", "--", "true"], 2, `Error: invalid restart policy 'on-failure:0': ${RESTART_FORMS}\n`],
+    [["run", "-d", "--restart", "on-failure:-1", "--", "true"], 2, `Error: invalid restart policy 'on-failure:-1': ${RESTART_FORMS}\n`],
+    [["run", "-d", "--restart", "on-failure:1.5", "--", "true"], 2, `Error: invalid restart policy 'on-failure:1.5': ${RESTART_FORMS}\n`],
+    [["run", "-d", "--restart", "ALWAYS", "--", "true"], 2, `Error: invalid restart policy 'ALWAYS': ${RESTART_FORMS}\n`],
+    [["run", "-d", "--restart", "", "--", "true"], 2, `Error: invalid restart policy '': ${RESTART_FORMS}\n`],
     [["run", "-d", "--health-cmd", "true", "--health-interval", "abc", "--", "true"], 2, notInteger("run", "--health-interval", "abc")],
     [["run", "-d", "--health-cmd", "true", "--health-retries", "1.5", "--", "true"], 2, notInteger("run", "--health-retries", "1.5")],
     [["run", "-d", "--health-cmd", "true", "--health-timeout", "99999999999999999999", "--", "true"], 2, notInteger("run", "--health-timeout", "99999999999999999999")],
-    [["run", "-d", "--health-cmd", "true", "--health-start-period", "-1", "--", "true"], 1, "Error: invalid --health-start-period '-1': must be an integer of at least 0 seconds\n"],
-    [["run", "-d", "--health-interval", "5", "--", "true"], 1, "Error: invalid --health-interval '5': needs --health-cmd\n"],
+    [["run", "-d", "--health-cmd", "true", "--health-start-period", "-1", "--", "true"], 2, "Error: invalid --health-start-period '-1': must be an integer of at least 0 seconds\n"],
+    [["run", "-d", "--health-interval", "5", "--", "true"], 2, "Error: invalid --health-interval '5': needs --health-cmd\n"],
     [["run", "-d", "--stop-timeout=abc", "--", "true"], 2, notInteger("run", "--stop-timeout", "abc")],
-    [["run", "-d", "--stop-signal", "", "--", "true"], 1, /^Error: invalid --stop-signal '': expected a signal name such as SIGTERM/],
-    [["run", "-d", "--stop-signal", "99", "--", "true"], 1, /^Error: invalid --stop-signal '99'/],
-    [["run", "-d", "-e", "=v", "--", "true"], 1, "Error: invalid -e/--env '=v': expected KEY=VALUE with a non-empty KEY\n"],
-    [["run", "-d", "-e", "A\nB=v", "--", "true"], 1, "Error: invalid -e/--env 'A\\nB=v': expected KEY=VALUE with a valid KEY: the variable name contains a newline\n"],
-    [["run", "-d", "-e", "OK=1", "-e", "A\tB=v", "--", "true"], 1, "Error: invalid -e/--env 'A\\tB=v': expected KEY=VALUE with a valid KEY: the variable name contains the control character U+0009\n"],
-    [["run", "-d", "--name", "", "--", "true"], 1, /^Error: invalid --name '': use letters, digits/],
-    [["run", "-d", "--name", "-x", "--", "true"], 1, /^Error: invalid --name '-x': use letters, digits/]
+    [["run", "-d", "--stop-signal", "", "--", "true"], 2, /^Error: invalid --stop-signal '': expected a signal name such as SIGTERM/],
+    [["run", "-d", "--stop-signal", "99", "--", "true"], 2, /^Error: invalid --stop-signal '99'/],
+    [["run", "-d", "-e", "=v", "--", "true"], 2, "Error: invalid -e/--env '=v': expected KEY=VALUE with a non-empty KEY\n"],
+    [["run", "-d", "-e", "A\nB=v", "--", "true"], 2, "Error: invalid -e/--env 'A\\nB=v': expected KEY=VALUE with a valid KEY: the variable name contains a newline\n"],
+    [["run", "-d", "-e", "OK=1", "-e", "A\tB=v", "--", "true"], 2, "Error: invalid -e/--env 'A\\tB=v': expected KEY=VALUE with a valid KEY: the variable name contains the control character U+0009\n"],
+    [["run", "-d", "--name", "", "--", "true"], 2, /^Error: invalid --name '': use letters, digits/],
+    [["run", "-d", "--name", "-x", "--", "true"], 2, /^Error: invalid --name '-x': use letters, digits/]
   ]],
   ["ps", [
     [["ps", "--format", "yaml"], 2, `Error: invalid --format 'yaml': expected one of table, json${HELP("ps")}`],
@@ -71,7 +71,7 @@ const cases: ReadonlyArray<readonly [string, ReadonlyArray<Case>]> = [
   ["stop, restart, rm, start, logs, inspect", [
     [["stop", "-t", "abc", "web"], 2, notInteger("stop", "-t", "abc")],
     [["stop", "-t", "1.5", "web"], 2, notInteger("stop", "-t", "1.5")],
-    [["restart", "-t", "-1", "web"], 1, "Error: invalid -t/--time '-1': must be 0 or more seconds\n"],
+    [["restart", "-t", "-1", "web"], 2, "Error: invalid -t/--time '-1': must be 0 or more seconds\n"],
     [["restart", "-t", "soon", "web"], 2, notInteger("restart", "-t", "soon")],
     [["restart"], 2, `Error: missing argument BOX: \`a3s-box restart BOX\`${HELP("restart")}`],
     [["rm"], 2, `Error: missing argument BOX: \`a3s-box rm BOX\`${HELP("rm")}`],

@@ -106,7 +106,7 @@ describe("a corrupt state file is reported and left exactly as it was", () => {
       const monitor = await lab.startMonitor(["--interval", "1"])
       const report = await waitFor(`${what}: the monitor's report`, () =>
         monitor.logs.find((l) => l.message.includes(`state file ${lab.stateFile} is corrupt and was left untouched`)))
-      expect(report.level, what).toBe("ERROR")
+      expect(report.level, what).toBe("error")
       expect(report.message.length, what).toBeLessThan(2_000)
       // more cycles (interval 1 s): still untouched, still running, reported once (not every second)
       await new Promise((resolve) => setTimeout(resolve, 1_500))

@@ -118,9 +118,9 @@ export class Lab extends CliHome {
         const line = buffer.slice(0, nl)
         buffer = buffer.slice(nl + 1)
         try {
-          const entry = JSON.parse(line) as { message: unknown; logLevel: string; timestamp: string }
-          const message = Array.isArray(entry.message) ? entry.message.join(" ") : String(entry.message)
-          logs.push({ message, level: entry.logLevel, at: Date.parse(entry.timestamp) })
+          // `--log-format json`: {time, level, msg, ...fields} (MonitorLogger).
+          const entry = JSON.parse(line) as { msg: string; level: string; time: string }
+          logs.push({ message: entry.msg, level: entry.level, at: Date.parse(entry.time) })
         } catch {
           other += line + "\n"
         }
