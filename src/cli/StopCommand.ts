@@ -38,4 +38,4 @@ export const command = Command.make("stop", { time: timeFlag, boxes: boxesArg },
         if (stopped.auto_remove && stopped.status === "stopped") yield* Lifecycle.forget(stopped)
       }))
   })
-).pipe(Command.withDescription("Stop boxes, running or waiting to be restarted (marks them stopped: no restart policy revives them)"))
+).pipe(Command.withDescription("Stop boxes, running or crash-looping (no restart policy brings them back)"))
