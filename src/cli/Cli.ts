@@ -7,6 +7,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import packageJson from "../../package.json" with { type: "json" }
 import * as BoxCommands from "./BoxCommands.js"
+import * as CliLogger from "./CliLogger.js"
 import * as Colour from "./Colour.js"
 import * as Completion from "./Completion.js"
 import * as Help from "./Help.js"
@@ -76,4 +77,4 @@ export const main = (argv: ReadonlyArray<string>) =>
       Effect.catchIf(ValidationError.isValidationError, (error) =>
         Outcome.usageError(UsageErrors.message(error, argv.slice(2), commandNames)))
     )
-  )
+  ).pipe(Effect.provide(CliLogger.layer))

@@ -103,15 +103,12 @@ export const jsonLogger: Logger.Logger<unknown, string> = Logger.make(formatJson
 export const textLogger: Logger.Logger<unknown, string> = Logger.make(formatText)
 
 /**
- * Makes the chosen format the only logger, written to stdout. It replaces Effect's default
- * logger and the pretty logger `NodeRuntime.runMain` installs, so each entry is printed once.
+ * Makes the chosen format the only logger, written to stdout. It replaces every logger in place
+ * (Effect's default one, the pretty logger `NodeRuntime.runMain` installs, the CLI's stderr
+ * logger), so each entry is printed once.
  */
 export const layer = (format: LogFormat): Layer.Layer<never> =>
   Layer.scopedDiscard(
-    Effect.locallyScopedWith(FiberRef.currentLoggers, (loggers) =>
-      loggers.pipe(
-        HashSet.remove(Logger.defaultLogger),
-        HashSet.remove(Logger.prettyLoggerDefault),
-        HashSet.add(Logger.withConsoleLog(format === "json" ? jsonLogger : textLogger))
-      ))
+    Effect.locallyScopedWith(FiberRef.currentLoggers, () =>
+      HashSet.make(Logger.withConsoleLog(format === "json" ? jsonLogger : textLogger)))
   )
