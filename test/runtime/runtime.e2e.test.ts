@@ -286,7 +286,14 @@ describe("LocalBoxRuntime.boot, many at once", () => {
       const env = i < 4 ? "yes " : ` ${i}`
       expect(readText(record.console_log)).toBe(`${env} ${record.workdir}\n`)
       // Nothing inherited from the launcher: no gate (socket), no other box's log.
-      const open = readdirSync(`/proc/${pid}/fd`).map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`))
+      // `sleep` opens and closes locale files as it starts: an fd gone between the listing and its readlink was one of those.
+      const open = readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
+        try {
+          return [readlinkSync(`/proc/${pid}/fd/${fd}`)]
+        } catch {
+          return []
+        }
+      })
       expect(open.filter((target) => target.startsWith("socket:"))).toEqual([])
       expect(open.filter((target) => target.endsWith("console.log"))).toEqual([record.console_log, record.console_log])
     }
@@ -389,7 +396,9 @@ describe("LocalBoxRuntime.boot, boxes of different environments", () => {
       wrappers.add(readStat(booted.pid)!.ppid)
       return booted
     }
-    const expectEnv = (pid: number, who: string) => {
+    // Read once the box's command runs: while a process execs, its environ reads as empty.
+    const expectEnv = async (pid: number, who: string) => {
+      await eventually("execed", () => readText(`/proc/${pid}/cmdline`).startsWith("sleep"))
       expect(environOf(pid)).toContain(`HOME=/home/${who}`)
       expect(environOf(pid)).toContain(`PATH=/opt/${who}/bin:/usr/bin:/bin`)
     }
@@ -404,8 +413,8 @@ describe("LocalBoxRuntime.boot, boxes of different environments", () => {
     const batch = await run(Effect.forEach([alice, bob], (r) => own.boot(r), { concurrency: "unbounded" }))
     for (const b of batch) cleanup.track(b.pid)
     await eventually("both execed", () => batch.every((b) => readText(`/proc/${b.pid}/cmdline`).startsWith("sleep")))
-    expectEnv(batch[0]!.pid, "alice")
-    expectEnv(batch[1]!.pid, "bob")
+    await expectEnv(batch[0]!.pid, "alice")
+    await expectEnv(batch[1]!.pid, "bob")
     // Lone boots (as crash restarts are): a spare is kept for the latest one's environment (bob's).
     await bootOwn(alice)
     await bootOwn(bob)
@@ -414,14 +423,14 @@ describe("LocalBoxRuntime.boot, boxes of different environments", () => {
     expect(environOf(spares()[0]!)).toContain("HOME=/home/bob")
     // Alice's next boot does not take bob's spare; bob's does.
     const aliceAgain = await bootOwn(alice)
-    expectEnv(aliceAgain.pid, "alice")
+    await expectEnv(aliceAgain.pid, "alice")
     expect(readText(`/proc/${readStat(aliceAgain.pid)!.ppid}/cmdline`).split("\0")).not.toContain("spare")
     await eventually("a spare for alice's environment", () => spares().some((pid) => environOf(pid).includes("HOME=/home/alice")))
     for (const pid of spares()) cleanup.track(pid)
     const aliceSpared = await bootOwn(alice)
     expect(readText(`/proc/${readStat(aliceSpared.pid)!.ppid}/cmdline`).split("\0")).toContain("spare")
     await eventually("execed", () => readText(`/proc/${aliceSpared.pid}/cmdline`).startsWith("sleep"))
-    expectEnv(aliceSpared.pid, "alice")
+    await expectEnv(aliceSpared.pid, "alice")
   })
 })
 
