@@ -191,6 +191,13 @@ export const invalidRecordProblem = (invalid: Pick<InvalidRecord, "index" | "lab
   }${invalid.reason}`
 
 /**
+ * What makes two reports of an invalid record the same problem: its name, field and reason
+ * (its index too when it has no name, as it has nothing else to be known by).
+ */
+export const invalidRecordKey = (invalid: Pick<InvalidRecord, "index" | "label" | "field" | "reason">): string =>
+  [invalid.label.startsWith("at index") ? `#${invalid.index}` : invalid.label, invalid.field, invalid.reason].join("\u0000")
+
+/**
  * The file as read: the decoded records plus the raw objects, so absent keys stay absent on
  * write, and the elements that are not records, which are written back as they were.
  */
