@@ -1,4 +1,4 @@
-import { type BoxRecord, hasHealthCheck, isActive } from "../domain/BoxRecord.js"
+import { type BoxRecord, hasHealthCheck, type InvalidRecord, invalidRecordProblem, isActive, shortIdOf } from "../domain/BoxRecord.js"
 
 /** Pure text rendering for `ps`: status annotations, human durations, the table. */
 
@@ -74,11 +74,43 @@ export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<Readonl
 
 export const PS_HEADER = ["NAME", "ID", "STATUS", "CREATED", "COMMAND"] as const
 
-/** The `ps` table for these boxes (already filtered), newest first. */
-export const psTable = (boxes: ReadonlyArray<BoxRecord>, nowMillis: number): string => {
+/** The `ps` table for these boxes (already filtered), newest first, then the file's invalid records (status `invalid`, with the reason). */
+export const psTable = (
+  boxes: ReadonlyArray<BoxRecord>,
+  nowMillis: number,
+  invalid: ReadonlyArray<InvalidRecord> = []
+): string => {
   const sorted = [...boxes].sort((a, b) => (Date.parse(b.created_at) || 0) - (Date.parse(a.created_at) || 0))
   return table(
     PS_HEADER,
-    sorted.map((box) => [box.name, box.short_id, statusText(box), createdText(box.created_at, nowMillis), commandText(box.cmd)])
+    [
+      ...sorted.map((box) => [box.name, box.short_id, statusText(box), createdText(box.created_at, nowMillis), commandText(box.cmd)]),
+      ...invalid.map(invalidRow)
+    ]
   )
 }
+
+const stringField = (raw: unknown, key: string): string | undefined => {
+  const value = typeof raw === "object" && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>)[key] : undefined
+  return typeof value === "string" && value !== "" ? value : undefined
+}
+
+/** A `ps` row for an element of the file that is not a box record. */
+const invalidRow = (invalid: InvalidRecord): ReadonlyArray<string> => {
+  const id = stringField(invalid.raw, "id")
+  return [
+    commandText([stringField(invalid.raw, "name") ?? "-"], 30),
+    stringField(invalid.raw, "short_id")?.slice(0, 12) ?? (id === undefined ? "-" : shortIdOf(id)),
+    "invalid",
+    "",
+    `index ${invalid.index}: ${invalid.field === "" ? "" : `${invalid.field} `}${invalid.reason}`
+  ]
+}
+
+/** `ps -a --format json`: an invalid record, with why it is one, as it is in the file. */
+export const invalidJson = (invalid: InvalidRecord) => ({
+  status: "invalid",
+  index: invalid.index,
+  problem: invalidRecordProblem(invalid),
+  record: invalid.raw
+})

@@ -27,8 +27,10 @@ export const command = Command.make("ps", flags, ({ all, format, quiet }) =>
     const store = yield* StateStore
     const records = yield* store.load
     const shown = all ? records : records.filter(Format.isListedByDefault)
-    if (format === "json") yield* Console.log(JSON.stringify(shown, null, 2))
-    else yield* Console.log(Format.psTable(shown, yield* Clock.currentTimeMillis))
+    // Elements of the file that are not box records (SPEC §12): listed with -a, as `invalid`.
+    const invalid = all ? yield* store.invalid : []
+    if (format === "json") yield* Console.log(JSON.stringify([...shown, ...invalid.map(Format.invalidJson)], null, 2))
+    else yield* Console.log(Format.psTable(shown, yield* Clock.currentTimeMillis, invalid))
     yield* SupervisionWarning.warnIfUnsupervised({ quiet, records })
     yield* HomeWarning.warnIfShared({ quiet })
   })

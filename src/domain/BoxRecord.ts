@@ -1,4 +1,5 @@
 import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { HealthCheck } from "./HealthCheck.js"
 
@@ -172,18 +173,111 @@ const cachedDecode = (item: unknown): BoxRecord | undefined => {
   return record
 }
 
-/** The file as read: the decoded records plus the raw objects, so absent keys stay absent on write. */
+/**
+ * An element of the file's array that is not a box record (SPEC §12: one bad record is one bad
+ * record). It is kept as it was read and written back in its place; it is not supervised.
+ */
+export interface InvalidRecord {
+  /** Its position in the file's array. */
+  readonly index: number
+  /** Names it for a person: `id "…"` or `name "…"` when it has one, else `at index N`. */
+  readonly label: string
+  /** The field at fault (`box_dir`, `health_check.cmd[0]`), or "" when the element is not an object. */
+  readonly field: string
+  /** What is wrong, one short line (`is missing`, `expected string, actual 12`). */
+  readonly reason: string
+  /** The element as parsed: what is written back. */
+  readonly raw: unknown
+  /** How many valid records come before it in the file: where it goes when the file is rewritten. */
+  readonly validBefore: number
+}
+
+/** One line about an invalid record: `record at index 2 (id "x"): box_dir is missing`. */
+export const invalidRecordProblem = (invalid: Pick<InvalidRecord, "index" | "label" | "field" | "reason">): string =>
+  `record ${invalid.label.startsWith("at index") ? invalid.label : `${invalid.label} (index ${invalid.index})`}: ${
+    invalid.field === "" ? "" : `${invalid.field} `
+  }${invalid.reason}`
+
+/**
+ * What makes two reports of an invalid record the same problem: its name, field and reason
+ * (its index too when it has no name, as it has nothing else to be known by).
+ */
+export const invalidRecordKey = (invalid: Pick<InvalidRecord, "index" | "label" | "field" | "reason">): string =>
+  [invalid.label.startsWith("at index") ? `#${invalid.index}` : invalid.label, invalid.field, invalid.reason].join("\u0000")
+
+/**
+ * The file as read: the decoded records plus the raw objects, so absent keys stay absent on
+ * write, and the elements that are not records, which are written back as they were.
+ */
 export interface ParsedState {
   readonly records: ReadonlyArray<BoxRecord>
   readonly raw: ReadonlyMap<string, Readonly<Record<string, unknown>>>
+  readonly invalid: ReadonlyArray<InvalidRecord>
 }
 
-export const emptyState: ParsedState = { records: Object.freeze([]), raw: new Map() }
+export const emptyState: ParsedState = { records: Object.freeze([]), raw: new Map(), invalid: Object.freeze([]) }
 
 /** Why a state file's text is not a valid list of records. */
 export type StateFileProblem = { readonly _tag: "InvalidJson"; readonly detail: string } | {
   readonly _tag: "InvalidRecords"
   readonly detail: string
+}
+
+/** The state file's bytes are not UTF-8 (decision: such a file is corrupt, never rewritten; see README). */
+export interface InvalidUtf8 {
+  readonly _tag: "InvalidUtf8"
+  /** Offset of the first byte that does not start or continue a valid UTF-8 sequence. */
+  readonly offset: number
+  readonly detail: string
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
+
+/**
+ * Where the first ill-formed UTF-8 sequence of `bytes` starts (as the Unicode standard defines
+ * well-formed: no overlong forms, no surrogates, nothing above U+10FFFF), or undefined.
+ */
+export const firstInvalidUtf8 = (bytes: Uint8Array): number | undefined => {
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i]!
+    if (b < 0x80) {
+      i++
+      continue
+    }
+    // The allowed range of the second byte depends on the first (RFC 3629 table).
+    const [length, low, high] = b >= 0xc2 && b <= 0xdf ? [2, 0x80, 0xbf]
+      : b === 0xe0 ? [3, 0xa0, 0xbf]
+      : b >= 0xe1 && b <= 0xec ? [3, 0x80, 0xbf]
+      : b === 0xed ? [3, 0x80, 0x9f]
+      : b >= 0xee && b <= 0xef ? [3, 0x80, 0xbf]
+      : b === 0xf0 ? [4, 0x90, 0xbf]
+      : b >= 0xf1 && b <= 0xf3 ? [4, 0x80, 0xbf]
+      : b === 0xf4 ? [4, 0x80, 0x8f]
+      : [0, 0, 0]
+    if (length === 0 || i + length > bytes.length) return i
+    const second = bytes[i + 1]!
+    if (second < low || second > high) return i
+    for (let k = 2; k < length; k++) {
+      const next = bytes[i + k]!
+      if (next < 0x80 || next > 0xbf) return i
+    }
+    i += length
+  }
+  return undefined
+}
+
+/**
+ * The state file's text, or where its bytes stop being UTF-8: decoding them leniently would
+ * turn each bad byte into U+FFFD, and the next write would store that instead of what was there.
+ */
+export const decodeStateBytes = (bytes: Uint8Array): Either.Either<string, InvalidUtf8> => {
+  try {
+    return Either.right(strictUtf8.decode(bytes))
+  } catch {
+    const offset = firstInvalidUtf8(bytes) ?? 0
+    const byte = (bytes[offset] ?? 0).toString(16).padStart(2, "0")
+    return Either.left({ _tag: "InvalidUtf8", offset, detail: `not valid UTF-8 at byte offset ${offset} (0x${byte})` })
+  }
 }
 
 /** A problem's detail goes into an error message: at most this many characters of it. */
@@ -265,22 +359,42 @@ const parseNonEmpty = (text: string): Either.Either<ParsedState, StateFileProble
   }
   const records: Array<BoxRecord> = []
   const raw = new Map<string, Record<string, unknown>>()
+  const invalid: Array<InvalidRecord> = []
   for (const [index, item] of json.entries()) {
     const record = cachedDecode(item)
-    if (record === undefined) return Either.left({ _tag: "InvalidRecords", detail: recordProblem(item, index) })
+    if (record === undefined) {
+      invalid.push(Object.freeze({ ...recordProblem(item, index), raw: item, validBefore: records.length }))
+      continue
+    }
     records.push(record)
     raw.set(record.id, item as Record<string, unknown>)
   }
   // Frozen: a parse may be shared by several reads of an unchanged file.
-  return Either.right({ records: Object.freeze(records), raw })
+  return Either.right({ records: Object.freeze(records), raw, invalid: Object.freeze(invalid) })
 }
 
-/** Why one item of the array is not a record (only this item is decoded again, with Schema's message). */
-const recordProblem = (item: unknown, index: number): string => {
-  const id = isPlainObject(item) && typeof item["id"] === "string" ? ` (id ${JSON.stringify(item["id"].slice(0, 64))})` : ""
-  if (!isPlainObject(item)) return `record ${index} is ${describeJson(item)}, not an object`
-  const reason = Either.match(decodeKnown(item), { onLeft: (error) => error.message, onRight: () => "invalid record" })
-  return clip(`record ${index}${id}: ${reason}`)
+/** At most this many characters of a name or a reason in a problem's one line. */
+const MAX_PART = 120
+
+const clipPart = (text: string): string => (text.length <= MAX_PART ? text : `${text.slice(0, MAX_PART)}...`)
+
+/** `health_check.cmd[0]` from Schema's path `["health_check", "cmd", 0]`. */
+const fieldPath = (path: ReadonlyArray<PropertyKey>): string =>
+  path.reduce<string>((out, key) => typeof key === "number" ? `${out}[${key}]` : out === "" ? String(key) : `${out}.${String(key)}`, "")
+
+/** Why one item of the array is not a record: its name, the first field at fault and why (only this item is decoded again). */
+const recordProblem = (item: unknown, index: number): Pick<InvalidRecord, "index" | "label" | "field" | "reason"> => {
+  const named = (key: string) =>
+    isPlainObject(item) && typeof item[key] === "string" && item[key] !== "" ? `${key} ${clipPart(JSON.stringify(item[key]))}` : undefined
+  const label = named("id") ?? named("name") ?? `at index ${index}`
+  if (!isPlainObject(item)) return { index, label, field: "", reason: `is ${describeJson(item)}, not an object` }
+  const first = Either.match(decodeKnown(item), {
+    onLeft: (error) => ParseResult.ArrayFormatter.formatErrorSync(error)[0],
+    onRight: () => undefined
+  })
+  if (first === undefined) return { index, label, field: "", reason: "is not a valid box record" }
+  const reason = first.message.replace(/[\r\n]+/g, " ")
+  return { index, label, field: fieldPath(first.path), reason: clipPart(reason.charAt(0).toLowerCase() + reason.slice(1)) }
 }
 
 const defaultsOf = (schema: Schema.Schema.AnyNoContext, minimal: unknown): Record<string, unknown> =>
@@ -336,21 +450,54 @@ const encodeItem = (record: BoxRecord): Record<string, unknown> => {
 export const renderStateFile = (
   records: ReadonlyArray<BoxRecord>,
   raw: ParsedState["raw"] = emptyState.raw
-): string => {
-  const out = records.map((record) => {
-    const source = sourceOf.get(record)
-    if (source !== undefined) return source
-    const item = encodeItem(record)
-    const original = raw.get(record.id)
-    if (original === undefined) return item
-    const { record: recordDefaults, healthCheck: healthCheckDefaults } = getDefaults()
-    const top = keepAbsence(item, original, recordDefaults)
-    const check = top["health_check"]
-    const originalCheck = original["health_check"]
-    if (isPlainObject(check) && isPlainObject(originalCheck)) {
-      top["health_check"] = keepAbsence(check, originalCheck, healthCheckDefaults)
+): string => JSON.stringify(records.map(recordItem(raw)), null, 2) + "\n"
+
+/**
+ * Renders `records`, an update of the state `from` (as parsed): like `renderStateFile`, and the
+ * invalid elements of `from` are written back as they were, each after the nearest record that
+ * preceded it in the file and is still there (at the start if none is), in their order.
+ */
+export const renderState = (records: ReadonlyArray<BoxRecord>, from: ParsedState): string => {
+  if (from.invalid.length === 0) return renderStateFile(records, from.raw)
+  const kept = new Set(records.map((record) => record.id))
+  const after = new Map<string | undefined, Array<unknown>>()
+  for (const invalid of from.invalid) {
+    let anchor: string | undefined
+    for (let i = invalid.validBefore - 1; i >= 0; i--) {
+      const id = from.records[i]!.id
+      if (kept.has(id)) {
+        anchor = id
+        break
+      }
     }
-    return top
-  })
+    after.set(anchor, [...(after.get(anchor) ?? []), invalid.raw])
+  }
+  const toItem = recordItem(from.raw)
+  const out: Array<unknown> = [...(after.get(undefined) ?? [])]
+  for (const record of records) {
+    out.push(toItem(record))
+    const group = after.get(record.id)
+    if (group !== undefined) {
+      out.push(...group)
+      after.delete(record.id)
+    }
+  }
   return JSON.stringify(out, null, 2) + "\n"
+}
+
+/** One record as the object written to the file. */
+const recordItem = (raw: ParsedState["raw"]) => (record: BoxRecord): unknown => {
+  const source = sourceOf.get(record)
+  if (source !== undefined) return source
+  const item = encodeItem(record)
+  const original = raw.get(record.id)
+  if (original === undefined) return item
+  const { record: recordDefaults, healthCheck: healthCheckDefaults } = getDefaults()
+  const top = keepAbsence(item, original, recordDefaults)
+  const check = top["health_check"]
+  const originalCheck = original["health_check"]
+  if (isPlainObject(check) && isPlainObject(originalCheck)) {
+    top["health_check"] = keepAbsence(check, originalCheck, healthCheckDefaults)
+  }
+  return top
 }

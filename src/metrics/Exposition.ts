@@ -20,10 +20,15 @@ export const CONTENT_TYPE: string = Registry.PROMETHEUS_CONTENT_TYPE
 
 /** What one read-only snapshot of the state file gave. */
 export type StateView =
-  | { readonly _tag: "Readable"; readonly records: ReadonlyArray<BoxRecord> }
+  | {
+    readonly _tag: "Readable"
+    readonly records: ReadonlyArray<BoxRecord>
+    /** Elements of the file that are not box records (SPEC §12): counted apart, not in the box families. */
+    readonly invalid: number
+  }
   | { readonly _tag: "Unreadable"; readonly reason: string }
 
-export const readable = (records: ReadonlyArray<BoxRecord>): StateView => ({ _tag: "Readable", records })
+export const readable = (records: ReadonlyArray<BoxRecord>, invalid = 0): StateView => ({ _tag: "Readable", records, invalid })
 export const unreadable = (reason: string): StateView => ({ _tag: "Unreadable", reason })
 
 /** The standard process metrics, as numbers. */
@@ -163,6 +168,11 @@ export const render = async (input: ExpositionInput): Promise<string> => {
     })
     health.set({ status: "healthy" }, fleet.healthy)
     health.set({ status: "unhealthy" }, fleet.unhealthy)
+    new Gauge({
+      name: "a3s_box_invalid_records",
+      help: "Elements of the state file that are not valid box records: kept as they are, not supervised, not counted in a3s_box_total.",
+      registers
+    }).set(input.state.invalid)
 
     if (input.perBox) {
       const boxRestarts = new Counter({

@@ -224,14 +224,17 @@ export const makeApp = (options: {
       }))
 
     const metrics = Effect.gen(function*() {
-      const state = yield* store.snapshot.pipe(
+      const state = yield* Effect.all([store.snapshot, store.invalid]).pipe(
         Effect.timeoutFail({
           duration: STATE_READ_TIMEOUT,
           onTimeout: () => ({
             message: `reading state file ${store.path} took longer than ${Duration.format(STATE_READ_TIMEOUT)}`
           })
         }),
-        Effect.match({ onFailure: (error) => exposition.unreadable(error.message), onSuccess: exposition.readable })
+        Effect.match({
+          onFailure: (error) => exposition.unreadable(error.message),
+          onSuccess: ([records, invalid]) => exposition.readable(records, invalid.length)
+        })
       )
       const { snapshot, staleness: verdict } = yield* staleness
       const body = yield* Effect.promise(() =>

@@ -11,7 +11,7 @@ import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Backoff from "../domain/Backoff.js"
-import { type BoxRecord, isActive } from "../domain/BoxRecord.js"
+import { type BoxRecord, invalidRecordKey, invalidRecordProblem, isActive } from "../domain/BoxRecord.js"
 import { needsLivenessCheck, type Observations, reconcile } from "../domain/Reconcile.js"
 import * as RestartPolicy from "../domain/RestartPolicy.js"
 import * as Supervision from "../domain/Supervision.js"
@@ -181,6 +181,8 @@ export const make: Effect.Effect<
   let haveKnown = false
   let cycling = false
   let lastStateError: { readonly message: string; readonly at: number } | undefined
+  /** The invalid records' problems already logged (SPEC §12): each is logged once while it lasts. */
+  let reportedInvalid: ReadonlySet<string> = new Set()
 
   /** A bug must not stop the loop: a defect is logged and `fallback` is used. */
   const keepGoing = <A, E, R, B>(name: string, effect: Effect.Effect<A, E, R>, fallback: B) =>
@@ -469,6 +471,21 @@ export const make: Effect.Effect<
       yield* Effect.logError(`monitor: ${message}`)
     })
 
+  /** Logs each new problem of the file's invalid records, once: they are kept as they are and not supervised. */
+  const reportInvalid = Effect.gen(function*() {
+    const invalid = yield* Effect.orElseSucceed(store.invalid, () => [])
+    const keys = new Set<string>()
+    for (const record of invalid) {
+      const key = invalidRecordKey(record)
+      keys.add(key)
+      if (reportedInvalid.has(key)) continue
+      yield* Effect.logWarning(
+        `monitor: state file ${store.path}: ${invalidRecordProblem(record)}; it is kept as it is and not supervised: fix or remove it`
+      )
+    }
+    reportedInvalid = keys
+  })
+
   /** Records by id, made once per records array (an unchanged file gives the very same array). */
   const byIdOf = perRecords((records): ReadonlyMap<string, BoxRecord> => new Map(records.map((box) => [box.id, box])))
 
@@ -538,6 +555,7 @@ export const make: Effect.Effect<
       yield* Effect.logInfo(`monitor: state file ${store.path} is readable again`)
     }
     haveKnown = true
+    if (!unchanged) yield* reportInvalid
     const full = fullCycleDue
     fullCycleDue = false
     const targets = new Set(suspects)

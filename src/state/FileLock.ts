@@ -14,6 +14,12 @@
  *   removes the lock directory on release (it may be someone else's by then).
  * - No asynchronous throw. The library's default `onCompromised` throws from a timer, which
  *   would crash the process; here it only marks the lock as lost, and `verify` reports it.
+ * - Abandoned locks. The token names its holder (pid and start time, host) and the lock
+ *   directory it was written for (inode and birth time). A waiter that finds the lock held by a
+ *   process that is gone (no such pid, a zombie, or another start time) takes it over at once
+ *   instead of waiting out `staleMs` (`ownerVerdict`, `takeOver`); a lock whose owner is alive,
+ *   or cannot be told (another host, an older token, an owner file not yet written for this
+ *   directory), keeps the stale rule.
  *
  * Waiting is done here (not with the library's `retries`) so that it is interruptible and
  * fast under contention: a waiter watches the lock directory's parent (fs.watch) and tries
@@ -24,11 +30,14 @@ import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import * as ProperLockfile from "proper-lockfile"
 import { errnoCode, errorText } from "../platform/ErrorText.js"
+import { isGoneState, type ProcessInfo, readProcessInfo } from "../runtime/ProcessInfo.js"
 
 export interface FileLockOptions {
   /** The lock directory (never the file it protects, and never `boxes.json.lock`: the original a3s-box flocks that one). */
@@ -125,6 +134,138 @@ const readOwner = (lockPath: string): string => {
     return ""
   }
 }
+
+/** What an owner file says about the holder of the lock. */
+export interface Owner {
+  readonly pid: number
+  /** The holder's start-time identity (ProcessInfo.startTime). */
+  readonly startTime: number
+  readonly host: string
+  /** The lock directory the token was written for (`lockIdOf`). */
+  readonly lockId: string
+}
+
+const TOKEN_VERSION = "v2"
+
+/** The owner file's content: `pid:nonce:v2:startTime:lockId:host` (the pid first, as error messages read it). */
+export const formatToken = (owner: Owner, nonce: string): string =>
+  [owner.pid, nonce, TOKEN_VERSION, owner.startTime, owner.lockId, encodeURIComponent(owner.host)].join(":")
+
+/** The owner a token names, or none for anything else (an older token, a file half written). */
+export const parseToken = (token: string): Option.Option<Owner> => {
+  const parts = token.split(":")
+  if (parts.length !== 6 || parts[2] !== TOKEN_VERSION) return Option.none()
+  const [pid, , , startTime, lockId, host] = parts as [string, string, string, string, string, string]
+  if (!/^[0-9]+$/.test(pid) || !/^[0-9]+$/.test(startTime) || lockId === "") return Option.none()
+  try {
+    return Option.some({ pid: Number(pid), startTime: Number(startTime), lockId, host: decodeURIComponent(host) })
+  } catch {
+    return Option.none()
+  }
+}
+
+/** The identity of a lock directory: its inode and birth time (a directory made again gets a new one). */
+export const lockIdOf = (stats: Pick<fs.BigIntStats, "ino" | "birthtimeNs">): string => `${stats.ino}-${stats.birthtimeNs}`
+
+/**
+ * Whether a held lock was abandoned: its owner file was written for this very lock directory,
+ * on this host, by a process that is gone (none by that pid, a zombie, or a pid reused by a
+ * process with another start time). "unknown" keeps the stale rule.
+ */
+export const ownerVerdict = (input: {
+  readonly owner: Option.Option<Owner>
+  readonly lockId: string | undefined
+  readonly host: string
+  readonly process: Option.Option<Pick<ProcessInfo, "state" | "startTime">>
+}): "abandoned" | "alive" | "unknown" => {
+  if (Option.isNone(input.owner)) return "unknown"
+  const owner = input.owner.value
+  if (owner.host !== input.host || input.lockId === undefined || owner.lockId !== input.lockId) return "unknown"
+  return Option.match(input.process, {
+    onNone: () => "abandoned",
+    onSome: (p) => (isGoneState(p.state) || p.startTime !== owner.startTime ? "abandoned" : "alive")
+  })
+}
+
+const statLockId = (dir: string): string | undefined => {
+  try {
+    return lockIdOf(fs.statSync(dir, { bigint: true }))
+  } catch {
+    return undefined
+  }
+}
+
+/** An owner found alive is asked about again after this long (off Linux, asking runs `ps`). */
+const ALIVE_RECHECK_MS = 1_000
+
+/**
+ * The lock as a waiter sees it: is it abandoned, and which directory was looked at. `judged`
+ * remembers the last owner found alive, so that a waiter polling a live holder's lock does not
+ * ask about that process at every attempt.
+ */
+const inspectHeld = (
+  lockPath: string,
+  judged: { alive?: { readonly token: string; readonly lockId: string; readonly at: number } }
+): Effect.Effect<{ readonly verdict: ReturnType<typeof ownerVerdict>; readonly lockId: string | undefined }> =>
+  Effect.gen(function*() {
+    const lockId = statLockId(lockPath)
+    const token = readOwner(lockPath)
+    const now = yield* Clock.currentTimeMillis
+    const last = judged.alive
+    if (last !== undefined && last.token === token && last.lockId === lockId && now - last.at < ALIVE_RECHECK_MS) {
+      return { verdict: "alive" as const, lockId }
+    }
+    const owner = parseToken(token)
+    const info = Option.isSome(owner) && lockId !== undefined && owner.value.lockId === lockId
+      ? yield* readProcessInfo(owner.value.pid)
+      : Option.none()
+    const verdict = ownerVerdict({ owner, lockId, host: os.hostname(), process: info })
+    if (verdict === "alive" && lockId !== undefined) judged.alive = { token, lockId, at: now }
+    return { verdict, lockId }
+  })
+
+/**
+ * Removes the abandoned lock directory `lockId`, safely against other waiters doing the same:
+ * the directory is first renamed aside (atomic: of two waiters, one gets it), then checked to be
+ * the abandoned one. If it is not (another waiter took the lock over and its new holder's
+ * directory was the one renamed), it is put back; were that to fail, its holder finds its lock
+ * lost at `verify` and starts over, as after any take-over. True when the abandoned lock is gone.
+ */
+export const takeOver = (lockPath: string, lockId: string): boolean => {
+  const aside = `${lockPath}.abandoned-${randomBytes(6).toString("hex")}`
+  try {
+    fs.renameSync(lockPath, aside)
+  } catch {
+    return false
+  }
+  if (statLockId(aside) === lockId) {
+    fs.rmSync(aside, { recursive: true, force: true })
+    return true
+  }
+  try {
+    if (!fs.existsSync(lockPath)) fs.renameSync(aside, lockPath)
+  } catch {
+    // see above
+  }
+  fs.rmSync(aside, { recursive: true, force: true })
+  return false
+}
+
+/** This process as an owner token names it (its start time read once). */
+let self: Omit<Owner, "lockId"> | undefined
+const selfOwner = Effect.suspend(() =>
+  self !== undefined
+    ? Effect.succeed(self)
+    : Effect.map(readProcessInfo(process.pid), (info) => {
+      self = { pid: process.pid, startTime: Option.match(info, { onNone: () => 0, onSome: (p) => p.startTime }), host: os.hostname() }
+      return self
+    })
+)
+
+const errorCode = (error: unknown): string | undefined =>
+  typeof error === "object" && error !== null && "code" in error ? String((error as { code: unknown }).code) : undefined
+
+const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 type Attempt =
   | { readonly _tag: "Held"; readonly release: () => Promise<void>; readonly lost: { error: Error | undefined } }
@@ -227,11 +368,16 @@ const acquire = (
   restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 ): Effect.Effect<Extract<Attempt, { _tag: "Held" }>, LockFailed> => {
   let watch: LockWatch | undefined
+  let watching = false
+  const judged = {}
   return Effect.gen(function*() {
     for (let round = 0;; round++) {
       const seen = watch?.generation() ?? 0
       const result = yield* attempt(options)
       if (result._tag === "Held") return result
+      // Held by a process that is gone: take it over now rather than after `staleMs`.
+      const held = yield* inspectHeld(options.lockPath, judged)
+      if (held.verdict === "abandoned" && held.lockId !== undefined && takeOver(options.lockPath, held.lockId)) continue
       if ((yield* Clock.currentTimeMillis) >= deadline) {
         const owner = yield* Effect.sync(() => readOwner(options.lockPath))
         const holder = owner === "" ? "" : ` (last holder: pid ${owner.split(":")[0]})`
@@ -241,9 +387,10 @@ const acquire = (
           detail: `held by another process for more than ${Duration.format(options.timeout)}${holder}`
         })
       }
-      if (round === 0) {
+      if (!watching) {
         // Contended: watch the lock directory, and try again at once (it may have been
         // released before the watch started).
+        watching = true
         watch = watchLock(options.lockPath)
         continue
       }
@@ -272,10 +419,13 @@ export const withLock = <A, E, R>(
   // always either handed to `use` or released.
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
-      const token = `${process.pid}:${randomBytes(8).toString("hex")}`
+      const me = yield* selfOwner
       const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(options.timeout)
       const held = yield* acquire(options, deadline, restore)
       const lockHeld = held
+      // The token names the directory just made: a waiter that reads an older owner file (this
+      // holder has not written its own yet) sees another directory's id and does not take over.
+      const token = formatToken({ ...me, lockId: statLockId(options.lockPath) ?? "unknown" }, randomBytes(8).toString("hex"))
       yield* Effect.try({
         try: () => fs.writeFileSync(ownerPath(options.lockPath), token, { mode: 0o600 }),
         catch: (cause) =>

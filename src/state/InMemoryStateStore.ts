@@ -3,11 +3,12 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
-import type { BoxRecord } from "../domain/BoxRecord.js"
+import * as Console from "effect/Console"
+import type { BoxRecord, InvalidRecord } from "../domain/BoxRecord.js"
 import { type Liveness, needsLivenessCheck, type Observations, reconcile } from "../domain/Reconcile.js"
 import { BoxRuntime } from "../runtime/BoxRuntime.js"
 import type { StateError, StateStoreShape, StateUpdate } from "./StateStore.js"
-import { StateFileCorrupt, StateFileUnavailable, StateStore } from "./StateStore.js"
+import { isWriteFailure, notUpdatedMessage, StateFileCorrupt, StateFileUnavailable, StateStore } from "./StateStore.js"
 
 /**
  * A `StateStore` kept in memory: for tests, and for embedders that supervise boxes whose
@@ -20,8 +21,8 @@ export interface InMemoryStateStore extends StateStoreShape {
   readonly stamp: Effect.Effect<string>
   /** The current records, as a reader of the file would see them (fails while corrupt). */
   readonly records: Effect.Effect<ReadonlyArray<BoxRecord>, StateError>
-  /** Replaces the whole content, as another writer would (also repairs a corrupt file). */
-  readonly put: (records: ReadonlyArray<BoxRecord>) => Effect.Effect<void>
+  /** Replaces the whole content, as another writer would (also repairs a corrupt file); `invalid`: elements that are not records. */
+  readonly put: (records: ReadonlyArray<BoxRecord>, invalid?: ReadonlyArray<InvalidRecord>) => Effect.Effect<void>
   /** Makes the "file" unparseable: every read fails with `StateFileCorrupt` until `put`. */
   readonly corrupt: (detail?: string) => Effect.Effect<void>
   /** While true, every write fails with `StateFileUnavailable` (nothing is changed). */
@@ -32,6 +33,7 @@ export interface InMemoryStateStore extends StateStoreShape {
 
 interface Content {
   readonly records: ReadonlyArray<BoxRecord>
+  readonly invalid: ReadonlyArray<InvalidRecord>
   readonly corrupt: Option.Option<string>
   readonly failWrites: boolean
   readonly version: number
@@ -48,6 +50,7 @@ export const make = (
     const runtime = yield* BoxRuntime
     const ref = yield* Ref.make<Content>({
       records: initial,
+      invalid: [],
       corrupt: Option.none(),
       failWrites: false,
       version: 0,
@@ -86,10 +89,18 @@ export const make = (
           return [box.id, liveness] as const
         })).pipe(Effect.map((entries) => new Map(entries)))
 
+    let toldNotUpdated = false
     const load = lock.withPermits(1)(Effect.gen(function*() {
       const before = yield* read
       const result = reconcile(before, yield* observe(before))
-      if (result.changed) yield* write(result.records)
+      if (result.changed) {
+        yield* write(result.records).pipe(Effect.catchIf(isWriteFailure, (error) =>
+          Effect.suspend(() => {
+            if (toldNotUpdated) return Effect.void
+            toldNotUpdated = true
+            return Console.error(notUpdatedMessage(error))
+          })))
+      }
       return result.records
     }))
 
@@ -97,13 +108,15 @@ export const make = (
       path,
       load,
       snapshot: read,
+      invalid: Effect.flatMap(read, () => Effect.map(Ref.get(ref), (c) => c.invalid)),
       modify,
       stamp: Effect.map(Ref.get(ref), (c) => `${c.version}`),
       records: read,
-      put: (records) =>
+      put: (records, invalid = []) =>
         Ref.update(ref, (c) => ({
           ...c,
           records,
+          invalid,
           corrupt: Option.none(),
           version: c.version + 1,
           writes: c.writes + 1

@@ -6,6 +6,7 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Cause from "effect/Cause"
+import * as Console from "effect/Console"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -18,13 +19,15 @@ import type * as Scope from "effect/Scope"
 import { randomBytes } from "node:crypto"
 import * as nodeFs from "node:fs"
 import * as path from "node:path"
-import { type BoxRecord, type ParsedState, emptyState, parseStateFile, renderStateFile } from "../domain/BoxRecord.js"
+import { type BoxRecord, decodeStateBytes, emptyState, type ParsedState, parseStateFile, renderState } from "../domain/BoxRecord.js"
 import { needsLivenessCheck, type Observations, reconcile } from "../domain/Reconcile.js"
 import { BoxRuntime } from "../runtime/BoxRuntime.js"
 import * as Liveness from "../runtime/Liveness.js"
 import * as FileLock from "./FileLock.js"
 import * as Home from "./Home.js"
 import {
+  isWriteFailure,
+  notUpdatedMessage,
   type StateError,
   StateFileCorrupt,
   StateFileUnavailable,
@@ -60,6 +63,53 @@ const TRUST_AFTER_MS = 3_000
 /** How often a modify that lost its lock (taken over as stale) starts over before giving up. */
 const LOST_LOCK_RETRIES = 3
 
+const errnoCode = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code
+
+/** What a symbolic link says it points to (as written in the link). */
+const linkText = (link: string): string => {
+  try {
+    return nodeFs.readlinkSync(link)
+  } catch {
+    return "(unreadable)"
+  }
+}
+
+/** The final target of the symbolic link `link`, or an error that names what it points to. */
+const resolveLink = (link: string): string => {
+  try {
+    return nodeFs.realpathSync(link)
+  } catch (error) {
+    const pointsTo = linkText(link)
+    throw new Error(
+      errnoCode(error) === "ENOENT"
+        ? `it is a symbolic link to ${pointsTo}, which does not exist; nothing was read or written. Restore ${pointsTo} or remove the link, then retry`
+        : `it is a symbolic link to ${pointsTo}, which cannot be followed (${(error as Error).message}); nothing was read or written`
+    )
+  }
+}
+
+const kindOf = (s: nodeFs.BigIntStats): string =>
+  s.isFIFO()
+    ? "a FIFO (named pipe)"
+    : s.isDirectory()
+    ? "a directory"
+    : s.isCharacterDevice()
+    ? "a character device"
+    : s.isBlockDevice()
+    ? "a block device"
+    : s.isSocket()
+    ? "a socket"
+    : "not a regular file"
+
+const notRegularFile = (file: string, target: string, s: nodeFs.BigIntStats): Error =>
+  new Error(
+    `${target === file ? "it" : `its target ${target}`} is ${kindOf(s)}, not a regular file; nothing was read or written. Move it away, then retry`
+  )
+
+/** Where a write of `file` goes: the file, or the final target when it is a symbolic link (which then stays a link). */
+const writeTarget = (file: string): string =>
+  nodeFs.lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink() === true ? resolveLink(file) : file
+
 /**
  * Builds a store of `home`. Needs FileSystem for the file, and BoxRuntime for the liveness
  * checks and exit codes of a reconcile (`load`).
@@ -76,7 +126,7 @@ export const make = (
     const lock = lockOptions(homeDir, options)
     /** One round of writes per process at a time: fibers queue here instead of polling the lock directory. */
     const mutex = yield* Effect.makeSemaphore(1)
-    const swept = yield* Ref.make(false)
+    const swept = yield* Ref.make<ReadonlySet<string>>(new Set())
 
     const unavailable = (operation: "read" | "write" | "lock") => (cause: unknown) =>
       new StateFileUnavailable({ path: file, operation, cause })
@@ -97,7 +147,7 @@ export const make = (
     let cache: {
       readonly stamp: string
       readonly trusted: boolean
-      readonly text: string
+      readonly bytes: Buffer
       readonly parsed: ParsedState | StateFileCorrupt
     } | undefined
     const fromCache = (parsed: ParsedState | StateFileCorrupt): Effect.Effect<ParsedState, StateFileCorrupt> =>
@@ -110,28 +160,59 @@ export const make = (
     // and a restart waits for it. The file is small (a few KB per box) and the calls take
     // microseconds, but for the fsync.
 
-    /** The file's stamp and ctime, or undefined when it does not exist. */
+    // Only ENOENT of `boxes.json` itself means "no boxes yet". A symbolic link is followed to a
+    // regular file (reads and writes go to its target, so the link stays a link); a dangling
+    // link, a FIFO, a directory or a device is an error that names the path, and nothing is
+    // written. The file is opened with O_NONBLOCK and checked with fstat before it is read, so
+    // that a FIFO put there between the stat and the open cannot block the event loop.
+
+    /** The file's stamp and ctime and the path to read and write (the link's target for a link), or undefined when it does not exist. */
     const statFile = Effect.try({
       try: () => {
-        const s = nodeFs.statSync(file, { bigint: true, throwIfNoEntry: false })
-        return s === undefined
-          ? undefined
-          : { stamp: `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`, ctimeMs: Number(s.ctimeNs / 1_000_000n) }
+        const link = nodeFs.lstatSync(file, { bigint: true, throwIfNoEntry: false })
+        if (link === undefined) return undefined
+        let target = file
+        let s = link
+        if (link.isSymbolicLink()) {
+          target = resolveLink(file)
+          s = nodeFs.statSync(target, { bigint: true })
+        }
+        if (!s.isFile()) throw notRegularFile(file, target, s)
+        return { target, stamp: `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`, ctimeMs: Number(s.ctimeNs / 1_000_000n) }
       },
       catch: unavailable("read")
     })
 
-    const readText = Effect.try({
-      try: () => {
-        try {
-          return nodeFs.readFileSync(file, "utf8")
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined
-          throw error
-        }
-      },
-      catch: unavailable("read")
-    })
+    /** The bytes of `target`, or undefined if the (unlinked) file vanished since it was stat'ed. */
+    const readBytes = (target: string) =>
+      Effect.try({
+        try: () => {
+          let fd: number
+          try {
+            fd = nodeFs.openSync(target, nodeFs.constants.O_RDONLY | nodeFs.constants.O_NONBLOCK)
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code === "ENOENT" && target === file) return undefined
+            throw error
+          }
+          try {
+            const s = nodeFs.fstatSync(fd, { bigint: true })
+            if (!s.isFile()) throw notRegularFile(file, target, s)
+            return nodeFs.readFileSync(fd)
+          } finally {
+            nodeFs.closeSync(fd)
+          }
+        },
+        catch: unavailable("read")
+      })
+
+    const parseBytes = (bytes: Buffer): ParsedState | StateFileCorrupt => {
+      const text = decodeStateBytes(bytes)
+      if (text._tag === "Left") return new StateFileCorrupt({ path: file, detail: text.left.detail })
+      const parsed = parseStateFile(text.right)
+      if (parsed._tag === "Right") return parsed.right
+      const what = parsed.left._tag === "InvalidJson" ? "not valid JSON" : "not a valid list of box records"
+      return new StateFileCorrupt({ path: file, detail: `${what}: ${parsed.left.detail}` })
+    }
 
     const read: Effect.Effect<ParsedState, StateError> = Effect.gen(function*() {
       const observedAt = Date.now()
@@ -141,39 +222,38 @@ export const make = (
         return emptyState
       }
       if (cache !== undefined && cache.trusted && cache.stamp === info.stamp) return yield* fromCache(cache.parsed)
-      const text = yield* readText
-      if (text === undefined) {
+      const bytes = yield* readBytes(info.target)
+      if (bytes === undefined) {
         cache = undefined
         return emptyState
       }
       const trusted = info.ctimeMs + TRUST_AFTER_MS < observedAt
-      if (cache !== undefined && cache.text === text) {
-        cache = { stamp: info.stamp, trusted, text, parsed: cache.parsed }
+      if (cache !== undefined && cache.bytes.equals(bytes)) {
+        cache = { stamp: info.stamp, trusted, bytes, parsed: cache.parsed }
         return yield* fromCache(cache.parsed)
       }
-      const parsed = parseStateFile(text)
-      if (parsed._tag === "Left") {
-        const what = parsed.left._tag === "InvalidJson" ? "not valid JSON" : "not a valid list of box records"
-        const corrupt = new StateFileCorrupt({ path: file, detail: `${what}: ${parsed.left.detail}` })
-        cache = { stamp: info.stamp, trusted, text, parsed: corrupt }
-        return yield* corrupt
-      }
-      cache = { stamp: info.stamp, trusted, text, parsed: parsed.right }
-      return parsed.right
+      const parsed = parseBytes(bytes)
+      cache = { stamp: info.stamp, trusted, bytes, parsed }
+      return yield* fromCache(parsed)
     })
 
     /** Atomic replace: unique temp file beside the target, fsync, check the lock is still ours, rename. */
     const write = (
       records: ReadonlyArray<BoxRecord>,
-      raw: ParsedState["raw"],
+      from: ParsedState,
       held: FileLock.HeldLock
     ): Effect.Effect<void, StateFileUnavailable | FileLock.LockFailed> => {
-      const temp = path.join(homeDir, `${TEMP_PREFIX}${process.pid}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`)
+      let temp: string | undefined
       return Effect.gen(function*() {
+        // Through a symbolic link: beside its target, renamed over the target.
+        const target = yield* Effect.try({ try: () => writeTarget(file), catch: unavailable("write") })
+        yield* sweepOrphans(path.dirname(target))
+        temp = path.join(path.dirname(target), `${TEMP_PREFIX}${process.pid}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`)
+        const tempPath = temp
         yield* Effect.try({
           try: () => {
-            const bytes = Buffer.from(renderStateFile(records, raw), "utf8")
-            const fd = nodeFs.openSync(temp, "wx", 0o600)
+            const bytes = Buffer.from(renderState(records, from), "utf8")
+            const fd = nodeFs.openSync(tempPath, "wx", 0o600)
             try {
               nodeFs.writeFileSync(fd, bytes)
               nodeFs.fsyncSync(fd)
@@ -184,18 +264,20 @@ export const make = (
           catch: unavailable("write")
         })
         yield* held.verify
-        yield* Effect.try({ try: () => nodeFs.renameSync(temp, file), catch: unavailable("write") })
-      }).pipe(Effect.onError(() => Effect.sync(() => nodeFs.rmSync(temp, { force: true }))))
+        yield* Effect.try({ try: () => nodeFs.renameSync(tempPath, target), catch: unavailable("write") })
+      }).pipe(Effect.onError(() => Effect.sync(() => temp !== undefined && nodeFs.rmSync(temp, { force: true }))))
     }
 
-    /** Removes temp files that writers which died mid-write left behind (once per store, under the lock). */
-    const sweepOrphans = Effect.gen(function*() {
-      if (yield* Ref.getAndSet(swept, true)) return
-      const names = yield* fs.readDirectory(homeDir)
+    /** Removes temp files that writers which died mid-write left behind in `dir` (once per store and directory, under the lock). */
+    const sweepOrphans = (dir: string) => Effect.gen(function*() {
+      const done = yield* Ref.get(swept)
+      if (done.has(dir)) return
+      yield* Ref.set(swept, new Set([...done, dir]))
+      const names = yield* fs.readDirectory(dir)
       const now = Date.now()
       for (const name of names) {
         if (!name.startsWith(TEMP_PREFIX) || !name.endsWith(TEMP_SUFFIX)) continue
-        const temp = path.join(homeDir, name)
+        const temp = path.join(dir, name)
         const info = yield* fs.stat(temp)
         const mtime = Option.getOrElse(info.mtime, () => new Date(now))
         if (now - mtime.getTime() > Duration.toMillis(ORPHAN_AGE)) yield* fs.remove(temp)
@@ -240,7 +322,7 @@ export const make = (
             results.push(Exit.die(defect))
           }
         }
-        if (current !== state.records) yield* write(current, state.raw, held)
+        if (current !== state.records) yield* write(current, state, held)
         return results
       })
 
@@ -248,7 +330,7 @@ export const make = (
     const round: Effect.Effect<"done" | "lost", StateError | FileLock.LockFailed> = ensureHome.pipe(
       Effect.zipRight(FileLock.withLock(lock, (held) =>
         Effect.gen(function*() {
-          yield* sweepOrphans
+          yield* sweepOrphans(homeDir)
           const batch = pending.splice(0)
           const exit = yield* Effect.exit(apply(batch, held))
           if (Exit.isFailure(exit)) {
@@ -309,19 +391,33 @@ export const make = (
     const load: Effect.Effect<ReadonlyArray<BoxRecord>, StateError> = Effect.gen(function*() {
       const state = yield* read
       const observations = yield* observe(state.records)
-      if (!reconcile(state.records, observations).changed) return state.records
+      const inMemory = reconcile(state.records, observations)
+      if (!inMemory.changed) return state.records
       // Something died: apply it under the lock to a fresh read, so that a concurrent writer
       // is not clobbered. Pure: an observation only applies to the incarnation it was made
       // for, so a box restarted meanwhile (new pid) is left to the next load.
       return yield* modify((records) => {
         const result = reconcile(records, observations)
         return [result.records, result.records]
-      })
+      }).pipe(Effect.catchIf(isWriteFailure, (error) => Effect.as(notUpdated(error), inMemory.records)))
     }).pipe(Effect.withSpan("StateStore.load", { attributes: { path: file } }))
 
-    /** One synchronous stat (polled every 100 ms by the monitor: no thread-pool round trip). */
+    /** Said once per store: a reader on a read-only home gets the reconciled records all the same. */
+    let toldNotUpdated = false
+    const notUpdated = (error: StateFileUnavailable) =>
+      Effect.suspend(() => {
+        if (toldNotUpdated) return Effect.void
+        toldNotUpdated = true
+        return Console.error(notUpdatedMessage(error))
+      })
+
+    /**
+     * One synchronous stat (polled every 100 ms by the monitor: no thread-pool round trip). A file
+     * that cannot be read (a dangling link, a FIFO) has a stamp of its own: it must not look like
+     * a missing one, which is an empty fleet.
+     */
     const stamp: Effect.Effect<string> = Effect.map(Effect.either(statFile), (info) =>
-      info._tag === "Right" && info.right !== undefined ? info.right.stamp : "")
+      info._tag === "Left" ? `unreadable: ${info.left.message}` : info.right === undefined ? "" : info.right.stamp)
 
     /**
      * inotify (fs.watch) on the home directory, for the state file's name: written atomically by
@@ -343,11 +439,18 @@ export const make = (
             watcher?.close()
             onLost()
           }
+          // Through a symbolic link, writes rename over the target, which may be in another
+          // directory: the caller polls the stamp (which follows the link) instead.
+          const isLink = () => nodeFs.lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink() === true
           try {
+            if (isLink()) return undefined
             watcher = nodeFs.watch(homeDir, { persistent: false }, (_event, name) => {
               if (lost) return
               if (name === dirName) lose()
-              else if (name === null || name === fileName) onChange()
+              else if (name === null || name === fileName) {
+                if (isLink()) lose()
+                else onChange()
+              }
             })
           } catch {
             return undefined
@@ -361,8 +464,9 @@ export const make = (
     const snapshot = Effect.map(read, (state) => state.records).pipe(
       Effect.withSpan("StateStore.snapshot", { attributes: { path: file } })
     )
+    const invalid = Effect.map(read, (state) => state.invalid)
 
-    return { path: file, load, snapshot, modify, stamp, watch } satisfies StateStoreShape
+    return { path: file, load, snapshot, invalid, modify, stamp, watch } satisfies StateStoreShape
   })
 
 /** The StateStore of `home`. Requires FileSystem (e.g. NodeContext.layer) and BoxRuntime. */

@@ -2,7 +2,7 @@ import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type { BoxRecord } from "../domain/BoxRecord.js"
+import type { BoxRecord, InvalidRecord } from "../domain/BoxRecord.js"
 
 /** The state file exists but is not a valid list of box records. It is never overwritten. */
 export class StateFileCorrupt extends Data.TaggedError("StateFileCorrupt")<{
@@ -28,6 +28,14 @@ export class StateFileUnavailable extends Data.TaggedError("StateFileUnavailable
 
 export type StateError = StateFileCorrupt | StateFileUnavailable
 
+/** The state could be read but not written (read-only home, no permission, lock unavailable). */
+export const isWriteFailure = (error: StateError): error is StateFileUnavailable =>
+  error._tag === "StateFileUnavailable" && error.operation !== "read"
+
+/** What `load` says (once) when it shows records it reconciled but could not write. */
+export const notUpdatedMessage = (error: StateFileUnavailable): string =>
+  `Warning: ${error.message}; showing the boxes as reconciled in memory (the file was not updated).`
+
 /**
  * An update of the state: given the current records, returns a result and the new
  * records. Returning the very same array means "no change": nothing is written.
@@ -37,10 +45,21 @@ export type StateUpdate<A> = (records: ReadonlyArray<BoxRecord>) => readonly [A,
 export interface StateStoreShape {
   /** `<home>/boxes.json` */
   readonly path: string
-  /** Reads and reconciles (SPEC §3): active boxes whose process is gone are marked dead (or removed with `auto_remove`); writes back, under the lock, only if something changed. */
+  /**
+   * Reads and reconciles (SPEC §3): active boxes whose process is gone are marked dead (or
+   * removed with `auto_remove`); writes back, under the lock, only if something changed. When
+   * that write fails (`isWriteFailure`: a read-only home), it says so once on stderr and
+   * returns the records as reconciled in memory.
+   */
   readonly load: Effect.Effect<ReadonlyArray<BoxRecord>, StateError>
   /** Read-only view: no lock, no reconcile, no write. A missing file is an empty list. */
   readonly snapshot: Effect.Effect<ReadonlyArray<BoxRecord>, StateError>
+  /**
+   * The elements of the file that are not box records (read-only, like `snapshot`). Updates
+   * (`modify`) never see them, and writes keep them as they are, in their place; the monitor
+   * does not supervise them.
+   */
+  readonly invalid: Effect.Effect<ReadonlyArray<InvalidRecord>, StateError>
   /**
    * Locked, atomic read-modify-write. `f` is pure: it may run again (on a fresh read) if the
    * lock was lost before the write, and updates queued at the same time may be applied in one

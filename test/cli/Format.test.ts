@@ -103,6 +103,23 @@ describe("Format.psTable", () => {
     ])
   })
 
+  it("lists invalid records last, as `invalid` with the index, field and reason", () => {
+    const now = Date.parse("2026-11-26T10:10:00Z")
+    const box = makeBox({ name: "web", id: "3f2b8c1e-7a4d-4e2b-9c61-0d5e8f7a1b23", created_at: "2026-11-26T10:00:00Z", cmd: ["srv"] })
+    const lines = Format.psTable([box], now, [
+      { index: 1, label: "id \"x\"", field: "box_dir", reason: "is missing", raw: { id: "9a0c4d77-1e2f", name: "api" }, validBefore: 1 },
+      { index: 2, label: "at index 2", field: "", reason: "is a number, not an object", raw: 7, validBefore: 1 }
+    ]).split("\n")
+    expect(lines).toEqual([
+      "NAME   ID             STATUS    CREATED          COMMAND",
+      "web    3f2b8c1e7a4d   running   10 minutes ago   srv",
+      "api    9a0c4d771e2f   invalid                    index 1: box_dir is missing",
+      "-      -              invalid                    index 2: is a number, not an object"
+    ])
+    expect(Format.invalidJson({ index: 2, label: "at index 2", field: "", reason: "is a number, not an object", raw: 7, validBefore: 1 }))
+      .toStrictEqual({ status: "invalid", index: 2, problem: "record at index 2: is a number, not an object", record: 7 })
+  })
+
   it("is just the header when there are no boxes", () => {
     expect(Format.psTable([], 0)).toBe("NAME   ID   STATUS   CREATED   COMMAND")
   })

@@ -156,6 +156,7 @@ const run = (options: {
           ? Effect.fail(new StateFileCorrupt({ path: "/home/u/.a3s/boxes.json", detail: "not JSON" }))
           : Effect.succeed(options.records)
       }),
+      invalid: Effect.succeed([]),
       modify: () => Effect.dieMessage("the warning never writes")
     })
     const files = FileSystem.layerNoop({

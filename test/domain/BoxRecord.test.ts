@@ -6,10 +6,14 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import {
   type BoxRecord,
+  decodeStateBytes,
+  firstInvalidUtf8,
   hasHealthCheck,
+  invalidRecordProblem,
   isActive,
   markDead,
   parseStateFile,
+  renderState,
   renderStateFile,
   shortIdOf,
   stopSignal,
@@ -168,9 +172,7 @@ describe("parseStateFile", () => {
     ["truncated JSON", "[{\"id\": \"a\"", "InvalidJson"],
     ["not JSON", "hello", "InvalidJson"],
     ["an object instead of a list", "{}", "InvalidRecords"],
-    ["a record with a wrong type", "[{\"id\": 1}]", "InvalidRecords"],
-    ["a record missing its name", JSON.stringify([{ ...fixtureJson[1], name: undefined }]), "InvalidRecords"],
-    ["pid as a string", JSON.stringify([{ ...fixtureJson[0], pid: "48213" }]), "InvalidRecords"]
+    ["a number instead of a list", "12", "InvalidRecords"]
   ])("%s is a typed problem", (_, text, tag) => {
     const result = parseStateFile(text)
     expect(Either.isLeft(result)).toBe(true)
@@ -190,6 +192,101 @@ describe("parseStateFile", () => {
     expect(stopTimeoutSecs(box)).toBe(10)
     const knuth = byName(parseOrThrow(fixtureText).records, "tiny_knuth")
     expect(knuth.health_check).toMatchObject({ interval_secs: 30, timeout_secs: 5, retries: 3, start_period_secs: 0 })
+  })
+})
+
+describe("one bad record is one bad record (SPEC §12)", () => {
+  const [a, b, c] = [fixtureJson[0]!, fixtureJson[1]!, fixtureJson[2]!]
+
+  it.each([
+    ["a record with a wrong type", [{ id: 1 }], "at index 0", "id", "expected string, actual 1"],
+    ["a record missing its name", [{ ...b, name: undefined }], `id ${JSON.stringify(b["id"])}`, "name", "is missing"],
+    ["pid as a string", [{ ...a, pid: "48213" }], `id ${JSON.stringify(a["id"])}`, "pid", "expected number, actual \"48213\""],
+    ["no box_dir, named only by its name", [{ name: "web", cmd: ["x"] }], "name \"web\"", "id", "is missing"],
+    ["a nested field", [{ ...a, health_check: { cmd: [1] } }], `id ${JSON.stringify(a["id"])}`, "health_check.cmd[0]", "expected string, actual 1"],
+    ["not an object", ["box1"], "at index 0", "", "is a string, not an object"]
+  ])("%s: kept, with the record's name and the field at fault", (_, items, label, field, reason) => {
+    const state = parseOrThrow(JSON.stringify(items))
+    expect(state.records).toStrictEqual([])
+    expect(state.invalid.map(({ index, label, field, reason }) => ({ index, label, field, reason }))).toStrictEqual([
+      { index: 0, label, field, reason }
+    ])
+    expect(invalidRecordProblem(state.invalid[0]!)).not.toContain("\n")
+  })
+
+  it("the problem's one line names the record and the field", () => {
+    const state = parseOrThrow(JSON.stringify([a, { ...b, box_dir: undefined }]))
+    expect(invalidRecordProblem(state.invalid[0]!)).toBe(`record id ${JSON.stringify(b["id"])} (index 1): box_dir is missing`)
+    const bare = parseOrThrow(JSON.stringify([a, 7]))
+    expect(invalidRecordProblem(bare.invalid[0]!)).toBe("record at index 1: is a number, not an object")
+  })
+
+  it("the other records are decoded as usual", () => {
+    const state = parseOrThrow(JSON.stringify([a, { ...b, box_dir: 5 }, c]))
+    expect(state.records.map((r) => r.id)).toStrictEqual([a["id"], c["id"]])
+    expect(state.invalid.map((i) => [i.index, i.validBefore])).toStrictEqual([[1, 1]])
+  })
+
+  it("a rewrite keeps each invalid element as it was, after the record that preceded it", () => {
+    const bad1 = { name: "first", box_dir: 1, extra: { deep: [1, "two"] } }
+    const bad2 = ["not", "a", "record"]
+    const state = parseOrThrow(JSON.stringify([bad1, a, bad2, b, c]))
+    expect(state.records).toHaveLength(3)
+    const unchanged = JSON.parse(renderState(state.records, state)) as unknown
+    expect(unchanged).toStrictEqual([bad1, a, bad2, b, c])
+    // a record changed, one removed (the invalid element after it moves up to the one before), one added
+    const bumped = state.records.filter((r) => r.id !== a["id"]).map((r) => r.id === c["id"] ? { ...r, restart_count: 9 } : r)
+    const fresh = { ...state.records[0]!, id: "new-id", name: "new" }
+    const out = JSON.parse(renderState([...bumped, fresh], state)) as Array<Record<string, unknown>>
+    expect(out[0]).toStrictEqual(bad1)
+    expect(out[1]).toStrictEqual(bad2)
+    expect(out[2]).toStrictEqual(b)
+    expect(out[3]!["restart_count"]).toBe(9)
+    expect(out[4]!["id"]).toBe("new-id")
+    expect(out).toHaveLength(5)
+    // everything removed: the invalid elements stay, in their order
+    expect(JSON.parse(renderState([], state))).toStrictEqual([bad1, bad2])
+  })
+})
+
+describe("state file bytes: not UTF-8 is corrupt (decision, README)", () => {
+  const utf8 = (text: string) => new TextEncoder().encode(text)
+  const concat = (...parts: ReadonlyArray<Uint8Array>) => Uint8Array.from(parts.flatMap((p) => [...p]))
+
+  it("valid UTF-8 (multi-byte, BOM kept) decodes to its text", () => {
+    expect(decodeStateBytes(utf8("[\"héllo 🌍\"]"))).toStrictEqual(Either.right("[\"héllo 🌍\"]"))
+    expect(decodeStateBytes(utf8("\ufeff[]"))).toStrictEqual(Either.right("\ufeff[]"))
+  })
+
+  it("go\\xffd in a known field and \\xc3\\x28 in an unknown one: refused with the byte offset", () => {
+    const known = concat(utf8("[{\"name\": \"go"), Uint8Array.of(0xff), utf8("d\"}]"))
+    const unknown = concat(utf8("[{\"x_extra\": \""), Uint8Array.of(0xc3, 0x28), utf8("\"}]"))
+    expect(decodeStateBytes(known)).toStrictEqual(
+      Either.left({ _tag: "InvalidUtf8", offset: 13, detail: "not valid UTF-8 at byte offset 13 (0xff)" })
+    )
+    expect(decodeStateBytes(unknown)).toStrictEqual(
+      Either.left({ _tag: "InvalidUtf8", offset: 14, detail: "not valid UTF-8 at byte offset 14 (0xc3)" })
+    )
+  })
+
+  it("firstInvalidUtf8 agrees with the platform's strict decoder (property)", () => {
+    const strict = new TextDecoder("utf-8", { fatal: true })
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 12 }), (bytes) => {
+        let valid = true
+        try {
+          strict.decode(bytes)
+        } catch {
+          valid = false
+        }
+        expect(firstInvalidUtf8(bytes) === undefined).toBe(valid)
+      }),
+      { numRuns: 2_000 }
+    )
+    // overlong, surrogate, beyond U+10FFFF, truncated
+    for (const bad of [[0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0x41, 0xe2, 0x82]]) {
+      expect(firstInvalidUtf8(Uint8Array.from(bad))).toBe(bad[0] === 0x41 ? 1 : 0)
+    }
   })
 })
 

@@ -36,7 +36,7 @@ const render = (overrides: Partial<Exposition.ExpositionInput> & { readonly reco
     ...overrides
   }).then(readExposition)
 
-const BOX_FAMILIES = ["a3s_box_total", "a3s_box_state", "a3s_box_restarts_total", "a3s_box_health"]
+const BOX_FAMILIES = ["a3s_box_total", "a3s_box_state", "a3s_box_restarts_total", "a3s_box_health", "a3s_box_invalid_records"]
 
 describe("Exposition.render", () => {
   it("counts the mixed fixture per status (stopped and unknown under other), per health, and sums restarts", async () => {
@@ -105,6 +105,19 @@ describe("Exposition.render", () => {
     // the monitor's own families are still there
     expect(valueOf(out, "a3s_box_monitor_up")).toBe(1)
     expect(valueOf(out, "process_resident_memory_bytes")).toBe(processSample.residentMemoryBytes)
+  })
+
+  it("invalid records are counted apart (a3s_box_invalid_records), not in a3s_box_total or a3s_box_state", async () => {
+    const out = await render({ state: Exposition.readable(fixtureRecords, 2) })
+    expect(valueOf(out, "a3s_box_invalid_records")).toBe(2)
+    expect(out.types.get("a3s_box_invalid_records")).toBe("gauge")
+    expect(valueOf(out, "a3s_box_total")).toBe(5)
+    expect(out.labelsOf("a3s_box_state")).toHaveLength(5)
+    expect(valueOf(out, "a3s_box_monitor_state_ok")).toBe(1)
+    expect(valueOf(await render({ records: fixtureRecords }), "a3s_box_invalid_records")).toBe(0)
+    // with the box families when the file cannot be read
+    const unreadable = await render({ state: Exposition.unreadable("no") })
+    expect(unreadable.types.has("a3s_box_invalid_records")).toBe(false)
   })
 
   it("state_ok is 0 when the last poll cycle could not use the state file, even if this scrape could read it", async () => {

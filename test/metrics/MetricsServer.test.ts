@@ -148,6 +148,16 @@ describe("MetricsServer app", () => {
       expect((yield* request("/healthz", { method: "HEAD" })).status).toBe(200)
     }).pipe(Effect.provide(deps())))
 
+  it.scoped("invalid records in the state file are counted by a3s_box_invalid_records", () =>
+    Effect.gen(function*() {
+      const request = yield* inProcess()
+      const out = readExposition((yield* request("/metrics")).body)
+      expect(valueOf(out, "a3s_box_invalid_records")).toBe(1)
+      expect(valueOf(out, "a3s_box_total")).toBe(fixtureRecords.length)
+    }).pipe(Effect.provide(deps(fakeStore(Effect.succeed(fixtureRecords), "/h/boxes.json", [
+      { index: 0, label: "at index 0", field: "", reason: "is a number, not an object", raw: 1, validBefore: 0 }
+    ])))))
+
   it.scoped("a corrupt state file: /metrics still 200, state_ok 0, no box gauges; /healthz unaffected", () =>
     Effect.gen(function*() {
       const request = yield* inProcess()

@@ -42,6 +42,7 @@ const cases: ReadonlyArray<readonly [string, Exposition.StateView, boolean]> = [
     true
   ],
   ["an empty state", Exposition.readable([]), true],
+  ["a state with invalid records", Exposition.readable(fixtureRecords, 3), true],
   ["an unreadable state", Exposition.unreadable("state file /x/boxes.json is corrupt: Unexpected token } in JSON\nat line 3"), true]
 ]
 

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { BoxRecord, parseStateFile } from "../../src/domain/BoxRecord.js"
+import { BoxRecord, type InvalidRecord, parseStateFile } from "../../src/domain/BoxRecord.js"
 import { type StateError, StateStore } from "../../src/state/StateStore.js"
 
 export const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..")
@@ -41,12 +41,14 @@ export const box = (fields: Record<string, unknown> = {}): BoxRecord => {
 /** A StateStore whose read-only snapshot is `snapshot`; any write dies (the metrics must never write). */
 export const fakeStore = (
   snapshot: Effect.Effect<ReadonlyArray<BoxRecord>, StateError>,
-  filePath = "/nonexistent/boxes.json"
+  filePath = "/nonexistent/boxes.json",
+  invalid: ReadonlyArray<InvalidRecord> = []
 ): Layer.Layer<StateStore> =>
   Layer.succeed(StateStore, {
     path: filePath,
     load: Effect.dieMessage("the metrics server must not load (reconcile) the state"),
     snapshot,
+    invalid: Effect.zipRight(snapshot, Effect.succeed(invalid)),
     modify: () => Effect.dieMessage("the metrics server must not write the state")
   })
 

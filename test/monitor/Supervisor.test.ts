@@ -613,6 +613,40 @@ describe("Supervisor: errors and shutdown", () => {
       expect(messages(h).some((m) => m.includes("is readable again"))).toBe(true)
     }))
 
+  it.scoped("an invalid record is logged once per distinct problem and never booted; every other box is supervised", () =>
+    Effect.gen(function*() {
+      const h = yield* start([], { config: { livenessTick: Duration.millis(100) } })
+      yield* settle
+      const problem = (index: number, field: string) => ({
+        index,
+        label: "id \"broken\"",
+        field,
+        reason: "is missing",
+        raw: { id: "broken", status: "dead", restart_policy: "always" },
+        validBefore: index
+      })
+      yield* h.store.put([makeBox({ name: "fine", status: "dead" })], [problem(1, "box_dir")])
+      yield* TestClock.adjust("100 millis")
+      expect((yield* h.box("fine")).status).toBe("running")
+      // more cycles and more writes (the same problem, even at another index): still one line
+      yield* crash(h, "fine")
+      yield* TestClock.adjust("20 seconds")
+      yield* h.store.put(yield* h.store.records, [problem(0, "box_dir")])
+      yield* TestClock.adjust("20 seconds")
+      const lines = () => h.logs.filter((l) => l.message.includes("not supervised"))
+      expect(lines().map((l) => [l.level, l.message])).toStrictEqual([[
+        "WARN",
+        `monitor: state file ${h.store.path}: record id "broken" (index 1): box_dir is missing; it is kept as it is and not supervised: fix or remove it`
+      ]])
+      expect(yield* bootsOf(h, "fine")).toBe(2)
+      expect((yield* h.stats.snapshot).stateOk).toBe(true)
+      // another problem of the same record is a new line
+      yield* h.store.put(yield* h.store.records, [problem(0, "console_log")])
+      yield* TestClock.adjust("100 millis")
+      expect(lines()).toHaveLength(2)
+      expect(lines()[1]!.message).toContain("console_log is missing")
+    }))
+
   it.scoped("a failed write is logged with the box, stops the process it booted, and is retried with backoff", () =>
     Effect.gen(function*() {
       const h = yield* start([makeBox({ name: "w", status: "dead" })], { config: { interval: Duration.seconds(60) } })

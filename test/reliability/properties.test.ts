@@ -309,7 +309,12 @@ describe("restart decisions match SPEC §4 (and §6) for every record a state fi
   it("a record whose policy field is not a string is not a valid record (reported, never guessed)", () => {
     for (const value of [1, true, null, ["always"], { always: true }]) {
       const parsed = parseStateFile(JSON.stringify([{ ...minimal("x1"), restart_policy: value }]))
-      expect(Either.isLeft(parsed)).toBe(true)
+      // SPEC §12: the file is sound; that record is kept aside as invalid, never supervised.
+      expect(Either.isRight(parsed)).toBe(true)
+      if (Either.isRight(parsed)) {
+        expect(parsed.right.records).toStrictEqual([])
+        expect(parsed.right.invalid.map((i) => i.field)).toStrictEqual(["restart_policy"])
+      }
     }
   })
 })

@@ -124,48 +124,57 @@ describe("NodeStateStore across processes", () => {
     expect(fs.statSync(file).mode & 0o777).toBe(0o600)
   }, 240_000)
 
-  it("a lock holder killed with SIGKILL blocks the others only until its lock goes stale", async () => {
+  it("a live holder's lock blocks the others; once it is killed with SIGKILL, its lock is taken over at once", async () => {
     const home = seedHome()
     const lockDir = NodeStateStore.lockPath(home)
     const holder = startWorker("hold", home)
     await waitUntil("the holder to take the lock", 60_000, () => holder.output().includes("locked"))
     expect(fs.statSync(lockDir).isDirectory()).toBe(true)
 
-    // The holder still runs (no exit seen), so its pid is still ours to signal.
-    expect(holder.child.exitCode).toBeNull()
-    holder.child.kill("SIGKILL")
-    expect((await holder.exited).signal).toBe("SIGKILL")
-    const killedAt = performance.now()
-    // It died holding the lock: the directory is still there...
-    expect(fs.existsSync(lockDir)).toBe(true)
-
-    // ...and blocks writers for now (nothing is written meanwhile).
-    const before = fs.readFileSync(path.join(home, "boxes.json"))
-    const blocked = await Effect.runPromise(
-      Effect.exit(Effect.flatMap(StateStore, (store) => store.modify((records) => [null, [...records]]))).pipe(
-        Effect.provide(
-          NodeStateStore.layer(home, { lock: { timeout: Duration.millis(500) } }).pipe(
-            Layer.provide(NodeFileSystem.layer),
-            Layer.provide(stubRuntime())
+    const modifyWithin = (timeout: Duration.DurationInput) =>
+      Effect.runPromise(
+        Effect.exit(Effect.flatMap(StateStore, (store) => store.modify((records) => [null, [...records]]))).pipe(
+          Effect.provide(
+            NodeStateStore.layer(home, { lock: { timeout } }).pipe(Layer.provide(NodeFileSystem.layer), Layer.provide(stubRuntime()))
           )
         )
       )
-    )
+    // Alive: it blocks writers (the stale rule applies; nothing is written meanwhile).
+    const before = fs.readFileSync(path.join(home, "boxes.json"))
+    const blocked = await modifyWithin(Duration.millis(500))
     expect(Exit.isFailure(blocked)).toBe(true)
     expect(String(Exit.isFailure(blocked) ? blocked.cause : "")).toContain("StateFileUnavailable")
     expect(fs.readFileSync(path.join(home, "boxes.json")).equals(before)).toBe(true)
 
-    // Several waiters race for the stale lock: each gets it in turn, none loses an update.
+    // The holder still runs (no exit seen), so its pid is still ours to signal.
+    expect(holder.child.exitCode).toBeNull()
+    holder.child.kill("SIGKILL")
+    expect((await holder.exited).signal).toBe("SIGKILL")
+    // It died holding the lock: the directory is still there...
+    expect(fs.existsSync(lockDir)).toBe(true)
+    // ...but its owner is gone: the next writer takes it over without waiting for it to go stale.
+    const killedAt = performance.now()
+    const through = await modifyWithin(Duration.seconds(5))
+    console.log(`state e2e: a writer got through ${Math.round(performance.now() - killedAt)} ms after the SIGKILL`)
+    expect(Exit.isSuccess(through)).toBe(true)
+    expect(fs.existsSync(lockDir)).toBe(false)
+
+    // Several waiters race for another abandoned lock: one takes it over, each gets it in turn, none loses an update.
+    const second = startWorker("hold", home)
+    await waitUntil("the second holder to take the lock", 60_000, () => second.output().includes("locked"))
     const WAITERS = 4
     const EACH = 5
-    const waiters = Array.from({ length: WAITERS }, () => startWorker("increment", home, String(EACH)))
-    let settled = false
-    const exits = Promise.all(waiters.map((w) => w.exited)).finally(() => (settled = true))
-    // stale after 10 s (+ start-up of the waiters on a busy machine)
-    await waitUntil("the waiters to get through", 40_000, () => settled)
-    console.log(`state e2e: waiters got through ${Math.round(performance.now() - killedAt)} ms after the SIGKILL`)
-    expect((await exits).map((e) => e.code)).toStrictEqual(Array(WAITERS).fill(0))
+    const barrier = path.join(home, "go")
+    const waiters = Array.from({ length: WAITERS }, () => startWorker("increment", home, String(EACH), barrier))
+    await waitUntil("the waiters to be ready", 60_000, () => waiters.every((w) => w.output().includes("ready")))
+    second.child.kill("SIGKILL")
+    expect((await second.exited).signal).toBe("SIGKILL")
+    fs.writeFileSync(barrier, "")
+    const exits = await Promise.all(waiters.map((w) => w.exited))
+    expect(exits.map((e) => e.code)).toStrictEqual(Array(WAITERS).fill(0))
     expect(counterIn(fs.readFileSync(path.join(home, "boxes.json"), "utf8"))).toBe(WAITERS * EACH)
     expect(fs.existsSync(lockDir)).toBe(false)
+    // nothing left of the take-overs
+    expect(fs.readdirSync(home).filter((n) => n.includes("abandoned"))).toStrictEqual([])
   }, 120_000)
 })

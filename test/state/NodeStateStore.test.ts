@@ -3,12 +3,14 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { BoxRecord } from "../../src/domain/BoxRecord.js"
 import * as FileLock from "../../src/state/FileLock.js"
 import * as NodeStateStore from "../../src/state/NodeStateStore.js"
 import { StateStore } from "../../src/state/StateStore.js"
+import { capturedConsole } from "../service/CapturedConsole.js"
 import { boxRecord, fixtureText, record, storeLayer, tempDirs } from "./support.js"
 
 const dirs = tempDirs()
@@ -18,7 +20,7 @@ const stateFile = (home: string) => path.join(home, "boxes.json")
 const mode = (p: string) => fs.statSync(p).mode & 0o777
 const ino = (p: string) => fs.statSync(p).ino
 const listHome = (home: string) => fs.readdirSync(home).sort()
-const writeState = (home: string, text: string) => fs.writeFileSync(stateFile(home), text, { mode: 0o600 })
+const writeState = (home: string, text: string | Buffer) => fs.writeFileSync(stateFile(home), text, { mode: 0o600 })
 const bump = (records: ReadonlyArray<BoxRecord>, id: string): ReadonlyArray<BoxRecord> =>
   records.map((r) => (r.id === id ? { ...r, restart_count: r.restart_count + 1 } : r))
 
@@ -283,11 +285,13 @@ describe("NodeStateStore: modify", () => {
 })
 
 describe("NodeStateStore: a corrupt file is never touched", () => {
-  const corrupt: ReadonlyArray<[string, string, string]> = [
+  const corrupt: ReadonlyArray<[string, string | Buffer, string]> = [
     ["truncated JSON", fixtureText.slice(0, 700), "not valid JSON"],
     ["an object", "{\"boxes\": []}\n", "not a valid list of box records"],
-    ["a record of the wrong shape", JSON.stringify([record("a", { pid: "12" })]), "not a valid list of box records"],
-    ["binary garbage", "\u0000\u0001\u0002garbage", "not valid JSON"]
+    ["binary garbage", "\u0000\u0001\u0002garbage", "not valid JSON"],
+    // decision (README): bytes that are not UTF-8 make the file corrupt; a lenient decode would write U+FFFD back
+    ["go\\xffd in a known field", Buffer.concat([Buffer.from(`[{"id": "a", "name": "go`), Buffer.of(0xff), Buffer.from(`d"}]`)]), "not valid UTF-8 at byte offset 24 (0xff)"],
+    ["\\xc3\\x28 in an unknown field", Buffer.concat([Buffer.from(JSON.stringify([record("a")]).slice(0, -2) + `,"x_note":"`), Buffer.of(0xc3, 0x28), Buffer.from(`"}]`)]), "not valid UTF-8 at byte offset"]
   ]
 
   it.live.each(corrupt)("%s: load, snapshot and modify fail with StateFileCorrupt", ([, text, what]) => {
@@ -319,6 +323,149 @@ describe("NodeStateStore: a corrupt file is never touched", () => {
         "boxes.json.lk.owner"
       ])
     }).pipe(Effect.provide(storeLayer(home, { isAlive: () => false })))
+  })
+})
+
+describe("NodeStateStore: one bad record is one bad record (SPEC §12)", () => {
+  it.live("the other records are read and updated; the bad one is listed, and kept as it was, in its place", () => {
+    const home = dirs.make()
+    const bad = record("b", { pid: "12", x_unknown: { kept: [1, "two", null] } })
+    writeState(home, JSON.stringify([record("a"), bad, record("c")], null, 2))
+    return Effect.gen(function*() {
+      const store = yield* StateStore
+      expect((yield* store.snapshot).map((r) => r.id)).toStrictEqual(["a", "c"])
+      expect((yield* store.load).map((r) => r.id)).toStrictEqual(["a", "c"])
+      const [invalid] = yield* store.invalid
+      expect(invalid).toMatchObject({ index: 1, label: "id \"b\"", field: "pid", reason: "expected number, actual \"12\"" })
+      let seen: ReadonlyArray<string> = []
+      yield* store.modify((records) => {
+        seen = records.map((r) => r.id)
+        return [null, [...bump(records, "a"), boxRecord("d")]]
+      })
+      expect(seen).toStrictEqual(["a", "c"])
+      const written = JSON.parse(fs.readFileSync(stateFile(home), "utf8")) as Array<Record<string, unknown>>
+      expect(written.map((r) => r["id"])).toStrictEqual(["a", "b", "c", "d"])
+      expect(written[1]).toStrictEqual(bad)
+      expect(written[0]!["restart_count"]).toBe(1)
+      expect((yield* store.invalid).map((i) => i.index)).toStrictEqual([1])
+    }).pipe(Effect.provide(storeLayer(home)))
+  })
+})
+
+describe("NodeStateStore: a boxes.json that is not a regular file is refused, without blocking", () => {
+  const kinds: ReadonlyArray<readonly [string, (file: string, dir: string) => void, string]> = [
+    ["a FIFO", (file) => execFileSync("mkfifo", [file]), "is a FIFO (named pipe), not a regular file"],
+    ["a directory", (file) => fs.mkdirSync(file), "is a directory, not a regular file"],
+    ["a symlink to a character device", (file) => fs.symlinkSync("/dev/null", file), "its target /dev/null is a character device"],
+    ["a symlink to a FIFO", (file, dir) => {
+      execFileSync("mkfifo", [path.join(dir, "pipe")])
+      fs.symlinkSync(path.join(dir, "pipe"), file)
+    }, "is a FIFO (named pipe), not a regular file"]
+  ]
+
+  it.live.each(kinds)("%s: snapshot, load and modify fail naming the path; nothing is written", ([, make, what]) => {
+    const home = dirs.make()
+    const elsewhere = dirs.make()
+    make(stateFile(home), elsewhere)
+    return Effect.gen(function*() {
+      const store = yield* StateStore
+      let called = false
+      const errors = [
+        failure(yield* Effect.exit(store.snapshot)),
+        failure(yield* Effect.exit(store.load)),
+        failure(yield* Effect.exit(store.invalid)),
+        failure(yield* Effect.exit(store.modify((records) => {
+          called = true
+          return [null, [...records, boxRecord("x")]]
+        })))
+      ]
+      for (const error of errors) {
+        expect(error._tag).toBe("StateFileUnavailable")
+        expect(error.message).toContain(`cannot read state file ${stateFile(home)}: `)
+        expect(error.message).toContain(what)
+        expect(error.message).toContain("nothing was read or written")
+      }
+      expect(called).toBe(false)
+      // not an empty fleet: a stamp of its own
+      expect(yield* store.stamp!).toMatch(/^unreadable: /)
+      expect(listHome(home).filter((n) => n.endsWith(".tmp"))).toStrictEqual([])
+    }).pipe(Effect.timeout("10 seconds"), Effect.provide(storeLayer(home)))
+  })
+})
+
+describe("NodeStateStore: symbolic links (only ENOENT of boxes.json itself is 'no boxes')", () => {
+  it.live("a dangling link is an error naming the path and its target; nothing is written, the link stays", () => {
+    const home = dirs.make()
+    const target = path.join(dirs.make(), "gone", "boxes.json")
+    fs.symlinkSync(target, stateFile(home))
+    return Effect.gen(function*() {
+      const store = yield* StateStore
+      for (const effect of [store.snapshot, store.load, store.modify((records) => [null, [...records, boxRecord("x")]])]) {
+        const error = failure(yield* Effect.exit(effect))
+        expect(error._tag).toBe("StateFileUnavailable")
+        expect(error.message).toBe(
+          `cannot read state file ${stateFile(home)}: it is a symbolic link to ${target}, which does not exist; nothing was read or written. Restore ${target} or remove the link, then retry`
+        )
+      }
+      expect(fs.lstatSync(stateFile(home)).isSymbolicLink()).toBe(true)
+      expect(fs.existsSync(target)).toBe(false)
+      expect(yield* store.stamp!).not.toBe("")
+    }).pipe(Effect.provide(storeLayer(home)))
+  })
+
+  it.live("a link to a regular file is followed: written beside and over the target, the link stays a link, the lock beside the link", () => {
+    const home = dirs.make()
+    const elsewhere = dirs.make()
+    const target = path.join(elsewhere, "state.json")
+    fs.writeFileSync(target, JSON.stringify([record("a")]), { mode: 0o600 })
+    fs.symlinkSync(path.relative(home, target), stateFile(home))
+    let lockSeen: ReadonlyArray<string> = []
+    return Effect.gen(function*() {
+      const store = yield* StateStore
+      expect((yield* store.snapshot).map((r) => r.id)).toStrictEqual(["a"])
+      const stampBefore = yield* store.stamp!
+      yield* store.modify((records) => {
+        lockSeen = [...listHome(home), ...fs.readdirSync(elsewhere)]
+        return [null, [...records, boxRecord("b")]]
+      })
+      expect(fs.lstatSync(stateFile(home)).isSymbolicLink()).toBe(true)
+      expect(fs.readlinkSync(stateFile(home))).toBe(path.relative(home, target))
+      expect((JSON.parse(fs.readFileSync(target, "utf8")) as Array<{ id: string }>).map((r) => r.id)).toStrictEqual(["a", "b"])
+      expect(mode(target)).toBe(0o600)
+      expect(lockSeen).toContain("boxes.json.lk")
+      expect(fs.readdirSync(elsewhere)).toStrictEqual(["state.json"])
+      expect(yield* store.stamp!).not.toBe(stampBefore)
+      expect((yield* store.snapshot).map((r) => r.id)).toStrictEqual(["a", "b"])
+      // a link is not watched (writes land in the target's directory): the monitor polls the stamp
+      expect(yield* Effect.scoped(store.watch!(() => undefined, () => undefined))).toBe(false)
+    }).pipe(Effect.provide(storeLayer(home)))
+  })
+})
+
+describe("NodeStateStore: load on a home it cannot write (read-only reads)", () => {
+  it.live("returns the records reconciled in memory, says once on stderr that the file was not updated, writes nothing", () => {
+    const home = dirs.make()
+    writeState(home, JSON.stringify([record("a", { status: "running", pid: 4242 })]))
+    const before = fs.readFileSync(stateFile(home))
+    const captured = capturedConsole()
+    return Effect.gen(function*() {
+      const store = yield* StateStore
+      // the write cannot happen: another process holds the lock past this store's timeout
+      const holder = yield* Effect.fork(FileLock.withLock(NodeStateStore.lockOptions(home), () => Effect.never))
+      yield* Effect.sleep("30 millis")
+      expect((yield* store.load).map((r) => [r.id, r.status])).toStrictEqual([["a", "dead"]])
+      expect((yield* store.load).map((r) => [r.id, r.status])).toStrictEqual([["a", "dead"]])
+      yield* Fiber.interrupt(holder)
+      expect(captured.err).toHaveLength(1)
+      expect(captured.err[0]).toMatch(/^Warning: cannot lock state file .*boxes\.json: .*; showing the boxes as reconciled in memory \(the file was not updated\)\.$/)
+      expect(fs.readFileSync(stateFile(home)).equals(before)).toBe(true)
+      // a failure to read is still a failure
+      writeState(home, "{")
+      expect(failure(yield* Effect.exit(store.load))._tag).toBe("StateFileCorrupt")
+    }).pipe(
+      Effect.withConsole(captured.console),
+      Effect.provide(storeLayer(home, { isAlive: () => false }, { lock: { timeout: Duration.millis(100) } }))
+    )
   })
 })
 
