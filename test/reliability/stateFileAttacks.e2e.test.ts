@@ -74,7 +74,7 @@ describe("one bad record is one bad record", () => {
     await waitFor("the invalid record's log line", () => lines().length > 0)
     await new Promise((resolve) => setTimeout(resolve, 2_500))
     expect(lines().map((l) => [l.level, l.message])).toStrictEqual([[
-      "WARN",
+      "warn",
       `monitor: state file ${lab.stateFile}: ${problem}; it is kept as it is and not supervised: fix or remove it`
     ]])
     expect(monitor.logs.some((l) => l.message.includes("is corrupt"))).toBe(false)
@@ -90,7 +90,7 @@ describe("one bad record is one bad record", () => {
     expect(row).toMatch(new RegExp(`invalid\\s+index 1: ${problem.split(": ").slice(1).join(": ").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`))
     expect(plain((await lab.cli("ps", "--quiet")).stdout)).not.toContain("invalid")
     const json = JSON.parse((await lab.cli("ps", "-a", "--format", "json", "--quiet")).stdout) as Array<Record<string, unknown>>
-    expect(json.filter((r) => r["status"] === "invalid")).toStrictEqual([{ status: "invalid", index: 1, problem, record: element }])
+    expect(json.filter((r) => r["status"] === "invalid")).toStrictEqual([{ status: "invalid", index: 1, problem, record: JSON.parse(elementText) }])
     // a command's write keeps it too
     await lab.cli("stop", "box2")
     expect(JSON.stringify((JSON.parse(readFileSync(lab.stateFile, "utf8")) as Array<unknown>)[1])).toBe(elementText)
