@@ -1,13 +1,11 @@
-import { type BoxRecord, hasHealthCheck, type InvalidRecord, invalidRecordProblem, isActive, shortIdOf } from "../domain/BoxRecord.js"
+import { type BoxRecord, hasHealthCheck, type InvalidRecord, invalidRecordProblem, shortIdOf } from "../domain/BoxRecord.js"
+import * as BoxStatus from "../domain/BoxStatus.js"
 
 /** Pure text rendering for `ps`: status annotations, human durations, the table. */
 
-/** `stopping` is the transient status `stop` writes while it waits for the process to end. */
-export const STOPPING = "stopping"
-
 /** Boxes `ps` lists without `-a`: the ones with a live process. */
 export const isListedByDefault = (box: Pick<BoxRecord, "status">): boolean =>
-  isActive(box) || box.status === STOPPING
+  BoxStatus.isActive(box) || BoxStatus.isStopping(box)
 
 /**
  * The STATUS column: the status, then what an operator wants to know about it in parentheses:
@@ -15,12 +13,12 @@ export const isListedByDefault = (box: Pick<BoxRecord, "status">): boolean =>
  */
 export const statusText = (box: BoxRecord): string => {
   const notes: Array<string> = []
-  if (isActive(box)) {
+  if (BoxStatus.isActive(box)) {
     if (hasHealthCheck(box)) {
-      if (box.health_status === "healthy" || box.health_status === "unhealthy") notes.push(box.health_status)
-      else if (box.health_status === "starting") notes.push("health: starting")
+      if (BoxStatus.isHealthy(box) || BoxStatus.isUnhealthy(box)) notes.push(box.health_status)
+      else if (BoxStatus.isStarting(box)) notes.push("health: starting")
     }
-  } else if (box.status !== "created" && box.exit_code !== null) {
+  } else if (!BoxStatus.isCreated(box) && box.exit_code !== null) {
     notes.push(`Exit ${box.exit_code}`)
   }
   if (box.restart_count > 0) notes.push(`Restarts: ${box.restart_count}`)

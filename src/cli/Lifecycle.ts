@@ -7,14 +7,14 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as crypto from "node:crypto"
 import * as path from "node:path"
-import { type BoxRecord, isActive } from "../domain/BoxRecord.js"
+import type { BoxRecord } from "../domain/BoxRecord.js"
+import * as BoxStatus from "../domain/BoxStatus.js"
 import { type BootedBox, BoxRuntime, type BootFailed, type SignalRefused, type StopFailed } from "../runtime/BoxRuntime.js"
 import { boxesDir } from "../state/Home.js"
 import { type StateError, StateStore } from "../state/StateStore.js"
 import * as BoxNames from "./BoxNames.js"
 import * as BoxRef from "./BoxRef.js"
 import { BoxBeingStopped, BoxFileError, BoxIsActive, BoxVanished, NameInUse } from "./CliErrors.js"
-import { STOPPING } from "./Format.js"
 import type { RunSpec } from "./RunSpec.js"
 import * as Transitions from "./Transitions.js"
 
@@ -111,9 +111,9 @@ export const boot = (
     const outcome = yield* store.modify((records): readonly [BootOutcome, ReadonlyArray<BoxRecord>] => {
       const current = BoxRef.findById(records, box.id)
       if (current === undefined) return [{ _tag: "Vanished" }, records]
-      if (isActive(current) || current.status === STOPPING) return [{ _tag: "Raced", box: current }, records]
+      if (BoxStatus.isActive(current) || BoxStatus.isStopping(current)) return [{ _tag: "Raced", box: current }, records]
       // Stopped by the user while this boot ran (a `created` box of `run`, a dead one of `start`): the stop wins.
-      if (current.status === "stopped" && box.status !== "stopped") return [{ _tag: "Raced", box: current }, records]
+      if (BoxStatus.isStopped(current) && !BoxStatus.isStopped(box)) return [{ _tag: "Raced", box: current }, records]
       const next = Transitions.started(current, booted, now)
       return [{ _tag: "Recorded", box: next }, Transitions.replace(records, next)]
     }).pipe(Effect.tapError(() => discard(box, booted)))
@@ -137,8 +137,8 @@ export const boot = (
  */
 export const start = (box: BoxRecord) =>
   Effect.gen(function*() {
-    if (isActive(box)) return box
-    if (box.status === STOPPING) return yield* new BoxBeingStopped({ box: box.name })
+    if (BoxStatus.isActive(box)) return box
+    if (BoxStatus.isStopping(box)) return yield* new BoxBeingStopped({ box: box.name })
     return (yield* boot(box)).box
   })
 
@@ -160,7 +160,7 @@ export interface StopOutcome {
  * waiting out its backoff) and `created` (a `run` about to boot it). `stop` records them
  * `stopped` at once, so nothing restarts them (SPEC §12: stop means stop).
  */
-const stoppableWithoutProcess = (status: string): boolean => status === "dead" || status === "created"
+const stoppableWithoutProcess = (box: BoxRecord): boolean => BoxStatus.isDead(box) || BoxStatus.isCreated(box)
 
 /**
  * `stop`: in three steps so the state lock is not held during the graceful stop (up to the
@@ -183,12 +183,12 @@ export const stopWithOutcome = (
     const intent = yield* store.modify((records): readonly [StopIntent, ReadonlyArray<BoxRecord>] => {
       const current = BoxRef.findById(records, box.id)
       if (current === undefined) return [{ _tag: "Vanished" }, records]
-      if (current.status === "stopped") return [{ _tag: "AlreadyStopped", box: current }, records]
-      if (stoppableWithoutProcess(current.status)) {
+      if (BoxStatus.isStopped(current)) return [{ _tag: "AlreadyStopped", box: current }, records]
+      if (stoppableWithoutProcess(current)) {
         const next = Transitions.stopped(current, current.exit_code)
         return [{ _tag: "Recorded", box: next }, Transitions.replace(records, next)]
       }
-      if (!isActive(current) && current.status !== STOPPING) return [{ _tag: "NotRunning", box: current }, records]
+      if (!BoxStatus.isActive(current) && !BoxStatus.isStopping(current)) return [{ _tag: "NotRunning", box: current }, records]
       const marked = Transitions.stopping(current)
       return [{ _tag: "Marked", before: current, marked }, Transitions.replace(records, marked)]
     })
@@ -201,7 +201,7 @@ export const stopWithOutcome = (
       Effect.tapError(() =>
         store.modify((records) => {
           const current = BoxRef.findById(records, box.id)
-          if (current === undefined || current.status !== STOPPING || !Transitions.sameIncarnation(current, marked)) {
+          if (current === undefined || !BoxStatus.isStopping(current) || !Transitions.sameIncarnation(current, marked)) {
             return [undefined, records] as const
           }
           const restored = { ...current, status: before.status, stopped_by_user: before.stopped_by_user }
@@ -212,7 +212,7 @@ export const stopWithOutcome = (
     const exitCode = Option.isSome(stopped) ? stopped : yield* runtime.exitCode(marked)
     const recorded = yield* store.modify((records) => {
       const current = BoxRef.findById(records, box.id)
-      if (current === undefined || current.status !== STOPPING || !Transitions.sameIncarnation(current, marked)) {
+      if (current === undefined || !BoxStatus.isStopping(current) || !Transitions.sameIncarnation(current, marked)) {
         return [current ?? Transitions.stopped(marked, Option.getOrNull(exitCode)), records] as const
       }
       const next = Transitions.stopped(current, Option.getOrNull(exitCode))
@@ -265,7 +265,7 @@ export const forget = (box: BoxRecord) =>
  */
 export const remove = (box: BoxRecord, force: boolean) =>
   Effect.gen(function*() {
-    if (isActive(box) || box.status === STOPPING) {
+    if (BoxStatus.isActive(box) || BoxStatus.isStopping(box)) {
       if (!force) return yield* new BoxIsActive({ box: box.name, status: box.status })
       yield* stop(box).pipe(
         Effect.catchTag("BoxVanished", () => Effect.void),

@@ -3,12 +3,11 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { isActive } from "../domain/BoxRecord.js"
+import * as BoxStatus from "../domain/BoxStatus.js"
 import { BoxRuntime } from "../runtime/BoxRuntime.js"
 import { StateStore } from "../state/StateStore.js"
 import * as BoxRef from "./BoxRef.js"
 import { InvalidFlag, rejectOptionLike } from "./CliErrors.js"
-import { STOPPING } from "./Format.js"
 import * as LogStream from "./LogStream.js"
 
 /** `a3s-box logs [-f] [--tail N] BOX`: print a box's console log. */
@@ -34,7 +33,7 @@ export const command = Command.make("logs", {
     // Read-only: logs never writes the state file.
     const box = yield* Effect.flatMap(store.snapshot, (records) => BoxRef.resolve(records, ref))
     const pid = box.pid
-    const live = follow && pid !== null && (isActive(box) || box.status === STOPPING)
+    const live = follow && pid !== null && (BoxStatus.isActive(box) || BoxStatus.isStopping(box))
     yield* LogStream.stream({
       path: box.console_log,
       tail: Option.getOrUndefined(tail),

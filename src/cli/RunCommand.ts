@@ -9,6 +9,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type { BoxRecord } from "../domain/BoxRecord.js"
+import * as BoxStatus from "../domain/BoxStatus.js"
 import { type BootedBox, BoxRuntime } from "../runtime/BoxRuntime.js"
 import { StateStore } from "../state/StateStore.js"
 import * as BoxRef from "./BoxRef.js"
@@ -90,7 +91,7 @@ const recordExit = (box: BoxRecord, code: number) =>
     const removed = yield* store.modify((records) => {
       const current = BoxRef.findById(records, box.id)
       if (current === undefined) return [box.auto_remove, records] as const
-      if (current.status !== "running" || !Transitions.sameIncarnation(current, box)) return [false, records] as const
+      if (!BoxStatus.isRunning(current) || !Transitions.sameIncarnation(current, box)) return [false, records] as const
       return current.auto_remove
         ? [true, Transitions.without(records, box.id)] as const
         : [false, Transitions.replace(records, Transitions.exited(current, code))] as const

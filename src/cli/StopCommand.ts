@@ -4,6 +4,7 @@ import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as BoxStatus from "../domain/BoxStatus.js"
 import { InvalidFlag } from "./CliErrors.js"
 import { forEachBox } from "./EachBox.js"
 import * as Lifecycle from "./Lifecycle.js"
@@ -35,7 +36,7 @@ export const command = Command.make("stop", { time: timeFlag, boxes: boxesArg },
         const { already, box: stopped } = yield* Lifecycle.stopWithOutcome(box, timeout)
         if (already) yield* Console.error(`box ${stopped.name} is already stopped`)
         // Like docker, a box run with --rm is removed once it stops.
-        if (stopped.auto_remove && stopped.status === "stopped") yield* Lifecycle.forget(stopped)
+        if (stopped.auto_remove && BoxStatus.isStopped(stopped)) yield* Lifecycle.forget(stopped)
       }))
   })
 ).pipe(Command.withDescription("Stop boxes, running or crash-looping (no restart policy brings them back)"))

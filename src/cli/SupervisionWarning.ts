@@ -11,7 +11,8 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as path from "node:path"
-import { type BoxRecord, hasHealthCheck, isActive } from "../domain/BoxRecord.js"
+import { type BoxRecord, hasHealthCheck } from "../domain/BoxRecord.js"
+import * as BoxStatus from "../domain/BoxStatus.js"
 import * as RestartPolicy from "../domain/RestartPolicy.js"
 import { policyAllowsUnhealthyRestart } from "../domain/Supervision.js"
 import * as Heartbeat from "../monitor/Heartbeat.js"
@@ -28,9 +29,9 @@ export const ENV_VAR = "A3S_NO_MONITOR_WARNING"
  * Created and stopped boxes, and dead boxes their policy leaves dead, need nothing.
  */
 export const needsSupervision = (box: BoxRecord): boolean => {
-  if (box.status === "dead") return RestartPolicy.shouldRestart(box)
-  if (!isActive(box)) return false
-  return policyAllowsUnhealthyRestart(box) || (box.status === "running" && hasHealthCheck(box))
+  if (BoxStatus.isDead(box)) return RestartPolicy.shouldRestart(box)
+  if (!BoxStatus.isActive(box)) return false
+  return policyAllowsUnhealthyRestart(box) || (BoxStatus.isRunning(box) && hasHealthCheck(box))
 }
 
 export const countNeedingSupervision = (records: ReadonlyArray<BoxRecord>): number =>

@@ -2,7 +2,6 @@ import * as path from "node:path"
 import { type BoxRecord, hasHealthCheck, shortIdOf } from "../domain/BoxRecord.js"
 import type { BootedBox } from "../runtime/BoxRuntime.js"
 import { boxesDir } from "../state/Home.js"
-import { STOPPING } from "./Format.js"
 import type { RunSpec } from "./RunSpec.js"
 
 /** Pure record transitions of the box commands: what `run`, `start` and `stop` write. */
@@ -62,7 +61,7 @@ export const started = (box: BoxRecord, booted: Pick<BootedBox, "pid" | "pidStar
  * `stop` announces itself before signalling: a `stopping` box is not active, so neither the
  * monitor's reconcile nor its restart logic touches it while the graceful stop runs.
  */
-export const stopping = (box: BoxRecord): BoxRecord => ({ ...box, status: STOPPING, stopped_by_user: true })
+export const stopping = (box: BoxRecord): BoxRecord => ({ ...box, status: "stopping", stopped_by_user: true })
 
 /** The process is gone after a user stop. */
 export const stopped = (box: BoxRecord, exitCode: number | null): BoxRecord => ({

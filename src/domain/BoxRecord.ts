@@ -50,9 +50,8 @@ export type BoxRecord = typeof BoxRecord.Type
 export const DEFAULT_STOP_SIGNAL = "SIGTERM"
 export const DEFAULT_STOP_TIMEOUT_SECS = 10
 
-/** `running` and `paused` boxes are active: they should have a live process (SPEC §3). */
-export const isActive = (box: Pick<BoxRecord, "status">): boolean =>
-  box.status === "running" || box.status === "paused"
+/** `running` and `paused` boxes are active (defined with the other status predicates). */
+export { isActive } from "./BoxStatus.js"
 
 /** Whether the box's health check is in force. */
 export const hasHealthCheck = (box: Pick<BoxRecord, "health_check" | "healthcheck_disabled">): boolean =>
