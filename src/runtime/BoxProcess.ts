@@ -5,6 +5,7 @@ import { execFile } from "node:child_process"
 import { readdirSync, readFileSync, readlinkSync } from "node:fs"
 import * as path from "node:path"
 import type { BoxRecord } from "../domain/BoxRecord.js"
+import { errnoCode } from "../platform/ErrorText.js"
 import * as ProcessIdentity from "./ProcessIdentity.js"
 import * as ProcessInfo from "./ProcessInfo.js"
 
@@ -16,7 +17,7 @@ import * as ProcessInfo from "./ProcessInfo.js"
  * unhealthy restarts) and the monitor's clean-up of a dead box's group (`killRemains`).
  */
 
-/** argv[0] of the box wrapper (`LocalBoxRuntime.WRAPPER_SCRIPT`), as its command line shows it. */
+/** argv[0] of the box wrapper (internal/wrapper.sh), as its command line shows it. */
 export const WRAPPER_NAME = "a3s-box-wrapper"
 
 /** `<box_dir>/exit_code`: the box wrapper writes the exit code of each run there. */
@@ -166,9 +167,6 @@ export const decideRemains = (box: BoxIdentity, facts: GroupFacts): Remains => {
 // ---------------------------------------------------------------------------
 // Reading the facts
 
-const isErrno = (error: unknown, code: string): boolean =>
-  typeof error === "object" && error !== null && (error as { code?: unknown }).code === code
-
 /** Linux: where `/proc/PID/fd/1` points; null where unreadable (gone, another user's, no /proc). */
 export const stdoutOf = (pid: number): string | null => {
   if (process.platform !== "linux") return null
@@ -220,7 +218,7 @@ export const groupExists = (pgid: number): boolean => {
     process.kill(-pgid, 0)
     return true
   } catch (error) {
-    return isErrno(error, "EPERM")
+    return errnoCode(error) === "EPERM"
   }
 }
 
