@@ -19,12 +19,15 @@
 // Help text is rendered by the CLI itself (src/cli/Help.ts), not by @effect/printer: the
 // synchronous ports of the printer that were patched in here are gone (same start-up without them).
 // A3S_BUNDLE_DIR=dir writes the files to dir instead of dist (experiments, comparisons).
+// The box wrapper program is bundled from src/runtime/internal/wrapperScript.ts, which
+// scripts/wrapper-script.mjs generates from wrapper.sh: a stale one fails the bundle.
 import { build } from "esbuild"
 import { spawnSync } from "node:child_process"
 import { createHash, randomBytes } from "node:crypto"
 import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
+import * as WrapperScript from "./wrapper-script.mjs"
 
 const dist = process.env.A3S_BUNDLE_DIR ?? "dist"
 const entry = path.join(dist, "a3s-box.cjs")
@@ -41,6 +44,13 @@ const writeAtomically = (file, data, mode) => {
   writeFileSync(temp, data, mode === undefined ? undefined : { mode })
   if (mode !== undefined) chmodSync(temp, mode) // whatever the umask
   renameSync(temp, file)
+}
+
+if (!WrapperScript.isCurrent()) {
+  console.error(
+    `bundle: ${path.relative(".", WrapperScript.MODULE_FILE)} is not what ${path.relative(".", WrapperScript.SCRIPT_FILE)} generates: run \`npm run generate\``
+  )
+  process.exit(1)
 }
 
 mkdirSync(dist, { recursive: true })
