@@ -2,7 +2,7 @@ import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, spawn, type SpawnOptions } from "node:child_process"
 import { existsSync } from "node:fs"
 import type { Socket } from "node:net"
 import type { BoxRecord } from "../../domain/BoxRecord.js"
@@ -34,7 +34,18 @@ const SPARE_DELAY_MS = 50
 /** How long a boot waits for its wrapper to report the command's pid. */
 const BOOT_DEADLINE_MS = 10_000
 
-const bashPath = (): string => (existsSync("/bin/bash") ? "/bin/bash" : "bash")
+/** What the launcher asks of the OS (tests give their own): bash, spawning it, closing a descriptor. */
+export interface LauncherPorts {
+  readonly bash: () => string
+  readonly spawn: (command: string, args: ReadonlyArray<string>, options: SpawnOptions) => ChildProcess
+  readonly closeFd: (fd: number) => void
+}
+
+const nodePorts: LauncherPorts = {
+  bash: () => (existsSync("/bin/bash") ? "/bin/bash" : "bash"),
+  spawn,
+  closeFd: closeQuietly
+}
 
 /** The box's job, started and parked at its gate until it is told `go` (or the gate closes). */
 export interface Parked {
@@ -117,6 +128,8 @@ class Launcher {
   private spare: Spare | undefined
   private spareTimer: NodeJS.Timeout | undefined
 
+  constructor(private readonly ports: LauncherPorts) {}
+
   /**
    * Starts the box's wrapper with the next batch (taking over `logFd`): succeeds with its job
    * parked at the gate. Interrupted before the flush, the box leaves the batch; after it, its
@@ -155,7 +168,7 @@ class Launcher {
     const requests = this.batches.get(request.key)?.requests
     const index = requests?.indexOf(request) ?? -1
     if (index >= 0) requests!.splice(index, 1)
-    closeQuietly(request.logFd)
+    this.ports.closeFd(request.logFd)
   }
 
   private flush(): void {
@@ -174,10 +187,10 @@ class Launcher {
 
   /** Spawns one launcher for `requests` (same environment); it closes their logs once it has its own copies. */
   private spawnLauncher(env: Record<string, string>, requests: ReadonlyArray<Request>): void {
-    const bash = bashPath()
+    const bash = this.ports.bash()
     let launcher: ChildProcess
     try {
-      launcher = spawn(bash, Gate.launcherArgv(Gate.launcherArgs(requests)), {
+      launcher = this.ports.spawn(bash, Gate.launcherArgv(Gate.launcherArgs(requests)), {
         env,
         detached: true,
         stdio: ["ignore", "ignore", "ignore", ...requests.map(() => "pipe" as const), ...requests.map((r) => r.logFd)]
@@ -186,7 +199,7 @@ class Launcher {
       for (const r of requests) r.failed(`cannot run the box wrapper ${bash} (${errorText(error)})`)
       return
     } finally {
-      for (const r of requests) closeQuietly(r.logFd)
+      for (const r of requests) this.ports.closeFd(r.logFd)
     }
     // The last box's wrapper is the launcher itself: it exits with the box's exit code. One
     // killed by a signal says nothing about the box, which may live on.
@@ -225,11 +238,11 @@ class Launcher {
       spare.gate,
       () => {
         // The spare was gone: launched as usual instead (unless the boot is over meanwhile).
-        if (request.phase === "closed") closeQuietly(request.logFd)
+        if (request.phase === "closed") this.ports.closeFd(request.logFd)
         else this.spawnLauncher(env, [request])
       },
       // The spare opens the console log itself: ours is not needed once it answers.
-      () => closeQuietly(request.logFd)
+      () => this.ports.closeFd(request.logFd)
     )
     return true
   }
@@ -247,7 +260,7 @@ class Launcher {
     this.dropSpare()
     let proc: ChildProcess
     try {
-      proc = spawn(bashPath(), Gate.launcherArgv(Gate.SPARE_ARGS), { env, detached: true, stdio: ["ignore", "ignore", "ignore", "pipe"] })
+      proc = this.ports.spawn(this.ports.bash(), Gate.launcherArgv(Gate.SPARE_ARGS), { env, detached: true, stdio: ["ignore", "ignore", "ignore", "pipe"] })
     } catch {
       return
     }
@@ -278,5 +291,5 @@ export interface BoxLauncher {
   readonly launch: (order: LaunchOrder) => Effect.Effect<Parked, LaunchFailed>
 }
 
-/** A launcher with its own batches and spare (one per runtime instance). */
-export const makeLauncher = (): BoxLauncher => new Launcher()
+/** A launcher with its own batches and spare (one per runtime instance), over Node's `spawn` by default. */
+export const makeLauncher = (ports: LauncherPorts = nodePorts): BoxLauncher => new Launcher(ports)
