@@ -73,12 +73,13 @@ export interface LaunchOrder extends Gate.LaunchedBox {
 
 /**
  * One boot's wait for its wrapper. It goes `batched` (waiting for the flush) -> `launched` ->
- * `closed`, or `batched` -> `closed` when withdrawn (interrupted, or past its deadline) before the
- * flush. Once closed it answers nothing more: a late pid has its gate destroyed at once, so that
- * job never runs the command.
+ * `closed` (answered, interrupted, or past its deadline); interrupted or past its deadline before
+ * the flush, it goes from `batched` straight to `closed` and leaves its batch (`Launcher.withdraw`).
+ * Once closed it answers nothing more: a late pid has its gate destroyed at once, so that job
+ * never runs the command.
  */
 class Request implements Gate.LaunchedBox {
-  phase: "batched" | "launched" | "closed" = "batched"
+  private state: "batched" | "launched" | "closed" = "batched"
   readonly box: BoxRecord
   readonly cwd: string
   readonly logFd: number
@@ -92,9 +93,18 @@ class Request implements Gate.LaunchedBox {
     this.exited = order.exited
   }
 
+  get phase(): "batched" | "launched" | "closed" {
+    return this.state
+  }
+
+  /** Its launcher is spawned (or it is handed to a spare): it can no longer leave its batch. */
+  launched(): void {
+    if (this.state === "batched") this.state = "launched"
+  }
+
   /** The wrapper reported `pid`: the boot goes on, unless it is over (then the job is dropped). */
   parked(parked: Parked): void {
-    if (this.phase === "closed") {
+    if (this.state === "closed") {
       parked.gate.destroy()
       return
     }
@@ -102,19 +112,23 @@ class Request implements Gate.LaunchedBox {
     this.resume(Exit.succeed(parked))
   }
 
+  /** The wrapper could not report: the boot fails, unless it is over. */
   failed(reason: string): void {
-    if (this.phase === "closed") return
+    if (this.state === "closed") return
     this.close()
     this.resume(Exit.fail(new LaunchFailed({ reason })))
   }
 
+  /** Answers nothing more (and stops the deadline). */
   close(): void {
-    this.phase = "closed"
+    this.state = "closed"
     clearTimeout(this.timer)
   }
 }
 
+/** A launcher started ahead of need, waiting on its gate (fd 3) for one box of environment `key`. */
 class Spare {
+  /** Its process is gone or its gate closed: never handed a box. */
   dead = false
   constructor(readonly key: string, readonly gate: Socket) {}
 }
@@ -177,7 +191,7 @@ class Launcher {
     this.batches.clear()
     for (const { env, requests } of batches) {
       if (requests.length === 0) continue
-      for (const request of requests) request.phase = "launched"
+      for (const request of requests) request.launched()
       this.launches++
       const lone = requests.length === 1 ? requests[0]! : undefined
       if (lone === undefined || !this.handToSpare(lone, env)) this.spawnLauncher(env, requests)
