@@ -14,7 +14,7 @@ import { CliHome, procStat, waitFor } from "../support/CliHome.js"
 
 export { bin, CliHome, isAlive, plain, procStat, requireBuild, type StateBox, waitFor } from "../support/CliHome.js"
 
-/** The wrapper's argv[0] (src/runtime/LocalBoxRuntime.ts): its command line also holds the box's. */
+/** The wrapper's argv[0] (src/runtime/BoxProcess.ts WRAPPER_NAME): its command line also holds the box's. */
 const WRAPPER_NAME = "a3s-box-wrapper"
 
 /** A process found in /proc. */
