@@ -30,7 +30,7 @@ import { MonitorConfig } from "./MonitorConfig.js"
 import type { HeldLease } from "./MonitorLease.js"
 import type { MonitorStats } from "./MonitorStats.js"
 
-export { heartbeatPath, MonitorHeartbeat, parse, read, type ReadResult, render } from "./internal/heartbeatFile.js"
+export { heartbeatPath, MonitorHeartbeat, parse, read, ReadResult, render } from "./internal/heartbeatFile.js"
 export {
   age,
   assess,
@@ -39,7 +39,7 @@ export {
   type NotRunningReason,
   thresholdSeconds,
   toJson,
-  type Verdict
+  Verdict
 } from "./internal/heartbeatVerdict.js"
 export { fileSink, type HeartbeatOptions, memorySink } from "./internal/heartbeatWriter.js"
 

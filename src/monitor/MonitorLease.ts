@@ -38,14 +38,14 @@ import * as LeaseMemory from "./internal/leaseMemory.js"
 import { makeNode, type NodeOptions } from "./internal/leaseNode.js"
 import { MonitorConfig } from "./MonitorConfig.js"
 
-export { type ClaimResult, type Confirmation, decideClaim } from "./internal/leaseClaim.js"
+export { ClaimResult, Confirmation, decideClaim } from "./internal/leaseClaim.js"
 export { MonitorAlreadyRunning, MonitorLeaseLost, MonitorLeaseUnavailable } from "./internal/leaseErrors.js"
 export {
   describeHolder,
   LeaseFile,
   type LeaseHolder,
   leasePath,
-  type LeaseState,
+  LeaseState,
   mutexPath,
   parseLease,
   renderLease,

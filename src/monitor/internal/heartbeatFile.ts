@@ -1,5 +1,6 @@
 /** The heartbeat file `<home>/monitor.json` (SPEC §11): its schema, its text, and reading it. */
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
@@ -39,10 +40,13 @@ export const parse = (text: string): Either.Either<MonitorHeartbeat, string> =>
 export const render = (heartbeat: MonitorHeartbeat): string => `${encodeHeartbeat(heartbeat)}\n`
 
 /** What a read of the file finds. Never an error: "cannot read" is a result like the others. */
-export type ReadResult =
-  | { readonly _tag: "Missing" }
-  | { readonly _tag: "Unreadable"; readonly detail: string }
-  | { readonly _tag: "Found"; readonly heartbeat: MonitorHeartbeat }
+export type ReadResult = Data.TaggedEnum<{
+  Missing: {}
+  Unreadable: { readonly detail: string }
+  Found: { readonly heartbeat: MonitorHeartbeat }
+}>
+
+export const ReadResult = Data.taggedEnum<ReadResult>()
 
 /** Reads `<home>/monitor.json`. Never fails. */
 export const read = (home: string): Effect.Effect<ReadResult, never, FileSystem.FileSystem> =>
@@ -51,12 +55,12 @@ export const read = (home: string): Effect.Effect<ReadResult, never, FileSystem.
     return yield* fs.readFileString(heartbeatPath(home)).pipe(
       Effect.map((text): ReadResult =>
         Either.match(parse(text), {
-          onLeft: (detail) => ({ _tag: "Unreadable", detail: `not a valid heartbeat: ${detail}` }),
-          onRight: (heartbeat) => ({ _tag: "Found", heartbeat })
+          onLeft: (detail) => ReadResult.Unreadable({ detail: `not a valid heartbeat: ${detail}` }),
+          onRight: (heartbeat) => ReadResult.Found({ heartbeat })
         })
       ),
       Effect.catchAll((error) =>
-        Effect.succeed<ReadResult>(isNotFound(error) ? { _tag: "Missing" } : { _tag: "Unreadable", detail: errorText(error) })
+        Effect.succeed(isNotFound(error) ? ReadResult.Missing() : ReadResult.Unreadable({ detail: errorText(error) }))
       )
     )
   })

@@ -2,6 +2,7 @@
  * Is the monitor that wrote a heartbeat live? A pure verdict over the file, the clock and what
  * the OS says about its pid, and its text and JSON forms for `monitor status`.
  */
+import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as ProcessInfo from "../../runtime/ProcessInfo.js"
@@ -20,9 +21,8 @@ export type NotRunningReason =
   /** The pid now belongs to another process (other start time). */
   | "reused"
 
-export type Verdict =
-  | {
-    readonly _tag: "Running"
+export type Verdict = Data.TaggedEnum<{
+  Running: {
     readonly heartbeat: MonitorHeartbeat
     /** Seconds since the last completed cycle; null before the first one. */
     readonly secondsSinceLastCycle: number | null
@@ -31,21 +31,22 @@ export type Verdict =
     readonly pidChecked: boolean
   }
   /** The process lives (or cannot be checked) but has not completed a cycle within the threshold. */
-  | {
-    readonly _tag: "Stale"
+  Stale: {
     readonly heartbeat: MonitorHeartbeat
     readonly secondsSinceLastCycle: number
     readonly thresholdSeconds: number
     readonly polled: boolean
     readonly pidChecked: boolean
   }
-  | {
-    readonly _tag: "NotRunning"
+  NotRunning: {
     readonly reason: NotRunningReason
     readonly heartbeat: MonitorHeartbeat | null
     /** What could not be read, for "unreadable". */
     readonly detail: string
   }
+}>
+
+export const Verdict = Data.taggedEnum<Verdict>()
 
 /** Staleness threshold of a heartbeat: `max(3 × interval, 30 s)`, in seconds (SPEC §8). */
 export const thresholdSeconds = (intervalSecs: number): number =>
@@ -63,40 +64,38 @@ export const assess = (input: {
   readonly processInfo: Option.Option<ProcessInfo.ProcessInfo>
 }): Verdict => {
   const found = input.read
-  if (found._tag === "Missing") return { _tag: "NotRunning", reason: "missing", heartbeat: null, detail: "" }
-  if (found._tag === "Unreadable") return { _tag: "NotRunning", reason: "unreadable", heartbeat: null, detail: found.detail }
+  if (found._tag === "Missing") return Verdict.NotRunning({ reason: "missing", heartbeat: null, detail: "" })
+  if (found._tag === "Unreadable") return Verdict.NotRunning({ reason: "unreadable", heartbeat: null, detail: found.detail })
   const heartbeat = found.heartbeat
-  if (heartbeat.stopped_at !== null) return { _tag: "NotRunning", reason: "stopped", heartbeat, detail: "" }
+  if (heartbeat.stopped_at !== null) return Verdict.NotRunning({ reason: "stopped", heartbeat, detail: "" })
   const pidChecked = heartbeat.host === input.localHost
   if (pidChecked) {
     const info = input.processInfo
     if (Option.isNone(info) || ProcessInfo.isGoneState(info.value.state) || info.value.pid !== heartbeat.pid) {
-      return { _tag: "NotRunning", reason: "gone", heartbeat, detail: "" }
+      return Verdict.NotRunning({ reason: "gone", heartbeat, detail: "" })
     }
     if (heartbeat.pid_start_time !== null && info.value.startTime !== heartbeat.pid_start_time) {
-      return { _tag: "NotRunning", reason: "reused", heartbeat, detail: "" }
+      return Verdict.NotRunning({ reason: "reused", heartbeat, detail: "" })
     }
   }
   const threshold = thresholdSeconds(heartbeat.interval_secs)
   const since = heartbeat.last_cycle_at ?? heartbeat.started_at
   const seconds = Math.max(0, input.now - since) / 1000
   if (seconds > threshold) {
-    return {
-      _tag: "Stale",
+    return Verdict.Stale({
       heartbeat,
       secondsSinceLastCycle: seconds,
       thresholdSeconds: threshold,
       polled: heartbeat.last_cycle_at !== null,
       pidChecked
-    }
+    })
   }
-  return {
-    _tag: "Running",
+  return Verdict.Running({
     heartbeat,
     secondsSinceLastCycle: heartbeat.last_cycle_at === null ? null : seconds,
     thresholdSeconds: threshold,
     pidChecked
-  }
+  })
 }
 
 /** A live monitor supervises the home: only a `Running` verdict. */

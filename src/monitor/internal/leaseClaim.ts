@@ -4,26 +4,35 @@
  * all under a lock against other claimants), with the claim decision a pure function.
  */
 import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { MonitorLeaseShape } from "../MonitorLease.js"
 import type { MonitorLeaseUnavailable } from "./leaseErrors.js"
-import { type LeaseHolder, type LeaseState, sameHolder } from "./leaseFile.js"
+import { type LeaseHolder, LeaseState, sameHolder } from "./leaseFile.js"
 
-export type ClaimResult =
-  | {
-    readonly _tag: "Claimed"
+/** What one claim did. */
+export type ClaimResult = Data.TaggedEnum<{
+  Claimed: {
     readonly holder: LeaseHolder
     /** The previous holder named by the lease, no longer running. */
     readonly previous: Option.Option<LeaseHolder>
   }
-  | { readonly _tag: "Busy"; readonly holder: LeaseHolder; readonly checkable: boolean }
+  /** A live process holds the lease; `checkable` is false when it runs on another host. */
+  Busy: { readonly holder: LeaseHolder; readonly checkable: boolean }
+}>
 
-export type Confirmation =
-  | { readonly _tag: "Held" }
+export const ClaimResult = Data.taggedEnum<ClaimResult>()
+
+/** What the holder's check of its lease found. */
+export type Confirmation = Data.TaggedEnum<{
+  Held: {}
   /** The lease file was missing, unreadable, or named a process that is gone: written again. */
-  | { readonly _tag: "Rewritten"; readonly reason: string }
-  | { readonly _tag: "Lost"; readonly holder: LeaseHolder }
+  Rewritten: { readonly reason: string }
+  Lost: { readonly holder: LeaseHolder }
+}>
+
+export const Confirmation = Data.taggedEnum<Confirmation>()
 
 /**
  * The claim decision, pure: given what the lease says and whether its holder is live, either
@@ -36,13 +45,12 @@ export const decideClaim = (
   localHost: string
 ): ClaimResult => {
   if (state._tag === "Found" && holderLive) {
-    return { _tag: "Busy", holder: state.holder, checkable: state.holder.host === localHost }
+    return ClaimResult.Busy({ holder: state.holder, checkable: state.holder.host === localHost })
   }
-  return {
-    _tag: "Claimed",
+  return ClaimResult.Claimed({
     holder: self,
     previous: state._tag === "Found" && !sameHolder(state.holder, self) ? Option.some(state.holder) : Option.none()
-  }
+  })
 }
 
 /** What a layer gives the algorithm. `verify` (from `locked`) fails once the lock is no longer ours. */
@@ -83,21 +91,21 @@ export const makeWith = (parts: LeaseParts): MonitorLeaseShape => {
     Effect.gen(function*() {
       // The common case needs no mutex: the file still names us.
       const seen = yield* parts.read
-      if (seen._tag === "Found" && sameHolder(seen.holder, me)) return { _tag: "Held" } as const
+      if (seen._tag === "Found" && sameHolder(seen.holder, me)) return Confirmation.Held()
       return yield* parts.locked((verify) =>
         Effect.gen(function*() {
           const state = yield* parts.read
-          if (state._tag === "Found" && sameHolder(state.holder, me)) return { _tag: "Held" } as const
+          if (state._tag === "Found" && sameHolder(state.holder, me)) return Confirmation.Held()
           if (state._tag === "Found" && (yield* parts.live(state.holder))) {
-            return { _tag: "Lost", holder: state.holder } as const
+            return Confirmation.Lost({ holder: state.holder })
           }
           yield* parts.write(me, verify)
-          const reason = state._tag === "Missing"
-            ? "the lease file was missing"
-            : state._tag === "Corrupt"
-            ? `the lease file was unreadable (${state.detail})`
-            : `the lease file named pid ${state.holder.pid}, which is not running`
-          return { _tag: "Rewritten", reason } as const
+          const reason = LeaseState.$match(state, {
+            Missing: () => "the lease file was missing",
+            Corrupt: ({ detail }) => `the lease file was unreadable (${detail})`,
+            Found: ({ holder }) => `the lease file named pid ${holder.pid}, which is not running`
+          })
+          return Confirmation.Rewritten({ reason })
         })
       )
     })

@@ -2,6 +2,7 @@
  * The lease file `<home>/monitor.lease` (SPEC §11): who holds the lease, its JSON form, and the
  * paths of the file and of the mutex that guards claims.
  */
+import * as Data from "effect/Data"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -72,7 +73,10 @@ export const leasePath = (home: string): string => path.join(home, "monitor.leas
 export const mutexPath = (home: string): string => path.join(home, "monitor.lease.lk")
 
 /** What one read of the lease finds. */
-export type LeaseState =
-  | { readonly _tag: "Missing" }
-  | { readonly _tag: "Corrupt"; readonly detail: string }
-  | { readonly _tag: "Found"; readonly holder: LeaseHolder }
+export type LeaseState = Data.TaggedEnum<{
+  Missing: {}
+  Corrupt: { readonly detail: string }
+  Found: { readonly holder: LeaseHolder }
+}>
+
+export const LeaseState = Data.taggedEnum<LeaseState>()

@@ -2,7 +2,7 @@
 import * as Effect from "effect/Effect"
 import type { MonitorLeaseShape } from "../MonitorLease.js"
 import { makeWith } from "./leaseClaim.js"
-import type { LeaseState } from "./leaseFile.js"
+import { LeaseState } from "./leaseFile.js"
 
 /** A simulated host for tests: a lease "file", processes (pids) that live until killed. */
 export interface MemoryHost {
@@ -22,7 +22,7 @@ export const MEMORY_HOST = "memory-host"
 
 /** A fresh simulated host: no lease file, no processes. */
 export const makeMemoryHost: Effect.Effect<MemoryHost> = Effect.sync(() => {
-  let file: LeaseState = { _tag: "Missing" }
+  let file: LeaseState = LeaseState.Missing()
   let writes = 0
   const alive = new Set<number>()
   const mutex = Effect.unsafeMakeSemaphore(1)
@@ -38,10 +38,10 @@ export const makeMemoryHost: Effect.Effect<MemoryHost> = Effect.sync(() => {
         live: (holder) => Effect.sync(() => holder.host !== MEMORY_HOST || alive.has(holder.pid)),
         write: (holder, verify) =>
           Effect.zipRight(verify, Effect.sync(() => {
-            file = { _tag: "Found", holder }
+            file = LeaseState.Found({ holder })
             writes++
           })),
-        remove: (verify) => Effect.zipRight(verify, Effect.sync(() => (file = { _tag: "Missing" }))),
+        remove: (verify) => Effect.zipRight(verify, Effect.sync(() => (file = LeaseState.Missing()))),
         locked: (use) => mutex.withPermits(1)(use(Effect.void))
       })
     })

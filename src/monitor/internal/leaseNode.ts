@@ -13,7 +13,7 @@ import * as FileLock from "../../state/FileLock.js"
 import type { MonitorLeaseShape } from "../MonitorLease.js"
 import { makeWith } from "./leaseClaim.js"
 import { MonitorLeaseUnavailable } from "./leaseErrors.js"
-import { type LeaseHolder, leasePath, type LeaseState, mutexPath, parseLease, renderLease } from "./leaseFile.js"
+import { type LeaseHolder, leasePath, LeaseState, mutexPath, parseLease, renderLease } from "./leaseFile.js"
 
 export interface NodeOptions {
   /** Timing of the claim mutex; defaults: FileLock.defaults. */
@@ -56,11 +56,11 @@ export const makeNode = (
     const read: Effect.Effect<LeaseState, MonitorLeaseUnavailable> = fs.readFileString(file).pipe(
       Effect.map((text): LeaseState =>
         Either.match(parseLease(text), {
-          onLeft: (detail) => ({ _tag: "Corrupt", detail }),
-          onRight: (holder) => ({ _tag: "Found", holder })
+          onLeft: (detail) => LeaseState.Corrupt({ detail }),
+          onRight: (holder) => LeaseState.Found({ holder })
         })
       ),
-      Effect.catchIf(isNotFound, () => Effect.succeed<LeaseState>({ _tag: "Missing" })),
+      Effect.catchIf(isNotFound, () => Effect.succeed(LeaseState.Missing())),
       Effect.mapError(unavailable("read"))
     )
 
