@@ -1,7 +1,9 @@
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import type { InvalidRestartPolicy } from "../domain/RestartPolicy.js"
 import { errorText } from "../platform/ErrorText.js"
+import type { CommandLineError } from "./CliErrors.js"
 
 /**
  * How a command run ends for the shell: the one place that sets the process exit code and
@@ -43,12 +45,17 @@ export const errorLines = (error: unknown): ReadonlyArray<string> => {
  * The errors of the commands' own checks of their command line: usage errors (exit 2). The
  * parser's are `ValidationError`s (`handle`).
  */
-export const USAGE_ERROR_TAGS: ReadonlyArray<string> = ["UnknownOption", "InvalidFlag", "MissingCommand", "InvalidRestartPolicy"]
+export const USAGE_ERROR_TAGS: ReadonlyArray<(CommandLineError | InvalidRestartPolicy)["_tag"]> = [
+  "UnknownOption",
+  "InvalidFlag",
+  "MissingCommand",
+  "InvalidRestartPolicy"
+]
 
 export const isUsageError = (error: unknown): boolean =>
   ValidationError.isValidationError(error) ||
   (typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string" &&
-    USAGE_ERROR_TAGS.includes(error._tag))
+    (USAGE_ERROR_TAGS as ReadonlyArray<string>).includes(error._tag))
 
 /** Prints a usage error's message and exits 2. */
 export const usageError = (message: string): Effect.Effect<void> =>
