@@ -1,35 +1,30 @@
 /**
- * a3s-box as a library: every piece the CLI is made of, as namespaces. A larger Effect program
- * composes the layers it needs, e.g. the supervisor over its own state store and runtime:
+ * a3s-box as a library: the public API, as namespaces. It is what a host app needs to run the
+ * supervisor inside its own Effect program: the services' tags, their Node and in-memory layers,
+ * the schemas of the files, and the errors. How those are built (the lease's claim algorithm,
+ * the heartbeat writer, the state file's lock and reconciliation, the supervisor's pure
+ * decisions, the process probes, the exposition text) lives in `internal/` folders and modules
+ * that are not exported here, so that it can change without breaking a host.
  *
- *   Supervisor.layer.pipe(Layer.provide(MonitorStats.layer), Layer.provide(MonitorConfig.layer(cfg)),
- *     Layer.provide(NodeStateStore.layer(home)), Layer.provide(LocalBoxRuntime.layer), ...)
- *
- * See the README ("Using the pieces as a library").
+ * See the README ("Embedding the supervisor", type-checked and run by test/PublicApi.test.ts).
  */
 
-// domain: pure data and decisions
-export * as Backoff from "./domain/Backoff.js"
-export * as BoxEnvironment from "./domain/BoxEnvironment.js"
+// domain: the records of the state file and their policies
 export * as BoxRecord from "./domain/BoxRecord.js"
+export * as BoxStatus from "./domain/BoxStatus.js"
 export * as HealthCheck from "./domain/HealthCheck.js"
-export * as Reconcile from "./domain/Reconcile.js"
 export * as RestartPolicy from "./domain/RestartPolicy.js"
-export * as Supervision from "./domain/Supervision.js"
 
 // state: boxes.json
-export * as FileLock from "./state/FileLock.js"
 export * as Home from "./state/Home.js"
 export * as InMemoryStateStore from "./state/InMemoryStateStore.js"
 export * as NodeStateStore from "./state/NodeStateStore.js"
 export * as StateStore from "./state/StateStore.js"
 
 // runtime: box processes
-export * as BoxProcess from "./runtime/BoxProcess.js"
 export * as BoxRuntime from "./runtime/BoxRuntime.js"
 export * as InMemoryBoxRuntime from "./runtime/InMemoryBoxRuntime.js"
 export * as LocalBoxRuntime from "./runtime/LocalBoxRuntime.js"
-export * as ProcessInfo from "./runtime/ProcessInfo.js"
 export * as Signal from "./runtime/Signal.js"
 
 // monitor: the supervisor and what guards it
@@ -41,7 +36,6 @@ export * as MonitorStats from "./monitor/MonitorStats.js"
 export * as Supervisor from "./monitor/Supervisor.js"
 
 // metrics: /healthz and /metrics
-export * as Exposition from "./metrics/Exposition.js"
 export * as ListenAddress from "./metrics/ListenAddress.js"
 export * as MetricsServer from "./metrics/MetricsServer.js"
 

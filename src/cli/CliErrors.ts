@@ -93,6 +93,9 @@ export class UnknownOption extends Data.TaggedError("UnknownOption")<{
   }
 }
 
+/** The errors of a command's own checks of its command line: usage errors, exit 2 (Outcome.ts). */
+export type CommandLineError = InvalidFlag | MissingCommand | UnknownOption
+
 /** Fails with `UnknownOption` for the first argument that looks like an option (box names and ids never start with '-'). */
 export const rejectOptionLike = (command: string, args: ReadonlyArray<string>) => {
   const option = args.find((arg) => arg.startsWith("-") && arg !== "-")

@@ -1,6 +1,7 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
@@ -83,10 +84,14 @@ const asIncarnation = (box: BoxRecord, booted: Pick<BootedBox, "pid" | "pidStart
 const discard = (box: BoxRecord, booted: BootedBox) =>
   booted.abandon ?? Effect.flatMap(BoxRuntime, (runtime) => Effect.ignore(runtime.stop(asIncarnation(box, booted))))
 
-type BootOutcome =
-  | { readonly _tag: "Recorded"; readonly box: BoxRecord }
-  | { readonly _tag: "Raced"; readonly box: BoxRecord }
-  | { readonly _tag: "Vanished" }
+/** What recording a boot found: the box recorded running, started by someone else meanwhile, or removed. */
+type BootOutcome = Data.TaggedEnum<{
+  Recorded: { readonly box: BoxRecord }
+  Raced: { readonly box: BoxRecord }
+  Vanished: {}
+}>
+
+const BootOutcome = Data.taggedEnum<BootOutcome>()
 
 /**
  * Boots a box that is not running and records it `running`. If, meanwhile, the box was removed
@@ -110,12 +115,12 @@ export const boot = (
     const now = yield* nowIso
     const outcome = yield* store.modify((records): readonly [BootOutcome, ReadonlyArray<BoxRecord>] => {
       const current = BoxRef.findById(records, box.id)
-      if (current === undefined) return [{ _tag: "Vanished" }, records]
-      if (BoxStatus.isActive(current) || BoxStatus.isStopping(current)) return [{ _tag: "Raced", box: current }, records]
+      if (current === undefined) return [BootOutcome.Vanished(), records]
+      if (BoxStatus.isActive(current) || BoxStatus.isStopping(current)) return [BootOutcome.Raced({ box: current }), records]
       // Stopped by the user while this boot ran (a `created` box of `run`, a dead one of `start`): the stop wins.
-      if (BoxStatus.isStopped(current) && !BoxStatus.isStopped(box)) return [{ _tag: "Raced", box: current }, records]
+      if (BoxStatus.isStopped(current) && !BoxStatus.isStopped(box)) return [BootOutcome.Raced({ box: current }), records]
       const next = Transitions.started(current, booted, now)
-      return [{ _tag: "Recorded", box: next }, Transitions.replace(records, next)]
+      return [BootOutcome.Recorded({ box: next }), Transitions.replace(records, next)]
     }).pipe(Effect.tapError(() => discard(box, booted)))
     switch (outcome._tag) {
       case "Recorded":
@@ -142,12 +147,18 @@ export const start = (box: BoxRecord) =>
     return (yield* boot(box)).box
   })
 
-type StopIntent =
-  | { readonly _tag: "Marked"; readonly before: BoxRecord; readonly marked: BoxRecord }
-  | { readonly _tag: "Recorded"; readonly box: BoxRecord }
-  | { readonly _tag: "AlreadyStopped"; readonly box: BoxRecord }
-  | { readonly _tag: "NotRunning"; readonly box: BoxRecord }
-  | { readonly _tag: "Vanished" }
+/** What step (1) of `stop` found and did under the lock. */
+type StopIntent = Data.TaggedEnum<{
+  /** Marked `stopping`: the process is to be stopped. */
+  Marked: { readonly before: BoxRecord; readonly marked: BoxRecord }
+  /** No process to stop: recorded `stopped` at once. */
+  Recorded: { readonly box: BoxRecord }
+  AlreadyStopped: { readonly box: BoxRecord }
+  NotRunning: { readonly box: BoxRecord }
+  Vanished: {}
+}>
+
+const StopIntent = Data.taggedEnum<StopIntent>()
 
 /** What `stop` did: `already` when the box was stopped before (a no-op). */
 export interface StopOutcome {
@@ -182,15 +193,17 @@ export const stopWithOutcome = (
     const runtime = yield* BoxRuntime
     const intent = yield* store.modify((records): readonly [StopIntent, ReadonlyArray<BoxRecord>] => {
       const current = BoxRef.findById(records, box.id)
-      if (current === undefined) return [{ _tag: "Vanished" }, records]
-      if (BoxStatus.isStopped(current)) return [{ _tag: "AlreadyStopped", box: current }, records]
+      if (current === undefined) return [StopIntent.Vanished(), records]
+      if (BoxStatus.isStopped(current)) return [StopIntent.AlreadyStopped({ box: current }), records]
       if (stoppableWithoutProcess(current)) {
         const next = Transitions.stopped(current, current.exit_code)
-        return [{ _tag: "Recorded", box: next }, Transitions.replace(records, next)]
+        return [StopIntent.Recorded({ box: next }), Transitions.replace(records, next)]
       }
-      if (!BoxStatus.isActive(current) && !BoxStatus.isStopping(current)) return [{ _tag: "NotRunning", box: current }, records]
+      if (!BoxStatus.isActive(current) && !BoxStatus.isStopping(current)) {
+        return [StopIntent.NotRunning({ box: current }), records]
+      }
       const marked = Transitions.stopping(current)
-      return [{ _tag: "Marked", before: current, marked }, Transitions.replace(records, marked)]
+      return [StopIntent.Marked({ before: current, marked }), Transitions.replace(records, marked)]
     })
     if (intent._tag === "Vanished") return yield* new BoxVanished({ box: box.name })
     if (intent._tag === "AlreadyStopped") return { box: intent.box, already: true }

@@ -1,5 +1,6 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Terminal from "@effect/platform/Terminal"
+import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
@@ -9,6 +10,14 @@ import { BoxFileError } from "./CliErrors.js"
 
 const CHUNK = 64 * 1024
 const NEWLINE = 10
+
+/** One step of `scanBack`: where the lines begin, or how many line breaks were seen so far. */
+export type ScanStep = Data.TaggedEnum<{
+  Found: { readonly offset: number }
+  More: { readonly seen: number }
+}>
+
+export const ScanStep = Data.taggedEnum<ScanStep>()
 
 /**
  * One step of finding where the last `wanted` lines of a file begin, scanning a chunk that
@@ -21,14 +30,14 @@ export const scanBack = (
   fileSize: number,
   wanted: number,
   seen: number
-): { readonly _tag: "Found"; readonly offset: number } | { readonly _tag: "More"; readonly seen: number } => {
+): ScanStep => {
   let count = seen
   for (let i = chunk.length - 1; i >= 0; i--) {
     if (chunk[i] !== NEWLINE || chunkStart + i === fileSize - 1) continue
     count++
-    if (count === wanted) return { _tag: "Found", offset: chunkStart + i + 1 }
+    if (count === wanted) return ScanStep.Found({ offset: chunkStart + i + 1 })
   }
-  return { _tag: "More", seen: count }
+  return ScanStep.More({ seen: count })
 }
 
 const fileError = (path: string, operation: string) => (error: { readonly message: string }) =>

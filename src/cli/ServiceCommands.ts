@@ -1,7 +1,7 @@
 /**
  * `a3s-box monitor --install/--uninstall` and `a3s-box monitor install|uninstall|status` (SPEC §9):
- * the command-line face of the ServiceInstaller. The `run*` functions return the exit code so
- * tests can check output and code without touching the process.
+ * the command-line face of the ServiceInstaller. The `run*` functions return the exit code (Outcome's
+ * rule) so tests can check output and code without touching the process.
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
@@ -15,6 +15,7 @@ import { commandLine, describeFailure, shellWord } from "../service/Errors.js"
 import * as ServiceInstaller from "../service/ServiceInstaller.js"
 import * as Units from "../service/Units.js"
 import * as Home from "../state/Home.js"
+import * as Outcome from "./Outcome.js"
 import { type MonitorSeen, seeMonitor, statusJson, statusText } from "./ServiceStatusView.js"
 
 export {
@@ -26,10 +27,6 @@ export {
   statusJson,
   statusText
 } from "./ServiceStatusView.js"
-
-export const EXIT_OK = 0
-export const EXIT_FAILURE = 1
-export const EXIT_USAGE = 2
 
 /** What `--install` is told: the monitor's own flags plus `--linger`. */
 export interface InstallRequest {
@@ -43,12 +40,6 @@ export interface InstallRequest {
 }
 
 const printErr = (text: string) => Effect.forEach(text.split("\n"), (line) => Console.error(line), { discard: true })
-
-const errorLines = (message: string) =>
-  Effect.forEach(message.split("\n"), (line, i) => Console.error(i === 0 ? `Error: ${line}` : line), { discard: true })
-
-/** Prints an expected error (`Error: ...` on stderr) and gives exit code 1. */
-const failWith = (error: { readonly message: string }) => Effect.as(errorLines(error.message), EXIT_FAILURE)
 
 // ---------------------------------------------------------------------------------------------
 // install
@@ -71,9 +62,9 @@ export const runInstall = (request: InstallRequest): Effect.Effect<number, never
       if (error._tag === "ServiceManagerUnavailable") {
         // The unit is written; the manual command finishes the job. Not a failure of the install.
         yield* printErr(error.message)
-        return EXIT_OK
+        return Outcome.EXIT_OK
       }
-      return yield* failWith(error)
+      return yield* Outcome.failure(error)
     }
     const outcome = result.right
     yield* Console.log(`${outcome.replaced ? "Replaced" : "Wrote"} ${outcome.unitPath}`)
@@ -107,7 +98,7 @@ export const runInstall = (request: InstallRequest): Effect.Effect<number, never
         "Tip: on a headless host, run `loginctl enable-linger $USER` so the monitor keeps running while you are logged out."
       )
     }
-    return EXIT_OK
+    return Outcome.EXIT_OK
   })
 
 // ---------------------------------------------------------------------------------------------
@@ -120,21 +111,21 @@ export const runUninstall: Effect.Effect<number, never, ServiceInstaller.Service
     const error = result.left
     if (error._tag === "ServiceManagerUnavailable") {
       yield* printErr(error.message)
-      return EXIT_OK
+      return Outcome.EXIT_OK
     }
-    return yield* failWith(error)
+    return yield* Outcome.failure(error)
   }
   const outcome = result.right
   if (outcome._tag === "NotInstalled") {
     yield* Console.log(`No a3s-box monitor service is installed (no ${outcome.unitPath}); nothing to do.`)
-    return EXIT_OK
+    return Outcome.EXIT_OK
   }
   const [first, ...rest] = outcome.commands
   if (first !== undefined) yield* Console.log(`Ran ${commandLine(first)}`)
   yield* Console.log(`Removed ${outcome.unitPath}`)
   for (const argv of rest) yield* Console.log(`Ran ${commandLine(argv)}`)
   yield* Console.log("The a3s-box monitor service is uninstalled.")
-  return EXIT_OK
+  return Outcome.EXIT_OK
 })
 
 // ---------------------------------------------------------------------------------------------
@@ -148,13 +139,13 @@ export const runStatus = (
   Effect.gen(function*() {
     const installer = yield* ServiceInstaller.ServiceInstaller
     const result = yield* Effect.either(installer.status)
-    if (Either.isLeft(result)) return yield* failWith(result.left)
+    if (Either.isLeft(result)) return yield* Outcome.failure(result.left)
     if (format === "json") {
       yield* Console.log(JSON.stringify(statusJson(result.right, currentHome, monitor), null, 2))
     } else {
       yield* Effect.forEach(statusText(result.right, currentHome, monitor), (line) => Console.log(line), { discard: true })
     }
-    return EXIT_OK
+    return Outcome.EXIT_OK
   })
 
 // ---------------------------------------------------------------------------------------------
@@ -163,16 +154,13 @@ export const runStatus = (
 /** What the service commands need from the CLI (they bring their own command executor). */
 type NodeServices = FileSystem.FileSystem
 
-const setExitCode = (code: number) =>
-  code === EXIT_OK ? Effect.void : Effect.sync(() => { process.exitCode = code })
-
 /** The installer, on a command executor loaded only here (the rest of the CLI runs no programs). */
 const withInstaller = <R>(self: Effect.Effect<number, never, R | ServiceInstaller.ServiceInstaller>) =>
   Effect.flatMap(Effect.promise(() => import("@effect/platform-node/NodeCommandExecutor")), (NodeCommandExecutor) =>
     self.pipe(
       Effect.provide(ServiceInstaller.layerNode),
       Effect.provide(NodeCommandExecutor.layer),
-      Effect.flatMap(setExitCode)
+      Effect.flatMap(Outcome.exitWith)
     ))
 
 /** The monitor's flags as far as installing is concerned. */
@@ -219,9 +207,9 @@ export const installService = (flags: InstallFlags): Effect.Effect<void, never, 
   withInstaller(Effect.gen(function*() {
     const checked = checkFlags(flags)
     // A bad flag is a usage error (exit 2), as the same flag given to `a3s-box monitor` is.
-    if (Either.isLeft(checked)) return yield* Effect.as(Console.error(`Error: ${checked.left}`), EXIT_USAGE)
+    if (Either.isLeft(checked)) return yield* Effect.as(Console.error(`Error: ${checked.left}`), Outcome.EXIT_USAGE)
     const program = yield* Effect.either(ServiceInstaller.currentProgram)
-    if (Either.isLeft(program)) return yield* failWith(program.left)
+    if (Either.isLeft(program)) return yield* Outcome.failure(program.left)
     return yield* runInstall({
       program: program.right,
       home: yield* Home.home,
@@ -243,8 +231,7 @@ export const serviceStatus = (format: "text" | "json"): Effect.Effect<void, neve
   }))
 
 /** A usage error of our own flags: printed like @effect/cli's, exit 2. */
-const usageError = (message: string) =>
-  Effect.zipRight(Console.error(`Error: ${message}`), setExitCode(EXIT_USAGE))
+const usageError = (message: string) => Outcome.usageError(`Error: ${message}`)
 
 // ---------------------------------------------------------------------------------------------
 // For the monitor command

@@ -6,6 +6,8 @@ import { BoxFailures, BoxIsActive, InvalidFlag, MissingCommand, UnknownOption } 
 import * as RestartPolicy from "../../src/domain/RestartPolicy.js"
 import * as Outcome from "../../src/cli/Outcome.js"
 import { StateFileCorrupt } from "../../src/state/StateStore.js"
+import * as Effect from "effect/Effect"
+import { capturedConsole } from "../service/CapturedConsole.js"
 
 describe("Outcome.errorLines", () => {
   it("prefixes an error's message with Error:", () => {
@@ -45,4 +47,34 @@ describe("Outcome.isUsageError: the one exit-code rule", () => {
     expect(Outcome.isUsageError(new BoxIsActive({ box: "b", status: "running" }))).toBe(false)
     expect(Outcome.isUsageError(new Error("boom"))).toBe(false)
   })
+})
+
+describe("Outcome: the one exit-code module", () => {
+  it("0 success, 1 a failure while doing the work, 2 a usage error", () => {
+    expect([Outcome.EXIT_OK, Outcome.EXIT_FAILURE, Outcome.EXIT_USAGE]).toEqual([0, 1, 2])
+  })
+
+  it.effect("failure prints the error as report does and gives exit code 1 (for commands that return their code)", () =>
+    Effect.gen(function*() {
+      const captured = capturedConsole()
+      const code = yield* Outcome.failure({ message: "cannot write the unit\nsecond line" }).pipe(
+        Effect.withConsole(captured.console)
+      )
+      expect(code).toBe(Outcome.EXIT_FAILURE)
+      expect(captured.err).toEqual(["Error: cannot write the unit", "second line"])
+    }))
+
+  it.effect("exitWith leaves the exit code alone on success and sets it on failure", () =>
+    Effect.gen(function*() {
+      const before = process.exitCode
+      try {
+        process.exitCode = undefined
+        yield* Outcome.exitWith(Outcome.EXIT_OK)
+        expect(process.exitCode).toBeUndefined()
+        yield* Outcome.exitWith(Outcome.EXIT_USAGE)
+        expect(process.exitCode).toBe(2)
+      } finally {
+        process.exitCode = before
+      }
+    }))
 })
