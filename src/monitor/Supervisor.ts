@@ -10,6 +10,7 @@ import * as Queue from "effect/Queue"
 import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as Backoff from "../domain/Backoff.js"
 import { type BoxRecord, invalidRecordKey, invalidRecordProblem, isActive } from "../domain/BoxRecord.js"
 import { needsLivenessCheck, type Observations, reconcile } from "../domain/Reconcile.js"
@@ -17,7 +18,7 @@ import * as RestartPolicy from "../domain/RestartPolicy.js"
 import * as Supervision from "../domain/Supervision.js"
 import { type BootedBox, BoxRuntime, type ProbeResult } from "../runtime/BoxRuntime.js"
 import * as Liveness from "../runtime/Liveness.js"
-import { type StateError, StateStore } from "../state/StateStore.js"
+import { StateFileChange, type StateError, StateStore } from "../state/StateStore.js"
 import { MonitorConfig } from "./MonitorConfig.js"
 import { MonitorStats } from "./MonitorStats.js"
 
@@ -527,9 +528,7 @@ export const make: Effect.Effect<
   }
 
   const pidsExist = (pids: ReadonlyArray<number>): Effect.Effect<ReadonlyArray<boolean>> =>
-    runtime.pidsExist !== undefined
-      ? runtime.pidsExist(pids)
-      : Effect.forEach(pids, (pid) => runtime.isAlive(pid, null))
+    runtime.liveness(pids.map((pid) => ({ pid, startTime: null })), false)
 
   /**
    * One poll cycle (SPEC §7). It reads the state without the lock, reconciles and applies the
@@ -744,49 +743,13 @@ export const make: Effect.Effect<
     if (gone.length > 0) yield* wakeFor(gone)
   })
 
-  /**
-   * The tick in plain JavaScript, for a runtime with a synchronous `pidsExistNow` while the state
-   * file is watched (no stamp to poll): ten effects a second cost an idle monitor more CPU than
-   * everything else it does. Returns the pids found gone (marking them), none while cycling.
-   */
-  const plainTick = (pidsExistNow: (pids: ReadonlyArray<number>) => ReadonlyArray<boolean>): Array<string> => {
-    if (cycling) return []
-    const { list, pids } = polledPids()
-    return list.length === 0 ? [] : markGone(list, pidsExistNow(pids))
-  }
-
   // A bare sleep loop rather than a Schedule: at ten ticks a second, the schedule's own
   // bookkeeping would be a measurable share of the tick's CPU budget.
   const tickLoop = Effect.gen(function*() {
     const tickMillis = Math.max(1, Duration.toMillis(config.livenessTick))
-    const pidsExistNow = runtime.pidsExistNow
     while (true) {
       if (!tickNeeded()) {
         yield* Queue.take(tickWakeups)
-        continue
-      }
-      if (fileWatched && pidsExistNow !== undefined) {
-        // Plain timers until a pid is gone (or the tick is not needed, or the watch is lost).
-        const gone = yield* Effect.async<ReadonlyArray<string>>((resume) => {
-          let timer: ReturnType<typeof setTimeout> | undefined
-          const step = () => {
-            timer = undefined
-            let found: ReadonlyArray<string>
-            try {
-              found = plainTick(pidsExistNow)
-            } catch (defect) {
-              return resume(Effect.as(Effect.logError("monitor: liveness tick failed", defect), []))
-            }
-            if (found.length > 0 || !fileWatched || !tickNeeded()) return resume(Effect.succeed(found))
-            timer = setTimeout(step, tickMillis)
-          }
-          step()
-          return Effect.sync(() => {
-            if (timer !== undefined) clearTimeout(timer)
-          })
-        })
-        if (gone.length > 0) yield* wakeFor(gone)
-        yield* Effect.sleep(config.livenessTick)
         continue
       }
       yield* keepGoing("liveness tick", tick, undefined)
@@ -808,7 +771,11 @@ export const make: Effect.Effect<
     fileWatched = false
     tickWakeups.unsafeOffer(undefined)
   }
-  fileWatched = store.watch === undefined ? false : yield* store.watch(onStateFileChange, onStateFileWatchLost)
+  yield* Effect.forkScoped(Stream.runForEach(store.changes, StateFileChange.$match({
+    Watching: () => Effect.sync(() => fileWatched = true),
+    Changed: () => Effect.sync(onStateFileChange),
+    Unwatched: () => Effect.sync(onStateFileWatchLost)
+  })))
 
   yield* Effect.forkScoped(cycleLoop)
   yield* Effect.forkScoped(probeLoop)
