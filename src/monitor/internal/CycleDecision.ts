@@ -41,6 +41,26 @@ export interface CycleDecision {
 }
 
 /**
+ * `Supervision.restartCandidates`, a pure function of the records and the two sets: with both
+ * sets empty, computed once per records array (records are immutable, and an unchanged state
+ * file gives the very same array, cycle after cycle).
+ */
+const candidatesWithNoneHeld = new WeakMap<ReadonlyArray<BoxRecord>, ReadonlyArray<Supervision.Candidate>>()
+const restartCandidates = (
+  records: ReadonlyArray<BoxRecord>,
+  killedForHealth: ReadonlySet<string>,
+  busy: ReadonlySet<string>
+): ReadonlyArray<Supervision.Candidate> => {
+  if (killedForHealth.size > 0 || busy.size > 0) return Supervision.restartCandidates(records, killedForHealth, busy)
+  let candidates = candidatesWithNoneHeld.get(records)
+  if (candidates === undefined) {
+    candidates = Supervision.restartCandidates(records)
+    candidatesWithNoneHeld.set(records, candidates)
+  }
+  return candidates
+}
+
+/**
  * SPEC §3–7 for one cycle. `observed` holds the deaths seen (and the boxes awaiting an exit
  * code, whatever was seen); `records` is the state as read. Deaths without an exit code are
  * held back for a grace period; the rest is reconciled, the pending probe results applied, and
@@ -79,7 +99,7 @@ export const decideCycle = (
   const boots: Array<Supervision.Candidate> = []
   const stops: Array<BoxRecord> = []
   const changes: Array<Change> = []
-  for (const candidate of Supervision.restartCandidates(current, next.killedForHealth, next.busy)) {
+  for (const candidate of restartCandidates(current, next.killedForHealth, next.busy)) {
     const { box } = candidate
     const entry = next.backoffs.get(box.id)
     if (!isDead(box)) {

@@ -254,13 +254,24 @@ export const update = (state: State, change: Change): State => {
   }
 }
 
+/** Records by id, made once per records array (an unchanged file gives the very same array). */
+const byIds = new WeakMap<ReadonlyArray<BoxRecord>, ReadonlyMap<string, BoxRecord>>()
+const byIdOf = (records: ReadonlyArray<BoxRecord>): ReadonlyMap<string, BoxRecord> => {
+  let byId = byIds.get(records)
+  if (byId === undefined) {
+    byId = new Map(records.map((box) => [box.id, box]))
+    byIds.set(records, byId)
+  }
+  return byId
+}
+
 /** Refreshes the memory from freshly loaded records: what no longer applies to them is dropped. */
 const remember = (state: State, records: ReadonlyArray<BoxRecord>, now: number, backoff: Backoff.Machine): State => {
   const { backoffs, gaveUp, killedForHealth, lastProbes } = state
   if (backoffs.size === 0 && killedForHealth.size === 0 && lastProbes.size === 0 && gaveUp.size === 0) {
     return state.known === records ? state : { ...state, known: records }
   }
-  const byId = new Map(records.map((box) => [box.id, box]))
+  const byId = byIdOf(records)
   const keptGaveUp = new Set([...gaveUp].filter((id) => byId.get(id) !== undefined && isDead(byId.get(id)!)))
   const keptBackoffs = new Map<string, Backoff.Backoff>()
   for (const [id, entry] of backoffs) {

@@ -62,6 +62,17 @@ interface Booted {
   readonly booted: BootedBox
 }
 
+/** The active boxes of `records`, once per records array (an unchanged file gives the very same array). */
+const actives = new WeakMap<ReadonlyArray<BoxRecord>, ReadonlyArray<BoxRecord>>()
+const activeOf = (records: ReadonlyArray<BoxRecord>): ReadonlyArray<BoxRecord> => {
+  let active = actives.get(records)
+  if (active === undefined) {
+    active = records.filter(needsLivenessCheck)
+    actives.set(records, active)
+  }
+  return active
+}
+
 export const run = (ctx: CycleContext, initial: State): Effect.Effect<State> =>
   Effect.gen(function*() {
     const { backoff, runtime, stats, store } = ctx
@@ -95,7 +106,7 @@ export const run = (ctx: CycleContext, initial: State): Effect.Effect<State> =>
     // changes nothing (see Liveness.observeDeaths).
     const observed = yield* Liveness.observeDeaths(
       runtime,
-      full ? records.filter(needsLivenessCheck) : records.filter((box) => needsLivenessCheck(box) && targets.has(box.id)),
+      full ? activeOf(records) : records.filter((box) => needsLivenessCheck(box) && targets.has(box.id)),
       state.awaitedExits
     )
     let now = yield* Clock.currentTimeMillis
