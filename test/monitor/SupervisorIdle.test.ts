@@ -122,4 +122,22 @@ describe("Supervisor: the liveness tick", () => {
       expect(stamps).toBeGreaterThan(lostAt)
       expect(yield* cycles(h)).toBe(cyclesBefore + 2)
     }))
+
+  it.scoped("on the in-memory store's own watch: another command's write is seen at once, without polling; once the watch is lost, by the tick's stat", () =>
+    Effect.gen(function*() {
+      const h = yield* start([], { config: tickConfig })
+      yield* settle
+      // Watched: a new box to restart is booted with no time passing (no tick, no poll).
+      yield* h.store.put([makeBox({ name: "first", status: "dead", exit_code: 1, restart_policy: "always" })])
+      yield* settle
+      expect(yield* bootsOf(h, "first")).toBe(1)
+      // The watch is lost: the next write is seen by the tick's stat of the stamp, within a tick or two.
+      yield* h.store.loseWatch
+      yield* settle
+      const first = yield* h.box("first")
+      yield* h.store.put([first, makeBox({ name: "second", status: "dead", exit_code: 1, restart_policy: "always" })])
+      yield* settle
+      expect(yield* bootsOf(h, "second")).toBe(0)
+      yield* advanceUntil(Effect.map(bootsOf(h, "second"), (n) => n === 1), { step: "10 millis", within: "300 millis" })
+    }))
 })
