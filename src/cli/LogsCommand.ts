@@ -38,7 +38,7 @@ export const command = Command.make("logs", {
       path: box.console_log,
       tail: Option.getOrUndefined(tail),
       // Following ends when the process that was running when `logs` started is gone.
-      until: live ? Effect.map(runtime.isAlive(pid, box.pid_start_time), (alive) => !alive) : undefined
+      until: live ? Effect.map(runtime.liveness([{ pid, startTime: box.pid_start_time }], true), ([alive]) => alive !== true) : undefined
     })
   })
 ).pipe(Command.withDescription("Print the console log of a box"))

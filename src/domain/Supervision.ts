@@ -1,5 +1,7 @@
+import * as Data from "effect/Data"
 import type { BoxRecord } from "./BoxRecord.js"
 import { hasHealthCheck, isActive, markDead } from "./BoxRecord.js"
+import { isDead, isRunning, isStopped, isUnhealthy } from "./BoxStatus.js"
 import { type Liveness, type Observations, reconcile } from "./Reconcile.js"
 import * as RestartPolicy from "./RestartPolicy.js"
 
@@ -51,7 +53,7 @@ export const policyAllowsUnhealthyRestart = (box: BoxRecord): boolean =>
 
 /** A running box with a health check in force that has turned unhealthy and whose policy allows a restart. */
 export const isUnhealthyCandidate = (box: BoxRecord): boolean =>
-  box.status === "running" && hasHealthCheck(box) && box.health_status === "unhealthy" &&
+  isRunning(box) && hasHealthCheck(box) && isUnhealthy(box) &&
   policyAllowsUnhealthyRestart(box)
 
 /**
@@ -60,7 +62,7 @@ export const isUnhealthyCandidate = (box: BoxRecord): boolean =>
  * policy's caps, since its health restart was already decided).
  */
 export const isDeadCandidate = (box: BoxRecord, killedForHealth: boolean): boolean =>
-  box.status === "dead" &&
+  isDead(box) &&
   (RestartPolicy.shouldRestart(box) || (killedForHealth && policyAllowsUnhealthyRestart(box)))
 
 /**
@@ -95,7 +97,7 @@ export const restartCandidates = (
 export const canRecordRestart = (current: BoxRecord | undefined, decided: BoxRecord): boolean =>
   current !== undefined &&
   current.id === decided.id &&
-  current.status === "dead" &&
+  isDead(current) &&
   !current.stopped_by_user &&
   current.restart_count === decided.restart_count
 
@@ -119,9 +121,12 @@ export const recordRestart = (box: BoxRecord, boot: Boot, now: number): BoxRecor
 })
 
 /** What became of each boot when the restarts of one cycle were recorded. */
-export type RecordOutcome =
-  | { readonly _tag: "Recorded"; readonly box: BoxRecord }
-  | { readonly _tag: "Dropped"; readonly reason: string }
+export type RecordOutcome = Data.TaggedEnum<{
+  Recorded: { readonly box: BoxRecord }
+  Dropped: { readonly reason: string }
+}>
+
+export const RecordOutcome = Data.taggedEnum<RecordOutcome>()
 
 /**
  * One state update for all the boots of a cycle: each boot is recorded if its box is still
@@ -140,33 +145,36 @@ export const recordRestarts = (
     const entry = byId.get(current.id)
     if (entry === undefined || outcomes.has(current.id)) return current
     if (!canRecordRestart(current, entry.decided)) {
-      outcomes.set(current.id, { _tag: "Dropped", reason: droppedReason(current) })
+      outcomes.set(current.id, RecordOutcome.Dropped({ reason: droppedReason(current) }))
       return current
     }
     const restarted = recordRestart(current, entry.boot, now)
-    outcomes.set(current.id, { _tag: "Recorded", box: restarted })
+    outcomes.set(current.id, RecordOutcome.Recorded({ box: restarted }))
     changed = true
     return restarted
   })
   const result = boots.map((b) =>
-    outcomes.get(b.decided.id) ?? { _tag: "Dropped" as const, reason: "it was removed meanwhile" }
+    outcomes.get(b.decided.id) ?? RecordOutcome.Dropped({ reason: "it was removed meanwhile" })
   )
   return [result, changed ? next : records] as const
 }
 
 const droppedReason = (current: BoxRecord): string =>
-  current.stopped_by_user || current.status === "stopped"
+  current.stopped_by_user || isStopped(current)
     ? "it was stopped meanwhile"
-    : current.status !== "dead"
+    : !isDead(current)
     ? `it is ${current.status} now`
     : "it was restarted by someone else meanwhile"
 
 // ---------------------------------------------------------------------------
 // Unhealthy restarts (SPEC §6)
 
-export type UnhealthyStopOutcome =
-  | { readonly _tag: "MarkedDead" }
-  | { readonly _tag: "Aborted"; readonly reason: string }
+export type UnhealthyStopOutcome = Data.TaggedEnum<{
+  MarkedDead: {}
+  Aborted: { readonly reason: string }
+}>
+
+export const UnhealthyStopOutcome = Data.taggedEnum<UnhealthyStopOutcome>()
 
 /**
  * After the monitor stopped `decided` (a running, unhealthy box) it re-reads the state under
@@ -179,17 +187,17 @@ export const afterUnhealthyStop = (decided: BoxRecord, exitCode: number | null) 
 (records: ReadonlyArray<BoxRecord>): readonly [UnhealthyStopOutcome, ReadonlyArray<BoxRecord>] => {
   const index = records.findIndex((r) => r.id === decided.id)
   const current = records[index]
-  if (current === undefined) return [{ _tag: "Aborted", reason: "it was removed meanwhile" }, records]
-  if (current.stopped_by_user || current.status === "stopped") {
-    return [{ _tag: "Aborted", reason: "it was stopped meanwhile" }, records]
+  if (current === undefined) return [UnhealthyStopOutcome.Aborted({ reason: "it was removed meanwhile" }), records]
+  if (current.stopped_by_user || isStopped(current)) {
+    return [UnhealthyStopOutcome.Aborted({ reason: "it was stopped meanwhile" }), records]
   }
-  if (current.status === "dead" && current.pid === null) return [{ _tag: "MarkedDead" }, records]
+  if (isDead(current) && current.pid === null) return [UnhealthyStopOutcome.MarkedDead(), records]
   if (!isActive(current) || !sameIncarnation(current, decided)) {
-    return [{ _tag: "Aborted", reason: "it was restarted by someone else meanwhile" }, records]
+    return [UnhealthyStopOutcome.Aborted({ reason: "it was restarted by someone else meanwhile" }), records]
   }
   const next = records.slice()
   next[index] = markDead(current, exitCode)
-  return [{ _tag: "MarkedDead" }, next]
+  return [UnhealthyStopOutcome.MarkedDead(), next]
 }
 
 // ---------------------------------------------------------------------------
@@ -209,7 +217,7 @@ export const probeTimeoutMillis = (box: BoxRecord): number =>
  * (or none happened yet). Unparseable timestamps count as long ago.
  */
 export const probeDue = (box: BoxRecord, now: number): boolean => {
-  if (box.status !== "running" || !hasHealthCheck(box) || box.health_check === null) return false
+  if (!isRunning(box) || !hasHealthCheck(box) || box.health_check === null) return false
   const startedAt = parseTimestamp(box.started_at)
   if (startedAt !== null && now < startedAt + Math.max(0, box.health_check.start_period_secs) * 1000) return false
   const lastCheck = parseTimestamp(box.health_last_check)
@@ -218,7 +226,7 @@ export const probeDue = (box: BoxRecord, now: number): boolean => {
 
 /** The earliest time a probe of this box becomes due (for waking up), or null if never. */
 export const nextProbeAt = (box: BoxRecord): number | null => {
-  if (box.status !== "running" || !hasHealthCheck(box) || box.health_check === null) return null
+  if (!isRunning(box) || !hasHealthCheck(box) || box.health_check === null) return null
   const startedAt = parseTimestamp(box.started_at)
   const afterStart = startedAt === null ? 0 : startedAt + Math.max(0, box.health_check.start_period_secs) * 1000
   const lastCheck = parseTimestamp(box.health_last_check)
@@ -272,7 +280,7 @@ export const applyProbes = (reports: ReadonlyArray<ProbeReport>) =>
     if (list === undefined) return current
     let box = current
     for (const report of list.sort((a, b) => a.at - b.at)) {
-      if (box.status !== "running" || !hasHealthCheck(box) || !sameIncarnation(box, report.box)) continue
+      if (!isRunning(box) || !hasHealthCheck(box) || !sameIncarnation(box, report.box)) continue
       box = applyProbe(box, report.verdict, report.at)
       applied++
     }

@@ -73,9 +73,19 @@ export interface BootOptions {
   readonly gated?: boolean
 }
 
-export type ProbeResult =
-  | { readonly _tag: "Healthy" }
-  | { readonly _tag: "Unhealthy"; readonly reason: string }
+/** What a health check found (SPEC §6). */
+export type ProbeResult = Data.TaggedEnum<{
+  Healthy: {}
+  Unhealthy: { readonly reason: string }
+}>
+
+export const ProbeResult = Data.taggedEnum<ProbeResult>()
+
+/** A process whose liveness is asked (`BoxRuntimeShape.liveness`): its pid and, when known, its start time. */
+export interface LivenessTarget {
+  readonly pid: number
+  readonly startTime: number | null
+}
 
 export interface BoxRuntimeShape {
   /** Starts the box's `cmd` detached (own session and process group), output appended to `console_log`; its exit code lands in `<box_dir>/exit_code`. */
@@ -94,29 +104,16 @@ export interface BoxRuntimeShape {
    * Optional: a runtime without process groups has nothing to do.
    */
   readonly killRemains?: (boxes: ReadonlyArray<BoxRecord>) => Effect.Effect<void>
-  /** SPEC §3: the pid exists, is not a zombie and (when known) still has that start time. */
-  readonly isAlive: (pid: number, pidStartTime: number | null) => Effect.Effect<boolean>
   /**
-   * Optional cheap batch check for the monitor's short liveness tick (every 100 ms, so it must
-   * cost about a microsecond per pid): whether each pid still exists (`kill(pid, 0)`), in order.
-   * No start-time or zombie check: the monitor verifies identity with `isAlive` at each full
-   * cycle. When absent the monitor falls back to `isAlive(pid, null)` per pid.
+   * Whether each target's process is alive, answered in order: the one way to ask about
+   * liveness. With `verify`, SPEC §3's check: the pid exists, is not a zombie, and (when
+   * `startTime` is known) still has that start time; a poll cycle asks this of every active box,
+   * the CLI of one. Without `verify`, only whether each pid still exists (zombies included, start
+   * time ignored): the monitor's short liveness tick asks this every 100 ms of the boxes it did
+   * not boot, so it must cost about a microsecond per pid; the next cycle verifies identity.
+   * The implementation picks its fast path (locally: `kill(pid, 0)` or one pass over /proc).
    */
-  readonly pidsExist?: (pids: ReadonlyArray<number>) => Effect.Effect<ReadonlyArray<boolean>>
-  /**
-   * Optional: `pidsExist` as a plain synchronous call. The monitor's tick runs ten times a
-   * second; running even a trivial effect per tick costs more CPU than the checks themselves
-   * (an idle monitor's budget is a couple of ms per second), so with this it ticks in plain JS.
-   */
-  readonly pidsExistNow?: (pids: ReadonlyArray<number>) => ReadonlyArray<boolean>
-  /**
-   * Optional batch form of `isAlive` (same answers, in order) for a poll cycle that checks every
-   * active box: an implementation can answer many at once far cheaper than one effect per
-   * process. When absent, callers use `isAlive` per process.
-   */
-  readonly areAlive?: (
-    procs: ReadonlyArray<{ readonly pid: number; readonly startTime: number | null }>
-  ) => Effect.Effect<ReadonlyArray<boolean>>
+  readonly liveness: (targets: ReadonlyArray<LivenessTarget>, verify: boolean) => Effect.Effect<ReadonlyArray<boolean>>
   /** The exit code the box's last run left in `<box_dir>/exit_code`, if any. */
   readonly exitCode: (box: BoxRecord) => Effect.Effect<Option.Option<number>>
   /** Runs the health-check command with its hard timeout; a timed-out probe is killed. */

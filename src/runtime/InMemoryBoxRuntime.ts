@@ -6,7 +6,14 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import { type BoxRecord, stopSignal, stopTimeoutSecs } from "../domain/BoxRecord.js"
-import { BootFailed, type BootedBox, BoxRuntime, type BoxRuntimeShape, type ProbeResult } from "./BoxRuntime.js"
+import {
+  BootFailed,
+  type BootedBox,
+  BoxRuntime,
+  type BoxRuntimeShape,
+  type LivenessTarget,
+  ProbeResult
+} from "./BoxRuntime.js"
 import * as Signal from "./Signal.js"
 
 /**
@@ -23,8 +30,8 @@ export type ProbeScript =
   /** Answers `result` after `seconds` (or times out first). */
   | { readonly _tag: "Slow"; readonly seconds: number; readonly result: ProbeResult }
 
-export const Healthy: ProbeResult = { _tag: "Healthy" }
-export const Unhealthy = (reason = "scripted failure"): ProbeResult => ({ _tag: "Unhealthy", reason })
+export const Healthy: ProbeResult = ProbeResult.Healthy()
+export const Unhealthy = (reason = "scripted failure"): ProbeResult => ProbeResult.Unhealthy({ reason })
 export const Hang: ProbeScript = { _tag: "Hang" }
 
 /** A fake process, as a test sees it. */
@@ -184,8 +191,12 @@ export const make: Effect.Effect<{
       return { pid: outcome.pid, pidStartTime: outcome.startTime, exited: Deferred.await(exited) }
     })
 
-  const isAlive = (pid: number, startTime: number | null) =>
-    Effect.map(living(pid), Option.match({ onNone: () => false, onSome: (p) => startTime === null || p.startTime === startTime }))
+  /** Like the local runtime: verified, the pid's process must be alive with that start time; else the pid must only exist. */
+  const liveness = (targets: ReadonlyArray<LivenessTarget>, verify: boolean) =>
+    Effect.map(Ref.get(state), (s) =>
+      targets.map(({ pid, startTime }) =>
+        s.processes.some((p) => p.pid === pid && p.alive && (!verify || startTime === null || p.startTime === startTime))
+      ))
 
   const stop = (box: BoxRecord) =>
     Effect.gen(function*() {
@@ -246,8 +257,7 @@ export const make: Effect.Effect<{
   const runtime: BoxRuntimeShape = {
     boot,
     stop,
-    isAlive,
-    pidsExist: (pids) => Effect.map(Ref.get(state), (s) => pids.map((pid) => s.processes.some((p) => p.pid === pid && p.alive))),
+    liveness,
     exitCode: readExitCode,
     probe
   }

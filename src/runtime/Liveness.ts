@@ -2,15 +2,15 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { BoxRecord } from "../domain/BoxRecord.js"
 import type { Liveness, Observations } from "../domain/Reconcile.js"
-import type { BoxRuntimeShape } from "./BoxRuntime.js"
+import type { BoxRuntimeShape, LivenessTarget } from "./BoxRuntime.js"
 
-/** How many exit-code files (or per-process checks, without `areAlive`) are read at once. */
+/** How many exit-code files are read at once. */
 const CONCURRENCY = 16
 
-type Proc = { readonly pid: number; readonly startTime: number | null }
+type Proc = LivenessTarget
 
 /**
- * The `areAlive` arguments for `withPid` (the boxes of `boxes` that have a pid), made once per
+ * The `liveness` targets for `withPid` (the boxes of `boxes` that have a pid), made once per
  * `boxes` array: the monitor passes the very same array each cycle while the state file is
  * unchanged.
  */
@@ -28,9 +28,9 @@ const procsOf = (
 }
 
 /**
- * Whether each box's recorded process is alive (SPEC §3), in order: one `areAlive` batch when
- * the runtime has it (a poll cycle checks every active box: one effect per box would cost more
- * than the checks themselves), else `isAlive` per box. A box without a pid is not alive.
+ * Whether each box's recorded process is alive (SPEC §3), in order: one verified `liveness`
+ * batch (a poll cycle checks every active box: one effect per box would cost more than the
+ * checks themselves). A box without a pid is not alive.
  */
 export const aliveAll = (
   runtime: BoxRuntimeShape,
@@ -38,10 +38,7 @@ export const aliveAll = (
 ): Effect.Effect<ReadonlyArray<boolean>> => {
   const withPid = boxes.filter((box) => box.pid !== null)
   if (withPid.length === 0) return Effect.succeed(boxes.map(() => false))
-  const answers: Effect.Effect<ReadonlyArray<boolean>> = runtime.areAlive !== undefined
-    ? runtime.areAlive(procsOf(withPid, boxes))
-    : Effect.forEach(withPid, (box) => runtime.isAlive(box.pid!, box.pid_start_time), { concurrency: CONCURRENCY })
-  return Effect.map(answers, (alive) => {
+  return Effect.map(runtime.liveness(procsOf(withPid, boxes), true), (alive) => {
     if (withPid.length === boxes.length) return alive
     let i = 0
     return boxes.map((box) => box.pid !== null && alive[i++] === true)

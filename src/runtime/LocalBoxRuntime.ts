@@ -55,10 +55,8 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
     boot,
     stop: (box) => Effect.withClock(stop(box), wallClock),
     killRemains: (boxes) => Effect.withClock(killRemains(boxes), wallClock),
-    isAlive: ProcessInfo.isAlive,
-    areAlive: ProcessInfo.areAlive,
-    pidsExist: (pids) => Effect.sync(() => pids.map(pidExists)),
-    pidsExistNow: (pids) => pids.map(pidExists),
+    liveness: (targets, verify) =>
+      verify ? ProcessInfo.areAlive(targets) : Effect.sync(() => targets.map((target) => pidExists(target.pid))),
     exitCode: readExitCode,
     probe: (box) => Effect.withClock(probe(box), wallClock)
   })

@@ -2,20 +2,36 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as PubSub from "effect/PubSub"
 import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
 import * as Console from "effect/Console"
 import type { BoxRecord, InvalidRecord } from "../domain/BoxRecord.js"
 import { type Liveness, needsLivenessCheck, type Observations, reconcile } from "../domain/Reconcile.js"
 import { BoxRuntime } from "../runtime/BoxRuntime.js"
 import type { StateError, StateStoreShape, StateUpdate } from "./StateStore.js"
-import { isWriteFailure, notUpdatedMessage, StateFileCorrupt, StateFileUnavailable, StateStore } from "./StateStore.js"
+import {
+  isWriteFailure,
+  notUpdatedMessage,
+  StateFileChange,
+  StateFileCorrupt,
+  StateFileUnavailable,
+  StateStore,
+  unwatchable
+} from "./StateStore.js"
 
 /**
  * A `StateStore` kept in memory: for tests, and for embedders that supervise boxes whose
  * state lives elsewhere. `load` reconciles with the `BoxRuntime` in context, like the file
  * store does (SPEC §3). The control methods play the part of other processes and of a
  * broken disk: `put` is another command writing the file, `corrupt` makes it unparseable
- * (it is then never written until `put` repairs it), `failWrites` makes writes fail.
+ * (it is then never written until `put` repairs it), `failWrites` makes writes fail,
+ * `loseWatch` ends the watch of the file as a removed home directory would.
+ *
+ * `changes` watches the "file" like the Node store's inotify: `Watching`, then a `Changed` after
+ * every write, `put` and `corrupt` (the store's own writes included, as inotify reports them).
+ * Built with `watched: false`, it cannot be watched (a lone `Unwatched`): the monitor polls
+ * `stamp` instead.
  */
 export interface InMemoryStateStore extends StateStoreShape {
   readonly stamp: Effect.Effect<string>
@@ -29,6 +45,13 @@ export interface InMemoryStateStore extends StateStoreShape {
   readonly failWrites: (fail: boolean) => Effect.Effect<void>
   /** How many writes succeeded so far (the monitor's and `put`s). */
   readonly writes: Effect.Effect<number>
+  /** Ends every watch of `changes` with `Unwatched`; later watches get a lone `Unwatched`. */
+  readonly loseWatch: Effect.Effect<void>
+}
+
+export interface Options {
+  /** Whether `changes` can watch the "file" (default true, as on Linux). */
+  readonly watched?: boolean
 }
 
 interface Content {
@@ -44,7 +67,8 @@ export const DEFAULT_PATH = "<memory>/boxes.json"
 
 export const make = (
   initial: ReadonlyArray<BoxRecord> = [],
-  path: string = DEFAULT_PATH
+  path: string = DEFAULT_PATH,
+  options: Options = {}
 ): Effect.Effect<InMemoryStateStore, never, BoxRuntime> =>
   Effect.gen(function*() {
     const runtime = yield* BoxRuntime
@@ -58,6 +82,18 @@ export const make = (
     })
     // The cross-process lock of the file store: one read-modify-write at a time.
     const lock = yield* Effect.makeSemaphore(1)
+    /** Every change of the content, for the watches of `changes`; ends with `Unwatched` once lost. */
+    const watchers = yield* PubSub.unbounded<StateFileChange>()
+    let watchable = options.watched ?? true
+    const changed = Effect.asVoid(PubSub.publish(watchers, StateFileChange.Changed()))
+    const changes: Stream.Stream<StateFileChange> = Stream.unwrapScoped(Effect.gen(function*() {
+      if (!watchable) return unwatchable(`${path} is not watched`)
+      const subscription = yield* PubSub.subscribe(watchers)
+      return Stream.concat(
+        Stream.make(StateFileChange.Watching()),
+        Stream.fromQueue(subscription).pipe(Stream.takeUntil(StateFileChange.$is("Unwatched")))
+      )
+    }))
 
     const read: Effect.Effect<ReadonlyArray<BoxRecord>, StateError> = Effect.flatMap(Ref.get(ref), (c) =>
       Option.match(c.corrupt, {
@@ -69,7 +105,7 @@ export const make = (
       Effect.flatMap(Ref.get(ref), (c) =>
         c.failWrites
           ? Effect.fail(new StateFileUnavailable({ path, operation: "write", cause: new Error("simulated write failure") }))
-          : Ref.set(ref, { ...c, records, version: c.version + 1, writes: c.writes + 1 }))
+          : Effect.zipRight(Ref.set(ref, { ...c, records, version: c.version + 1, writes: c.writes + 1 }), changed))
 
     const modify = <A>(f: StateUpdate<A>): Effect.Effect<A, StateError> =>
       lock.withPermits(1)(Effect.gen(function*() {
@@ -83,7 +119,7 @@ export const make = (
     const observe = (records: ReadonlyArray<BoxRecord>): Effect.Effect<Observations> =>
       Effect.forEach(records.filter(needsLivenessCheck), (box) =>
         Effect.gen(function*() {
-          const alive = box.pid !== null && (yield* runtime.isAlive(box.pid, box.pid_start_time))
+          const alive = box.pid !== null && (yield* runtime.liveness([{ pid: box.pid, startTime: box.pid_start_time }], true))[0] === true
           const exitCode = alive || box.exit_code !== null ? null : Option.getOrNull(yield* runtime.exitCode(box))
           const liveness: Liveness = { pid: box.pid, pidStartTime: box.pid_start_time, alive, exitCode }
           return [box.id, liveness] as const
@@ -120,11 +156,18 @@ export const make = (
           corrupt: Option.none(),
           version: c.version + 1,
           writes: c.writes + 1
-        })),
+        })).pipe(Effect.zipRight(changed)),
       corrupt: (detail = "Unexpected token '}' in JSON at position 1") =>
-        Ref.update(ref, (c) => ({ ...c, corrupt: Option.some(detail), version: c.version + 1 })),
+        Ref.update(ref, (c) => ({ ...c, corrupt: Option.some(detail), version: c.version + 1 })).pipe(
+          Effect.zipRight(changed)
+        ),
       failWrites: (fail) => Ref.update(ref, (c) => ({ ...c, failWrites: fail })),
-      writes: Effect.map(Ref.get(ref), (c) => c.writes)
+      writes: Effect.map(Ref.get(ref), (c) => c.writes),
+      changes,
+      loseWatch: Effect.suspend(() => {
+        watchable = false
+        return Effect.asVoid(PubSub.publish(watchers, StateFileChange.Unwatched({ reason: `${path} is watched no more` })))
+      })
     }
     return store
   })
@@ -137,9 +180,10 @@ export class InMemoryStateStoreControl
 /** `StateStore` kept in memory, plus its control methods as `InMemoryStateStoreControl`. */
 export const layer = (
   initial: ReadonlyArray<BoxRecord> = [],
-  path: string = DEFAULT_PATH
+  path: string = DEFAULT_PATH,
+  options: Options = {}
 ): Layer.Layer<StateStore | InMemoryStateStoreControl, never, BoxRuntime> =>
   Layer.effectContext(
-    Effect.map(make(initial, path), (store) =>
+    Effect.map(make(initial, path, options), (store) =>
       Context.make(StateStore, store).pipe(Context.add(InMemoryStateStoreControl, store)))
   )

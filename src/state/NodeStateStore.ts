@@ -15,7 +15,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
-import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { randomBytes } from "node:crypto"
 import * as nodeFs from "node:fs"
 import * as path from "node:path"
@@ -24,11 +24,13 @@ import { needsLivenessCheck, type Observations, reconcile } from "../domain/Reco
 import { BoxRuntime } from "../runtime/BoxRuntime.js"
 import * as Liveness from "../runtime/Liveness.js"
 import * as FileLock from "./FileLock.js"
+import { errorText } from "../platform/ErrorText.js"
 import * as Home from "./Home.js"
 import {
   isWriteFailure,
   notUpdatedMessage,
   type StateError,
+  StateFileChange,
   StateFileCorrupt,
   StateFileUnavailable,
   StateStore,
@@ -422,9 +424,10 @@ export const make = (
     /**
      * inotify (fs.watch) on the home directory, for the state file's name: written atomically by
      * a rename, the file itself is a new inode at each write, so its directory is what is
-     * watched. Other names (the lock, temp files, the heartbeat) are not reported.
+     * watched. Other names (the lock, temp files, the heartbeat) are not reported. A burst of
+     * writes keeps only the latest reports (each says only "look at the stamp").
      */
-    const watch = (onChange: () => void, onLost: () => void): Effect.Effect<boolean, never, Scope.Scope> =>
+    const changes: Stream.Stream<StateFileChange> = Stream.asyncPush<StateFileChange>((emit) =>
       Effect.acquireRelease(
         Effect.sync(() => {
           const fileName = path.basename(file)
@@ -433,40 +436,46 @@ export const make = (
           let lost = false
           // The directory removed or renamed (inotify then names the directory itself and the
           // watch is dead), or the watch failed: the caller polls from now on.
-          const lose = () => {
+          const lose = (reason: string) => {
             if (lost) return
             lost = true
             watcher?.close()
-            onLost()
+            emit.single(StateFileChange.Unwatched({ reason }))
+            emit.end()
           }
           // Through a symbolic link, writes rename over the target, which may be in another
           // directory: the caller polls the stamp (which follows the link) instead.
           const isLink = () => nodeFs.lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink() === true
           try {
-            if (isLink()) return undefined
+            if (isLink()) {
+              lose(`${file} is a symbolic link`)
+              return undefined
+            }
             watcher = nodeFs.watch(homeDir, { persistent: false }, (_event, name) => {
               if (lost) return
-              if (name === dirName) lose()
+              if (name === dirName) lose(`${homeDir} was moved or removed`)
               else if (name === null || name === fileName) {
-                if (isLink()) lose()
-                else onChange()
+                if (isLink()) lose(`${file} became a symbolic link`)
+                else emit.single(StateFileChange.Changed())
               }
             })
-          } catch {
+          } catch (error) {
+            lose(`cannot watch ${homeDir}: ${errorText(error)}`)
             return undefined
           }
-          watcher.once("error", lose)
+          watcher.once("error", (error) => lose(`watching ${homeDir} failed: ${errorText(error)}`))
+          emit.single(StateFileChange.Watching())
           return watcher
         }),
         (watcher) => Effect.sync(() => watcher?.close())
-      ).pipe(Effect.map((watcher) => watcher !== undefined))
+      ), { bufferSize: 16, strategy: "sliding" })
 
     const snapshot = Effect.map(read, (state) => state.records).pipe(
       Effect.withSpan("StateStore.snapshot", { attributes: { path: file } })
     )
     const invalid = Effect.map(read, (state) => state.invalid)
 
-    return { path: file, load, snapshot, invalid, modify, stamp, watch } satisfies StateStoreShape
+    return { path: file, load, snapshot, invalid, modify, stamp, changes } satisfies StateStoreShape
   })
 
 /** The StateStore of `home`. Requires FileSystem (e.g. NodeContext.layer) and BoxRuntime. */

@@ -1,7 +1,7 @@
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
-import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type { BoxRecord, InvalidRecord } from "../domain/BoxRecord.js"
 
 /** The state file exists but is not a valid list of box records. It is never overwritten. */
@@ -27,6 +27,22 @@ export class StateFileUnavailable extends Data.TaggedError("StateFileUnavailable
 }
 
 export type StateError = StateFileCorrupt | StateFileUnavailable
+
+/** What the watch of the state file reports (`StateStoreShape.changes`). */
+export type StateFileChange = Data.TaggedEnum<{
+  /** The file is watched from now on: each write is followed by a `Changed`. */
+  Watching: {}
+  /** Someone may have written the file (compare `stamp`). */
+  Changed: {}
+  /** The file cannot be watched, or is watched no more: the last element (poll `stamp` from now on). */
+  Unwatched: { readonly reason: string }
+}>
+
+export const StateFileChange = Data.taggedEnum<StateFileChange>()
+
+/** The changes of a store that cannot watch its file: poll `stamp`. */
+export const unwatchable = (reason: string): Stream.Stream<StateFileChange> =>
+  Stream.make(StateFileChange.Unwatched({ reason }))
 
 /** The state could be read but not written (read-only home, no permission, lock unavailable). */
 export const isWriteFailure = (error: StateError): error is StateFileUnavailable =>
@@ -76,13 +92,15 @@ export interface StateStoreShape {
    */
   readonly stamp?: Effect.Effect<string>
   /**
-   * Optional change notification (e.g. inotify on the home directory), so that a monitor need
-   * not poll `stamp`: calls `onChange` soon after anyone may have written the state file (it may
-   * also call it when nothing changed: compare `stamp`), for the life of the scope. Succeeds
-   * with false when the file cannot be watched, and calls `onLost` if watching stops later:
-   * from then on the caller polls `stamp`.
+   * The state file's changes (e.g. inotify on the home directory), so that a monitor need not
+   * poll `stamp`; watched for as long as the stream runs. Its first element says whether the
+   * file can be watched: `Watching` (from then on, `Changed` follows soon after anyone may have
+   * written the file) or `Unwatched` (it cannot be). `Unwatched` is always the last element: it
+   * also ends the stream when watching stops later (the home directory removed, the watch
+   * failed). From an `Unwatched` on, a caller polls `stamp`. `Changed` may also come when
+   * nothing changed (our own write, another name): compare `stamp`.
    */
-  readonly watch?: (onChange: () => void, onLost: () => void) => Effect.Effect<boolean, never, Scope.Scope>
+  readonly changes: Stream.Stream<StateFileChange>
 }
 
 /** The box state of one home (`boxes.json`), shared by the monitor, the CLI and the metrics server. */

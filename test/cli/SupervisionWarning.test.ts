@@ -11,7 +11,7 @@ import * as SupervisionWarning from "../../src/cli/SupervisionWarning.js"
 import type { BoxRecord } from "../../src/domain/BoxRecord.js"
 import * as Heartbeat from "../../src/monitor/Heartbeat.js"
 import * as ProcessInfo from "../../src/runtime/ProcessInfo.js"
-import { StateFileCorrupt, StateStore } from "../../src/state/StateStore.js"
+import { StateFileCorrupt, StateStore, unwatchable } from "../../src/state/StateStore.js"
 import { healthCheck, makeBox } from "../monitor/boxes.js"
 import { capturedConsole } from "../service/CapturedConsole.js"
 
@@ -149,6 +149,7 @@ const run = (options: {
     let snapshots = 0
     const store = Layer.succeed(StateStore, {
       path: "/home/u/.a3s/boxes.json",
+      changes: unwatchable("a test store"),
       load: Effect.succeed(options.records),
       snapshot: Effect.suspend(() => {
         snapshots++

@@ -8,7 +8,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { BoxRecord, type InvalidRecord, parseStateFile } from "../../src/domain/BoxRecord.js"
-import { type StateError, StateStore } from "../../src/state/StateStore.js"
+import { type StateError, StateStore, unwatchable } from "../../src/state/StateStore.js"
 
 export const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..")
 
@@ -46,6 +46,7 @@ export const fakeStore = (
 ): Layer.Layer<StateStore> =>
   Layer.succeed(StateStore, {
     path: filePath,
+    changes: unwatchable("a test store"),
     load: Effect.dieMessage("the metrics server must not load (reconcile) the state"),
     snapshot,
     invalid: Effect.zipRight(snapshot, Effect.succeed(invalid)),

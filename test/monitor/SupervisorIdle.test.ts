@@ -6,21 +6,23 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
+import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import type { BoxRecord } from "../../src/domain/BoxRecord.js"
 import type { BoxRuntimeShape } from "../../src/runtime/BoxRuntime.js"
-import type { StateStoreShape } from "../../src/state/StateStore.js"
+import { StateFileChange, type StateStoreShape } from "../../src/state/StateStore.js"
 import { makeBox } from "./boxes.js"
 import { advanceUntil, bootsOf, type Harness, settle, start } from "./harness.js"
 
 const tickConfig = { interval: Duration.seconds(60), livenessTick: Duration.millis(100) }
 
-/** Every pid list the runtime's cheap check (the liveness tick's) was asked about. */
+/** Every pid list the runtime's cheap check (unverified liveness: the liveness tick's) was asked about. */
 const countingPidsExist = (asked: Array<ReadonlyArray<number>>) => (runtime: BoxRuntimeShape): BoxRuntimeShape => ({
   ...runtime,
-  pidsExist: (pids) => {
-    asked.push([...pids])
-    return runtime.pidsExist!(pids)
+  liveness: (targets, verify) => {
+    if (!verify) asked.push(targets.map((t) => t.pid))
+    return runtime.liveness(targets, verify)
   }
 })
 
@@ -62,6 +64,8 @@ describe("Supervisor: the liveness tick", () => {
   it.scoped("sleeps while the state file is watched and no pid needs polling; a reported change wakes a full cycle at once; a lost watch brings the polling back", () =>
     Effect.gen(function*() {
       let stamps = 0
+      // The watch's reports, as a test plays them: a change (maybe of nothing), then the loss.
+      const reports = yield* Queue.unbounded<StateFileChange>()
       const handlers: { onChange?: () => void; onLost?: () => void } = {}
       const asked: Array<ReadonlyArray<number>> = []
       const h = yield* start([makeBox({ name: "own", status: "dead", exit_code: 1, restart_policy: "always" })], {
@@ -73,12 +77,14 @@ describe("Supervisor: the liveness tick", () => {
             stamps++
             return store.stamp!
           }),
-          watch: (onChange, onLost) =>
-            Effect.sync(() => {
-              handlers.onChange = onChange
-              handlers.onLost = onLost
-              return true
-            })
+          changes: Stream.suspend(() => {
+            handlers.onChange = () => reports.unsafeOffer(StateFileChange.Changed())
+            handlers.onLost = () => reports.unsafeOffer(StateFileChange.Unwatched({ reason: "the home went away" }))
+            return Stream.concat(
+              Stream.make(StateFileChange.Watching()),
+              Stream.fromQueue(reports).pipe(Stream.takeUntil(StateFileChange.$is("Unwatched")))
+            )
+          })
         })
       })
       yield* advanceUntil(booted(h, "own"), { step: "10 millis" })
@@ -115,5 +121,23 @@ describe("Supervisor: the liveness tick", () => {
       yield* TestClock.adjust("200 millis")
       expect(stamps).toBeGreaterThan(lostAt)
       expect(yield* cycles(h)).toBe(cyclesBefore + 2)
+    }))
+
+  it.scoped("on the in-memory store's own watch: another command's write is seen at once, without polling; once the watch is lost, by the tick's stat", () =>
+    Effect.gen(function*() {
+      const h = yield* start([], { config: tickConfig })
+      yield* settle
+      // Watched: a new box to restart is booted with no time passing (no tick, no poll).
+      yield* h.store.put([makeBox({ name: "first", status: "dead", exit_code: 1, restart_policy: "always" })])
+      yield* settle
+      expect(yield* bootsOf(h, "first")).toBe(1)
+      // The watch is lost: the next write is seen by the tick's stat of the stamp, within a tick or two.
+      yield* h.store.loseWatch
+      yield* settle
+      const first = yield* h.box("first")
+      yield* h.store.put([first, makeBox({ name: "second", status: "dead", exit_code: 1, restart_policy: "always" })])
+      yield* settle
+      expect(yield* bootsOf(h, "second")).toBe(0)
+      yield* advanceUntil(Effect.map(bootsOf(h, "second"), (n) => n === 1), { step: "10 millis", within: "300 millis" })
     }))
 })

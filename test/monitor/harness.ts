@@ -53,7 +53,7 @@ export interface HarnessOptions {
   readonly config?: Partial<MonitorConfig.MonitorConfigShape>
   /** Wraps the fake runtime (e.g. to make boots slow). */
   readonly wrapRuntime?: (runtime: BoxRuntimeShape) => BoxRuntimeShape
-  /** Wraps the store as the supervisor sees it (e.g. to give it a `watch`). */
+  /** Wraps the store as the supervisor sees it (e.g. to play its `changes` by hand). */
   readonly wrapStore?: (store: StateStoreShape) => StateStoreShape
 }
 

@@ -4,9 +4,13 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
-import { BoxRuntime } from "../../src/runtime/BoxRuntime.js"
+import { BoxRuntime, type BoxRuntimeShape } from "../../src/runtime/BoxRuntime.js"
 import * as InMemory from "../../src/runtime/InMemoryBoxRuntime.js"
 import { recordIn } from "./support.js"
+
+/** One verified liveness answer. */
+const isAlive = (runtime: BoxRuntimeShape, pid: number, startTime: number | null) =>
+  Effect.map(runtime.liveness([{ pid, startTime }], true), ([alive]) => alive === true)
 
 const box = (fields: Record<string, unknown> = {}) => recordIn("/fake", { cmd: ["sleep", "30"], ...fields })
 const withFake = <A, E>(effect: Effect.Effect<A, E, BoxRuntime | InMemory.InMemoryBoxRuntimeControl>) =>
@@ -22,9 +26,9 @@ describe("InMemoryBoxRuntime", () => {
       expect(a.pid).toBe(InMemory.FIRST_PID)
       expect(b.pid).toBe(a.pid + 1)
       expect(a.pidStartTime).not.toBe(b.pidStartTime)
-      expect(yield* runtime.isAlive(a.pid, a.pidStartTime)).toBe(true)
-      expect(yield* runtime.isAlive(a.pid, null)).toBe(true)
-      expect(yield* runtime.isAlive(a.pid, b.pidStartTime)).toBe(false)
+      expect(yield* isAlive(runtime, a.pid, a.pidStartTime)).toBe(true)
+      expect(yield* isAlive(runtime, a.pid, null)).toBe(true)
+      expect(yield* isAlive(runtime, a.pid, b.pidStartTime)).toBe(false)
       expect(yield* control.bootCount).toBe(2)
     })))
 
@@ -55,8 +59,8 @@ describe("InMemoryBoxRuntime", () => {
       yield* control.kill(booted.pid, 137)
       expect(yield* Fiber.join(waiting)).toBe(137)
       expect(yield* runtime.exitCode(record)).toEqual(Option.some(137))
-      expect(yield* runtime.isAlive(booted.pid, booted.pidStartTime)).toBe(false)
-      expect(yield* runtime.pidsExist!([booted.pid])).toEqual([false])
+      expect(yield* isAlive(runtime, booted.pid, booted.pidStartTime)).toBe(false)
+      expect(yield* runtime.liveness([{ pid: booted.pid, startTime: null }], false)).toEqual([false])
       // a new boot clears the stale exit code
       yield* runtime.boot(record)
       expect(yield* runtime.exitCode(record)).toEqual(Option.none())
@@ -98,9 +102,9 @@ describe("InMemoryBoxRuntime", () => {
       yield* control.kill(booted.pid, 0)
       const foreign = yield* control.occupyPid(booted.pid)
       expect(foreign.startTime).not.toBe(booted.pidStartTime)
-      expect(yield* runtime.isAlive(booted.pid, booted.pidStartTime)).toBe(false)
+      expect(yield* isAlive(runtime, booted.pid, booted.pidStartTime)).toBe(false)
       expect(yield* runtime.stop({ ...record, pid: booted.pid, pid_start_time: booted.pidStartTime })).toEqual(Option.some(0))
-      expect(yield* runtime.isAlive(foreign.pid, foreign.startTime)).toBe(true)
+      expect(yield* isAlive(runtime, foreign.pid, foreign.startTime)).toBe(true)
       // the next boot does not hand out the occupied pid twice
       const next = yield* runtime.boot(box())
       expect(next.pid).not.toBe(foreign.pid)
@@ -141,5 +145,21 @@ describe("InMemoryBoxRuntime", () => {
       const probing = yield* Effect.fork(runtime.probe(record))
       yield* TestClock.adjust("2 seconds")
       expect(yield* Fiber.join(probing)).toEqual(InMemory.Unhealthy("503"))
+    })))
+
+  it.effect("liveness answers a batch in order: verified, a reused pid is not the box's; unverified, it only has to exist", () =>
+    withFake(Effect.gen(function*() {
+      const runtime = yield* BoxRuntime
+      const control = yield* InMemory.InMemoryBoxRuntimeControl
+      const up = yield* runtime.boot(box())
+      const reused = yield* runtime.boot(box())
+      const gone = yield* runtime.boot(box())
+      yield* control.kill(reused.pid, 137)
+      yield* control.kill(gone.pid, 0)
+      yield* control.occupyPid(reused.pid)
+      const targets = [up, reused, gone].map((b) => ({ pid: b.pid, startTime: b.pidStartTime }))
+      expect(yield* runtime.liveness(targets, true)).toStrictEqual([true, false, false])
+      expect(yield* runtime.liveness(targets, false)).toStrictEqual([true, true, false])
+      expect(yield* runtime.liveness([], true)).toStrictEqual([])
     })))
 })

@@ -18,25 +18,23 @@ const fakeRuntime = (
       calls.push(`isAlive ${pid}`)
       return alive.has(pid) && (startTime === null || alive.get(pid) === startTime)
     })
+  // Without `batch`, the runtime answers its one liveness call process by process.
   return {
     boot: () => Effect.die("unused"),
     stop: () => Effect.die("unused"),
     probe: () => Effect.die("unused"),
-    isAlive,
+    liveness: (procs, verify) =>
+      batch
+        ? Effect.sync(() => {
+          calls.push(`areAlive ${procs.length}`)
+          return procs.map((p) => alive.has(p.pid) && (!verify || p.startTime === null || alive.get(p.pid) === p.startTime))
+        })
+        : Effect.forEach(procs, (p) => isAlive(p.pid, verify ? p.startTime : null)),
     exitCode: (box) =>
       Effect.sync(() => {
         calls.push(`exitCode ${box.name}`)
         return Option.fromNullable(codes.get(box.box_dir))
-      }),
-    ...(batch
-      ? {
-        areAlive: (procs) =>
-          Effect.sync(() => {
-            calls.push(`areAlive ${procs.length}`)
-            return procs.map((p) => alive.has(p.pid) && (p.startTime === null || alive.get(p.pid) === p.startTime))
-          })
-      }
-      : {})
+      })
   }
 }
 

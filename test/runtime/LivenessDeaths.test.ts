@@ -24,9 +24,10 @@ const runtime = (calls: Array<string>): BoxRuntimeShape => ({
   boot: () => Effect.die("unused"),
   stop: () => Effect.die("unused"),
   probe: () => Effect.die("unused"),
-  isAlive: (pid, startTime) => Effect.sync(() => alive.has(pid) && (startTime === null || alive.get(pid) === startTime)),
-  areAlive: (procs) =>
-    Effect.sync(() => procs.map((p) => alive.has(p.pid) && (p.startTime === null || alive.get(p.pid) === p.startTime))),
+  liveness: (procs, verify) =>
+    Effect.sync(() =>
+      procs.map((p) => alive.has(p.pid) && (!verify || p.startTime === null || alive.get(p.pid) === p.startTime))
+    ),
   exitCode: (box) =>
     Effect.sync(() => {
       calls.push(box.name)

@@ -26,7 +26,8 @@ const boot = async (box: BoxRecord): Promise<BootedBox> => {
   return booted
 }
 
-const alive = (pid: number, startTime: number | null) => run(runtime.isAlive(pid, startTime))
+const alive = (pid: number, startTime: number | null) =>
+  run(Effect.map(runtime.liveness([{ pid, startTime }], true), ([answer]) => answer === true))
 
 const box = (fields: Record<string, unknown> & { cmd: ReadonlyArray<string> }) => recordIn(tempDir(cleanup), fields)
 
@@ -507,9 +508,10 @@ describe("LocalBoxRuntime.isAlive", () => {
     expect(await alive(-1, null)).toBe(false)
   })
 
-  it("pidsExist tells which pids exist (zombies included)", async () => {
+  it("liveness without verify tells which pids exist (zombies included)", async () => {
     const other = foreign(["sleep", "30"])
-    expect(await run(runtime.pidsExist!([other.pid!, 999_999_999, 0]))).toEqual([true, false, false])
+    const targets = [other.pid!, 999_999_999, 0].map((pid) => ({ pid, startTime: null }))
+    expect(await run(runtime.liveness(targets, false))).toEqual([true, false, false])
   })
 })
 

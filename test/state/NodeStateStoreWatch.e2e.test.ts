@@ -1,9 +1,11 @@
-/** StateStore.watch on Node: inotify on the home directory reports the state file's writes. */
+/** StateStore.changes on Node: inotify on the home directory reports the state file's writes. */
 import { afterEach, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { StateStore } from "../../src/state/StateStore.js"
+import * as Deferred from "effect/Deferred"
+import * as Stream from "effect/Stream"
+import { StateStore, type StateStoreShape } from "../../src/state/StateStore.js"
 import { boxRecord, storeLayer, tempDirs } from "./support.js"
 
 const dirs = tempDirs()
@@ -19,7 +21,22 @@ const eventually = (what: string, condition: () => boolean) =>
     }
   })
 
-describe("NodeStateStore.watch", () => {
+/**
+ * Watches `store.changes` in a fiber of the scope, calling `onChange` for each `Changed` and
+ * `onLost` for an `Unwatched` after `Watching`; true once watching, false if it cannot watch.
+ */
+const watch = (store: StateStoreShape, onChange: () => void, onLost: () => void) =>
+  Effect.gen(function*() {
+    const first = yield* Deferred.make<boolean>()
+    yield* Effect.forkScoped(Stream.runForEach(store.changes, (change) =>
+      Effect.gen(function*() {
+        if (change._tag === "Changed") onChange()
+        else if (!(yield* Deferred.succeed(first, change._tag === "Watching")) && change._tag === "Unwatched") onLost()
+      })))
+    return yield* Deferred.await(first)
+  })
+
+describe("NodeStateStore.changes", () => {
   it.live("reports writes of the state file by another store of the same home, and the loss of the home directory", () =>
     Effect.gen(function*() {
       const home = dirs.make()
@@ -27,7 +44,7 @@ describe("NodeStateStore.watch", () => {
       const writer = yield* Effect.provide(StateStore, storeLayer(home))
       let changes = 0
       let lost = 0
-      expect(yield* store.watch!(() => changes++, () => lost++)).toBe(true)
+      expect(yield* watch(store, () => changes++, () => lost++)).toBe(true)
 
       yield* writer.modify((records) => [null, [...records, boxRecord("w-1")]])
       yield* eventually("a change", () => changes > 0)
@@ -44,10 +61,10 @@ describe("NodeStateStore.watch", () => {
       yield* eventually("the loss of the watch", () => lost === 1)
     }).pipe(Effect.scoped))
 
-  it.live("cannot watch a home that does not exist: false, and the caller polls", () =>
+  it.live("cannot watch a home that does not exist: a lone Unwatched, and the caller polls", () =>
     Effect.gen(function*() {
       const home = path.join(dirs.make(), "missing")
       const store = yield* Effect.provide(StateStore, storeLayer(home))
-      expect(yield* store.watch!(() => {}, () => {})).toBe(false)
+      expect(yield* watch(store, () => {}, () => {})).toBe(false)
     }).pipe(Effect.scoped))
 })

@@ -25,7 +25,8 @@ export const stubRuntime = (options: StubRuntimeOptions = {}): Layer.Layer<BoxRu
     boot: (box) => Effect.dieMessage(`stub runtime cannot boot ${box.name}`),
     stop: (box) => Effect.dieMessage(`stub runtime cannot stop ${box.name}`),
     probe: (box) => Effect.dieMessage(`stub runtime cannot probe ${box.name}`),
-    isAlive: (pid, start) => Effect.sync(() => options.isAlive?.(pid, start) ?? true),
+    liveness: (targets, verify) =>
+      Effect.sync(() => targets.map((t) => options.isAlive?.(t.pid, verify ? t.startTime : null) ?? true)),
     exitCode: (box: BoxRecord) => Effect.sync(() => Option.fromNullable(options.exitCodes?.get(box.id)))
   })
 
