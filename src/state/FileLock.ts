@@ -37,7 +37,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as ProperLockfile from "proper-lockfile"
 import { errnoCode, errorText } from "../platform/ErrorText.js"
-import { isGoneState, type ProcessInfo, readProcessInfo } from "../runtime/ProcessInfo.js"
+import { isGoneState, type ProcessInfo, readProcessInfo } from "../platform/ProcessInfo.js"
 
 export interface FileLockOptions {
   /** The lock directory (never the file it protects, and never `boxes.json.lock`: the original a3s-box flocks that one). */

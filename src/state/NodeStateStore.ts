@@ -6,7 +6,6 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Cause from "effect/Cause"
-import * as Console from "effect/Console"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -20,14 +19,9 @@ import { randomBytes } from "node:crypto"
 import * as nodeFs from "node:fs"
 import * as path from "node:path"
 import { type BoxRecord, decodeStateBytes, emptyState, type ParsedState, parseStateFile, renderState } from "../domain/BoxRecord.js"
-import { needsLivenessCheck, type Observations, reconcile } from "../domain/Reconcile.js"
-import { BoxRuntime } from "../runtime/BoxRuntime.js"
-import * as Liveness from "../runtime/Liveness.js"
 import * as FileLock from "./FileLock.js"
 import * as Home from "./Home.js"
 import {
-  isWriteFailure,
-  notUpdatedMessage,
   type StateError,
   StateFileCorrupt,
   StateFileUnavailable,
@@ -111,16 +105,15 @@ const writeTarget = (file: string): string =>
   nodeFs.lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink() === true ? resolveLink(file) : file
 
 /**
- * Builds a store of `home`. Needs FileSystem for the file, and BoxRuntime for the liveness
- * checks and exit codes of a reconcile (`load`).
+ * Builds a store of `home`. Needs FileSystem for the file. It reads, decodes and writes under
+ * the lock; reconciling the records with the box runtime is `Boxes.load`'s (src/boxes).
  */
 export const make = (
   home: string,
   options: Options = {}
-): Effect.Effect<StateStoreShape, never, FileSystem.FileSystem | BoxRuntime> =>
+): Effect.Effect<StateStoreShape, never, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const runtime = yield* BoxRuntime
     const homeDir = path.resolve(home)
     const file = Home.stateFilePath(homeDir)
     const lock = lockOptions(homeDir, options)
@@ -384,33 +377,6 @@ export const make = (
         })
       ).pipe(Effect.withSpan("StateStore.modify", { attributes: { path: file } }))
 
-    /** Liveness of every active box (and its exit-code file, when it is dead and its exit code unknown). */
-    const observe = (records: ReadonlyArray<BoxRecord>): Effect.Effect<Observations> =>
-      Liveness.observe(runtime, records.filter(needsLivenessCheck))
-
-    const load: Effect.Effect<ReadonlyArray<BoxRecord>, StateError> = Effect.gen(function*() {
-      const state = yield* read
-      const observations = yield* observe(state.records)
-      const inMemory = reconcile(state.records, observations)
-      if (!inMemory.changed) return state.records
-      // Something died: apply it under the lock to a fresh read, so that a concurrent writer
-      // is not clobbered. Pure: an observation only applies to the incarnation it was made
-      // for, so a box restarted meanwhile (new pid) is left to the next load.
-      return yield* modify((records) => {
-        const result = reconcile(records, observations)
-        return [result.records, result.records]
-      }).pipe(Effect.catchIf(isWriteFailure, (error) => Effect.as(notUpdated(error), inMemory.records)))
-    }).pipe(Effect.withSpan("StateStore.load", { attributes: { path: file } }))
-
-    /** Said once per store: a reader on a read-only home gets the reconciled records all the same. */
-    let toldNotUpdated = false
-    const notUpdated = (error: StateFileUnavailable) =>
-      Effect.suspend(() => {
-        if (toldNotUpdated) return Effect.void
-        toldNotUpdated = true
-        return Console.error(notUpdatedMessage(error))
-      })
-
     /**
      * One synchronous stat (polled every 100 ms by the monitor: no thread-pool round trip). A file
      * that cannot be read (a dangling link, a FIFO) has a stamp of its own: it must not look like
@@ -466,15 +432,15 @@ export const make = (
     )
     const invalid = Effect.map(read, (state) => state.invalid)
 
-    return { path: file, load, snapshot, invalid, modify, stamp, watch } satisfies StateStoreShape
+    return { path: file, snapshot, invalid, modify, stamp, watch } satisfies StateStoreShape
   })
 
-/** The StateStore of `home`. Requires FileSystem (e.g. NodeContext.layer) and BoxRuntime. */
-export const layer = (home: string, options: Options = {}): Layer.Layer<StateStore, never, FileSystem.FileSystem | BoxRuntime> =>
+/** The StateStore of `home`. Requires FileSystem (e.g. NodeContext.layer). */
+export const layer = (home: string, options: Options = {}): Layer.Layer<StateStore, never, FileSystem.FileSystem> =>
   Layer.effect(StateStore, make(home, options))
 
 /** The StateStore of the home named by `$A3S_HOME` (default `~/.a3s`). */
-export const layerFromEnv: Layer.Layer<StateStore, never, FileSystem.FileSystem | BoxRuntime> = Layer.effect(
+export const layerFromEnv: Layer.Layer<StateStore, never, FileSystem.FileSystem> = Layer.effect(
   StateStore,
   Effect.flatMap(Home.home, (home) => make(home))
 )

@@ -149,7 +149,6 @@ const run = (options: {
     let snapshots = 0
     const store = Layer.succeed(StateStore, {
       path: "/home/u/.a3s/boxes.json",
-      load: Effect.succeed(options.records),
       snapshot: Effect.suspend(() => {
         snapshots++
         return options.corrupt === true

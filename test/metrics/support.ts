@@ -46,7 +46,6 @@ export const fakeStore = (
 ): Layer.Layer<StateStore> =>
   Layer.succeed(StateStore, {
     path: filePath,
-    load: Effect.dieMessage("the metrics server must not load (reconcile) the state"),
     snapshot,
     invalid: Effect.zipRight(snapshot, Effect.succeed(invalid)),
     modify: () => Effect.dieMessage("the metrics server must not write the state")

@@ -1,4 +1,4 @@
-/** Test helpers for the state store: temp homes, a stub BoxRuntime, the store layer. */
+/** Test helpers for the state store: temp homes, a stub BoxRuntime (for `Boxes.load`), the store layer. */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -33,8 +33,8 @@ export const storeLayer = (
   home: string,
   runtime: StubRuntimeOptions = {},
   options: NodeStateStore.Options = {}
-): Layer.Layer<StateStore> =>
-  NodeStateStore.layer(home, options).pipe(Layer.provide(NodeFileSystem.layer), Layer.provide(stubRuntime(runtime)))
+): Layer.Layer<StateStore | BoxRuntime> =>
+  NodeStateStore.layer(home, options).pipe(Layer.provide(NodeFileSystem.layer), Layer.provideMerge(stubRuntime(runtime)))
 
 /** A fresh temp directory; `cleanup` removes all of them. */
 export const tempDirs = () => {
