@@ -8,7 +8,7 @@
  */
 import { Counter, Gauge, type Metric, Registry } from "prom-client"
 import type { BoxRecord } from "../domain/BoxRecord.js"
-import { CYCLE_BUCKETS, type MonitorStatsSnapshot, type ProbeOutcome, type RestartReason, type RestartResult } from "../monitor/MonitorStats.js"
+import { CYCLE_BUCKETS, type MonitorStatsSnapshot, type ProbeOutcome, type RestartReason, type RestartResult } from "../telemetry/MonitorStats.js"
 import type { Staleness } from "./Staleness.js"
 
 /**
