@@ -262,11 +262,6 @@ const selfOwner = Effect.suspend(() =>
     })
 )
 
-const errorCode = (error: unknown): string | undefined =>
-  typeof error === "object" && error !== null && "code" in error ? String((error as { code: unknown }).code) : undefined
-
-const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error))
-
 type Attempt =
   | { readonly _tag: "Held"; readonly release: () => Promise<void>; readonly lost: { error: Error | undefined } }
   | { readonly _tag: "Busy" }

@@ -9,15 +9,15 @@ import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { ensureDirectories } from "../platform/Directories.js"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
-import { randomBytes } from "node:crypto"
 import * as nodeFs from "node:fs"
 import * as path from "node:path"
+import * as AtomicFile from "../platform/AtomicFile.js"
+import { ensureDirectories } from "../platform/Directories.js"
+import { errorText, isNotFound } from "../platform/ErrorText.js"
 import { type BoxRecord, decodeStateBytes, emptyState, type ParsedState, parseStateFile, renderState } from "../domain/BoxRecord.js"
 import * as FileLock from "./FileLock.js"
 import * as Home from "./Home.js"
@@ -44,8 +44,6 @@ export const lockOptions = (home: string, options: Options = {}): FileLock.FileL
   ...options.lock
 })
 
-const TEMP_PREFIX = ".boxes.json."
-const TEMP_SUFFIX = ".tmp"
 /** Temp files older than this, found while holding the lock, were left by a writer that died. */
 const ORPHAN_AGE = Duration.minutes(1)
 /**
@@ -56,8 +54,6 @@ const ORPHAN_AGE = Duration.minutes(1)
 const TRUST_AFTER_MS = 3_000
 /** How often a modify that lost its lock (taken over as stale) starts over before giving up. */
 const LOST_LOCK_RETRIES = 3
-
-const errnoCode = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code
 
 /** What a symbolic link says it points to (as written in the link). */
 const linkText = (link: string): string => {
@@ -75,9 +71,9 @@ const resolveLink = (link: string): string => {
   } catch (error) {
     const pointsTo = linkText(link)
     throw new Error(
-      errnoCode(error) === "ENOENT"
+      isNotFound(error)
         ? `it is a symbolic link to ${pointsTo}, which does not exist; nothing was read or written. Restore ${pointsTo} or remove the link, then retry`
-        : `it is a symbolic link to ${pointsTo}, which cannot be followed (${(error as Error).message}); nothing was read or written`
+        : `it is a symbolic link to ${pointsTo}, which cannot be followed (${errorText(error)}); nothing was read or written`
     )
   }
 }
@@ -100,10 +96,6 @@ const notRegularFile = (file: string, target: string, s: nodeFs.BigIntStats): Er
     `${target === file ? "it" : `its target ${target}`} is ${kindOf(s)}, not a regular file; nothing was read or written. Move it away, then retry`
   )
 
-/** Where a write of `file` goes: the file, or the final target when it is a symbolic link (which then stays a link). */
-const writeTarget = (file: string): string =>
-  nodeFs.lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink() === true ? resolveLink(file) : file
-
 /**
  * Builds a store of `home`. Needs FileSystem for the file. It reads, decodes and writes under
  * the lock; reconciling the records with the box runtime is `Boxes.load`'s (src/boxes).
@@ -119,7 +111,7 @@ export const make = (
     const lock = lockOptions(homeDir, options)
     /** One round of writes per process at a time: fibers queue here instead of polling the lock directory. */
     const mutex = yield* Effect.makeSemaphore(1)
-    const swept = yield* Ref.make<ReadonlySet<string>>(new Set())
+    let swept = false
 
     const unavailable = (operation: "read" | "write" | "lock") => (cause: unknown) =>
       new StateFileUnavailable({ path: file, operation, cause })
@@ -184,7 +176,7 @@ export const make = (
           try {
             fd = nodeFs.openSync(target, nodeFs.constants.O_RDONLY | nodeFs.constants.O_NONBLOCK)
           } catch (error) {
-            if ((error as NodeJS.ErrnoException).code === "ENOENT" && target === file) return undefined
+            if (isNotFound(error) && target === file) return undefined
             throw error
           }
           try {
@@ -230,52 +222,30 @@ export const make = (
       return yield* fromCache(parsed)
     })
 
-    /** Atomic replace: unique temp file beside the target, fsync, check the lock is still ours, rename. */
+    /**
+     * Atomic replace (AtomicFile: unique temp file beside the target, fsync, rename; through a
+     * symbolic link, beside its target), checking just before the rename that the lock is
+     * still ours. Synchronous node:fs, like the reads.
+     */
     const write = (
       records: ReadonlyArray<BoxRecord>,
       from: ParsedState,
       held: FileLock.HeldLock
-    ): Effect.Effect<void, StateFileUnavailable | FileLock.LockFailed> => {
-      let temp: string | undefined
-      return Effect.gen(function*() {
-        // Through a symbolic link: beside its target, renamed over the target.
-        const target = yield* Effect.try({ try: () => writeTarget(file), catch: unavailable("write") })
-        yield* sweepOrphans(path.dirname(target))
-        temp = path.join(path.dirname(target), `${TEMP_PREFIX}${process.pid}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`)
-        const tempPath = temp
-        yield* Effect.try({
-          try: () => {
-            const bytes = Buffer.from(renderState(records, from), "utf8")
-            const fd = nodeFs.openSync(tempPath, "wx", 0o600)
-            try {
-              nodeFs.writeFileSync(fd, bytes)
-              nodeFs.fsyncSync(fd)
-            } finally {
-              nodeFs.closeSync(fd)
-            }
-          },
-          catch: unavailable("write")
-        })
-        yield* held.verify
-        yield* Effect.try({ try: () => nodeFs.renameSync(tempPath, target), catch: unavailable("write") })
-      }).pipe(Effect.onError(() => Effect.sync(() => temp !== undefined && nodeFs.rmSync(temp, { force: true }))))
-    }
+    ): Effect.Effect<void, StateFileUnavailable | FileLock.LockFailed> =>
+      AtomicFile.write(AtomicFile.nodeSync, file, renderState(records, from), { mode: 0o600, beforeRename: held.verify }).pipe(
+        Effect.catchTag("AtomicWriteFailed", (error) => Effect.fail(unavailable("write")(error.cause)))
+      )
 
-    /** Removes temp files that writers which died mid-write left behind in `dir` (once per store and directory, under the lock). */
-    const sweepOrphans = (dir: string) => Effect.gen(function*() {
-      const done = yield* Ref.get(swept)
-      if (done.has(dir)) return
-      yield* Ref.set(swept, new Set([...done, dir]))
-      const names = yield* fs.readDirectory(dir)
-      const now = Date.now()
-      for (const name of names) {
-        if (!name.startsWith(TEMP_PREFIX) || !name.endsWith(TEMP_SUFFIX)) continue
-        const temp = path.join(dir, name)
-        const info = yield* fs.stat(temp)
-        const mtime = Option.getOrElse(info.mtime, () => new Date(now))
-        if (now - mtime.getTime() > Duration.toMillis(ORPHAN_AGE)) yield* fs.remove(temp)
-      }
-    }).pipe(Effect.ignore)
+    /**
+     * Removes temp files that writers which died mid-write left behind (once per store, under the
+     * lock: only those older than `ORPHAN_AGE`, since a writer of another store in this process
+     * may be mid-write).
+     */
+    const sweepOrphans = Effect.suspend(() => {
+      if (swept) return Effect.void
+      swept = true
+      return AtomicFile.sweep(AtomicFile.nodeSync, file, { olderThan: ORPHAN_AGE })
+    })
 
     const ensureHome = Effect.gen(function*() {
       if (nodeFs.existsSync(homeDir)) return
@@ -323,7 +293,7 @@ export const make = (
     const round: Effect.Effect<"done" | "lost", StateError | FileLock.LockFailed> = ensureHome.pipe(
       Effect.zipRight(FileLock.withLock(lock, (held) =>
         Effect.gen(function*() {
-          yield* sweepOrphans(homeDir)
+          yield* sweepOrphans
           const batch = pending.splice(0)
           const exit = yield* Effect.exit(apply(batch, held))
           if (Exit.isFailure(exit)) {

@@ -450,7 +450,6 @@ describe("NodeStateStore: load on a home it cannot write (read-only reads)", () 
     const before = fs.readFileSync(stateFile(home))
     const captured = capturedConsole()
     return Effect.gen(function*() {
-      const store = yield* StateStore
       // the write cannot happen: another process holds the lock past this store's timeout
       const holder = yield* Effect.fork(FileLock.withLock(NodeStateStore.lockOptions(home), () => Effect.never))
       yield* Effect.sleep("30 millis")
@@ -478,7 +477,6 @@ describe("NodeStateStore: load reconciles (SPEC §3)", () => {
     const home = dirs.make()
     writeState(home, fixtureText)
     return Effect.gen(function*() {
-      const store = yield* StateStore
       const records = yield* Boxes.load
       expect(records.map((r) => [r.name, r.status])).toStrictEqual([
         ["calm_turing", "dead"],
@@ -515,7 +513,6 @@ describe("NodeStateStore: load reconciles (SPEC §3)", () => {
     writeState(home, fixtureText)
     const before = ino(stateFile(home))
     return Effect.gen(function*() {
-      const store = yield* StateStore
       const holder = yield* Effect.fork(FileLock.withLock(NodeStateStore.lockOptions(home), () => Effect.never))
       yield* Effect.sleep("50 millis")
       const records = yield* Boxes.load.pipe(Effect.timeout("5 seconds"))
@@ -538,7 +535,6 @@ describe("NodeStateStore: load reconciles (SPEC §3)", () => {
       return pid === 200
     }
     return Effect.gen(function*() {
-      const store = yield* StateStore
       const [box] = yield* Boxes.load
       expect(box).toMatchObject({ status: "running", pid: 200, pid_start_time: 2, restart_count: 1 })
       expect(JSON.parse(fs.readFileSync(stateFile(home), "utf8"))[0]).toMatchObject({ pid: 200, status: "running" })
@@ -549,7 +545,6 @@ describe("NodeStateStore: load reconciles (SPEC §3)", () => {
     const home = dirs.make()
     writeState(home, JSON.stringify([record("p", { status: "running", pid: null })]))
     return Effect.gen(function*() {
-      const store = yield* StateStore
       const [box] = yield* Boxes.load
       expect(box).toMatchObject({ status: "dead", pid: null, exit_code: 3 })
     }).pipe(Effect.provide(storeLayer(home, { isAlive: () => true, exitCodes: new Map([["p", 3]]) })))
