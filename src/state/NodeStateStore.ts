@@ -17,10 +17,10 @@ import * as nodeFs from "node:fs"
 import * as path from "node:path"
 import * as AtomicFile from "../platform/AtomicFile.js"
 import { ensureDirectories } from "../platform/Directories.js"
-import { errorText, isNotFound } from "../platform/ErrorText.js"
 import { type BoxRecord, decodeStateBytes, emptyState, type ParsedState, parseStateFile, renderState } from "../domain/BoxRecord.js"
 import * as FileLock from "./FileLock.js"
 import * as Home from "./Home.js"
+import * as StateFile from "./internal/stateFile.js"
 import {
   type StateError,
   StateFileCorrupt,
@@ -54,47 +54,6 @@ const ORPHAN_AGE = Duration.minutes(1)
 const TRUST_AFTER_MS = 3_000
 /** How often a modify that lost its lock (taken over as stale) starts over before giving up. */
 const LOST_LOCK_RETRIES = 3
-
-/** What a symbolic link says it points to (as written in the link). */
-const linkText = (link: string): string => {
-  try {
-    return nodeFs.readlinkSync(link)
-  } catch {
-    return "(unreadable)"
-  }
-}
-
-/** The final target of the symbolic link `link`, or an error that names what it points to. */
-const resolveLink = (link: string): string => {
-  try {
-    return nodeFs.realpathSync(link)
-  } catch (error) {
-    const pointsTo = linkText(link)
-    throw new Error(
-      isNotFound(error)
-        ? `it is a symbolic link to ${pointsTo}, which does not exist; nothing was read or written. Restore ${pointsTo} or remove the link, then retry`
-        : `it is a symbolic link to ${pointsTo}, which cannot be followed (${errorText(error)}); nothing was read or written`
-    )
-  }
-}
-
-const kindOf = (s: nodeFs.BigIntStats): string =>
-  s.isFIFO()
-    ? "a FIFO (named pipe)"
-    : s.isDirectory()
-    ? "a directory"
-    : s.isCharacterDevice()
-    ? "a character device"
-    : s.isBlockDevice()
-    ? "a block device"
-    : s.isSocket()
-    ? "a socket"
-    : "not a regular file"
-
-const notRegularFile = (file: string, target: string, s: nodeFs.BigIntStats): Error =>
-  new Error(
-    `${target === file ? "it" : `its target ${target}`} is ${kindOf(s)}, not a regular file; nothing was read or written. Move it away, then retry`
-  )
 
 /**
  * Builds a store of `home`. Needs FileSystem for the file. It reads, decodes and writes under
@@ -145,50 +104,11 @@ export const make = (
     // and a restart waits for it. The file is small (a few KB per box) and the calls take
     // microseconds, but for the fsync.
 
-    // Only ENOENT of `boxes.json` itself means "no boxes yet". A symbolic link is followed to a
-    // regular file (reads and writes go to its target, so the link stays a link); a dangling
-    // link, a FIFO, a directory or a device is an error that names the path, and nothing is
-    // written. The file is opened with O_NONBLOCK and checked with fstat before it is read, so
-    // that a FIFO put there between the stat and the open cannot block the event loop.
-
     /** The file's stamp and ctime and the path to read and write (the link's target for a link), or undefined when it does not exist. */
-    const statFile = Effect.try({
-      try: () => {
-        const link = nodeFs.lstatSync(file, { bigint: true, throwIfNoEntry: false })
-        if (link === undefined) return undefined
-        let target = file
-        let s = link
-        if (link.isSymbolicLink()) {
-          target = resolveLink(file)
-          s = nodeFs.statSync(target, { bigint: true })
-        }
-        if (!s.isFile()) throw notRegularFile(file, target, s)
-        return { target, stamp: `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`, ctimeMs: Number(s.ctimeNs / 1_000_000n) }
-      },
-      catch: unavailable("read")
-    })
+    const statFile = Effect.try({ try: () => StateFile.stat(file), catch: unavailable("read") })
 
     /** The bytes of `target`, or undefined if the (unlinked) file vanished since it was stat'ed. */
-    const readBytes = (target: string) =>
-      Effect.try({
-        try: () => {
-          let fd: number
-          try {
-            fd = nodeFs.openSync(target, nodeFs.constants.O_RDONLY | nodeFs.constants.O_NONBLOCK)
-          } catch (error) {
-            if (isNotFound(error) && target === file) return undefined
-            throw error
-          }
-          try {
-            const s = nodeFs.fstatSync(fd, { bigint: true })
-            if (!s.isFile()) throw notRegularFile(file, target, s)
-            return nodeFs.readFileSync(fd)
-          } finally {
-            nodeFs.closeSync(fd)
-          }
-        },
-        catch: unavailable("read")
-      })
+    const readBytes = (target: string) => Effect.try({ try: () => StateFile.readBytes(file, target), catch: unavailable("read") })
 
     const parseBytes = (bytes: Buffer): ParsedState | StateFileCorrupt => {
       const text = decodeStateBytes(bytes)
