@@ -6,6 +6,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as LocalBoxRuntime from "../runtime/LocalBoxRuntime.js"
 import type { BoxRuntime } from "../runtime/BoxRuntime.js"
+import * as SyncFileSystem from "../platform/SyncFileSystem.js"
 import * as NodeStateStore from "../state/NodeStateStore.js"
 import type { StateStore } from "../state/StateStore.js"
 import * as Heartbeat from "./Heartbeat.js"
@@ -41,7 +42,11 @@ export const hostLayer = (
   never,
   FileSystem.FileSystem
 > =>
-  Layer.mergeAll(NodeStateStore.layer(config.home), MonitorStats.layer, MonitorConfig.layer(config)).pipe(
+  Layer.mergeAll(
+    NodeStateStore.layer(config.home).pipe(Layer.provide(SyncFileSystem.layer)),
+    MonitorStats.layer,
+    MonitorConfig.layer(config)
+  ).pipe(
     Layer.provideMerge(LocalBoxRuntime.layer)
   )
 

@@ -1,6 +1,6 @@
 /**
- * The Node implementation of the StateStore (SPEC §2, §3): `<home>/boxes.json`, read and
- * written with @effect/platform's FileSystem, every read-modify-write under a cross-process
+ * The Node implementation of the StateStore (SPEC §2, §3): `<home>/boxes.json`, written with
+ * the @effect/platform FileSystem it is given (read with node:fs), every read-modify-write under a cross-process
  * lock (`<home>/boxes.json.lk`, see FileLock.ts), every write atomic (unique temp file in
  * the same directory, fsync, rename). A file that does not parse is never written.
  */
@@ -65,6 +65,7 @@ export const make = (
 ): Effect.Effect<StateStoreShape, never, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
+    const files = AtomicFile.fromFileSystem(fs)
     const homeDir = path.resolve(home)
     const file = Home.stateFilePath(homeDir)
     const lock = lockOptions(homeDir, options)
@@ -97,12 +98,15 @@ export const make = (
     const fromCache = (parsed: ParsedState | StateFileCorrupt): Effect.Effect<ParsedState, StateFileCorrupt> =>
       parsed instanceof StateFileCorrupt ? Effect.fail(parsed) : Effect.succeed(parsed)
 
-    // The reads and writes of the state file are synchronous node:fs calls. As asynchronous
-    // calls, a locked read-modify-write is a dozen thread-pool round trips (stat, open, read,
-    // close, open, write, fsync, close, rename, ...), and on a busy machine each round trip waits
-    // for the event loop to be scheduled again: a write took 20-30 ms there instead of a few,
-    // and a restart waits for it. The file is small (a few KB per box) and the calls take
-    // microseconds, but for the fsync.
+    // The I/O of the state file is synchronous: as asynchronous calls, a locked
+    // read-modify-write is a dozen thread-pool round trips (stat, open, read, close, open, write,
+    // fsync, close, rename, ...), and on a busy machine each round trip waits for the event loop
+    // to be scheduled again: a write took 20-30 ms there instead of a few, and a restart waits
+    // for it. The file is small (a few KB per box) and the calls take microseconds, but for the
+    // fsync. Writes, the sweep and the home's creation go through the FileSystem the store is
+    // given (platform/SyncFileSystem in the Node stacks). The reads (internal/stateFile.ts) are
+    // still node:fs: their stamp needs the ctime and nanosecond times that FileSystem's
+    // `File.Info` does not carry, and their open needs O_NONBLOCK (a FIFO must not block).
 
     /** The file's stamp and ctime and the path to read and write (the link's target for a link), or undefined when it does not exist. */
     const statFile = Effect.try({ try: () => StateFile.stat(file), catch: unavailable("read") })
@@ -145,14 +149,15 @@ export const make = (
     /**
      * Atomic replace (AtomicFile: unique temp file beside the target, fsync, rename; through a
      * symbolic link, beside its target), checking just before the rename that the lock is
-     * still ours. Synchronous node:fs, like the reads.
+     * still ours. Through the FileSystem the store is given (the Node stacks give it
+     * platform/SyncFileSystem: synchronous calls, see above).
      */
     const write = (
       records: ReadonlyArray<BoxRecord>,
       from: ParsedState,
       held: FileLock.HeldLock
     ): Effect.Effect<void, StateFileUnavailable | FileLock.LockFailed> =>
-      AtomicFile.write(AtomicFile.nodeSync, file, renderState(records, from), { mode: 0o600, beforeRename: held.verify }).pipe(
+      AtomicFile.write(files, file, renderState(records, from), { mode: 0o600, beforeRename: held.verify }).pipe(
         Effect.catchTag("AtomicWriteFailed", (error) => Effect.fail(unavailable("write")(error.cause)))
       )
 
@@ -164,11 +169,11 @@ export const make = (
     const sweepOrphans = Effect.suspend(() => {
       if (swept) return Effect.void
       swept = true
-      return AtomicFile.sweep(AtomicFile.nodeSync, file, { olderThan: ORPHAN_AGE })
+      return AtomicFile.sweep(files, file, { olderThan: ORPHAN_AGE })
     })
 
     const ensureHome = Effect.gen(function*() {
-      if (nodeFs.existsSync(homeDir)) return
+      if (yield* fs.exists(homeDir)) return
       yield* ensureDirectories(homeDir, 0o700)
       yield* fs.chmod(homeDir, 0o700)
     }).pipe(Effect.mapError(unavailable("write")))

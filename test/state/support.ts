@@ -1,5 +1,4 @@
 /** Test helpers for the state store: temp homes, a stub BoxRuntime (for `Boxes.load`), the store layer. */
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -9,6 +8,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { BoxRecord } from "../../src/domain/BoxRecord.js"
 import { BoxRuntime } from "../../src/runtime/BoxRuntime.js"
+import * as SyncFileSystem from "../../src/platform/SyncFileSystem.js"
 import * as NodeStateStore from "../../src/state/NodeStateStore.js"
 import type { StateStore } from "../../src/state/StateStore.js"
 
@@ -34,7 +34,7 @@ export const storeLayer = (
   runtime: StubRuntimeOptions = {},
   options: NodeStateStore.Options = {}
 ): Layer.Layer<StateStore | BoxRuntime> =>
-  NodeStateStore.layer(home, options).pipe(Layer.provide(NodeFileSystem.layer), Layer.provideMerge(stubRuntime(runtime)))
+  NodeStateStore.layer(home, options).pipe(Layer.provide(SyncFileSystem.layer), Layer.provideMerge(stubRuntime(runtime)))
 
 /** A fresh temp directory; `cleanup` removes all of them. */
 export const tempDirs = () => {
