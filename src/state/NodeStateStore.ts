@@ -35,8 +35,8 @@ export interface Options {
   readonly lock?: Partial<Omit<FileLock.FileLockOptions, "lockPath">>
 }
 
-/** The lock directory of a home. Not `boxes.json.lock`: the original a3s-box flocks a file by that name. */
-export const lockPath = (home: string): string => path.join(home, "boxes.json.lk")
+/** The lock directory of a home (`Home.stateLockPath`). */
+export const lockPath = (home: string): string => Home.stateLockPath(home)
 
 /** The lock options a store of `home` uses (exported so that tests and tools can take the very same lock). */
 export const lockOptions = (home: string, options: Options = {}): FileLock.FileLockOptions => ({
