@@ -15,11 +15,15 @@ export * as BoxStatus from "./domain/BoxStatus.js"
 export * as HealthCheck from "./domain/HealthCheck.js"
 export * as RestartPolicy from "./domain/RestartPolicy.js"
 
+// boxes: the records of a home as a command sees them (reconciled with the runtime)
+export * as Boxes from "./boxes/Boxes.js"
+
 // state: boxes.json
 export * as Home from "./state/Home.js"
 export * as InMemoryStateStore from "./state/InMemoryStateStore.js"
 export * as NodeStateStore from "./state/NodeStateStore.js"
 export * as StateStore from "./state/StateStore.js"
+export * as SyncFileSystem from "./platform/SyncFileSystem.js"
 
 // runtime: box processes
 export * as BoxRuntime from "./runtime/BoxRuntime.js"

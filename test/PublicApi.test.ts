@@ -60,6 +60,7 @@ describe("the public API", () => {
       "BoxRecord",
       "BoxRuntime",
       "BoxStatus",
+      "Boxes",
       "Cli",
       "HealthCheck",
       "Heartbeat",
@@ -80,7 +81,8 @@ describe("the public API", () => {
       "ServiceUnits",
       "Signal",
       "StateStore",
-      "Supervisor"
+      "Supervisor",
+      "SyncFileSystem"
     ])
   })
 

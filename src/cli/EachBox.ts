@@ -1,6 +1,7 @@
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import type { BoxRecord } from "../domain/BoxRecord.js"
+import type { BoxRuntime } from "../runtime/BoxRuntime.js"
 import type { StateFileCorrupt, StateStore } from "../state/StateStore.js"
 import { BoxFailures, rejectOptionLike, type UnknownOption } from "./CliErrors.js"
 import * as Lifecycle from "./Lifecycle.js"
@@ -18,7 +19,7 @@ export const forEachBox = <E extends { readonly _tag: string; readonly message: 
   refs: ReadonlyArray<string>,
   operation: (box: BoxRecord, ref: string) => Effect.Effect<void, E, R>,
   options: { readonly echo?: boolean } = {}
-): Effect.Effect<void, BoxFailures | StateFileCorrupt | UnknownOption, R | StateStore> =>
+): Effect.Effect<void, BoxFailures | StateFileCorrupt | UnknownOption, R | StateStore | BoxRuntime> =>
   Effect.gen(function*() {
     yield* rejectOptionLike(command, refs)
     const failures: Array<{ readonly message: string }> = []

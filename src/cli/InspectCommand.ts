@@ -2,8 +2,8 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Boxes from "../boxes/Boxes.js"
 import type { BoxRecord } from "../domain/BoxRecord.js"
-import { StateStore } from "../state/StateStore.js"
 import * as BoxRef from "./BoxRef.js"
 import { BoxFailures, rejectOptionLike } from "./CliErrors.js"
 
@@ -14,8 +14,7 @@ export const command = Command.make("inspect", {
 }, ({ boxes }) =>
   Effect.gen(function*() {
     yield* rejectOptionLike("inspect", boxes)
-    const store = yield* StateStore
-    const records = yield* store.load
+    const records = yield* Boxes.load
     const found: Array<BoxRecord> = []
     const failures: Array<BoxRef.BoxRefError> = []
     for (const ref of boxes) {

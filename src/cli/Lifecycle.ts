@@ -3,6 +3,7 @@ import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Boxes from "../boxes/Boxes.js"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
@@ -42,8 +43,8 @@ const nowIso = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis).
 export const homeDir: Effect.Effect<string, never, StateStore> = Effect.map(StateStore, (store) => path.dirname(store.path))
 
 /** Loads (and reconciles) the state and resolves one box reference. */
-export const resolve = (ref: string): Effect.Effect<BoxRecord, StateError | BoxRef.BoxRefError, StateStore> =>
-  Effect.flatMap(StateStore, (store) => Effect.flatMap(store.load, (records) => BoxRef.resolve(records, ref)))
+export const resolve = (ref: string): Effect.Effect<BoxRecord, StateError | BoxRef.BoxRefError, StateStore | BoxRuntime> =>
+  Effect.flatMap(Boxes.load, (records) => BoxRef.resolve(records, ref))
 
 /**
  * Inserts the record of a new box (status `created`). The name check and the insert happen in

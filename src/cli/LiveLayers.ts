@@ -2,6 +2,7 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import * as Layer from "effect/Layer"
 import * as LocalBoxRuntime from "../runtime/LocalBoxRuntime.js"
+import * as SyncFileSystem from "../platform/SyncFileSystem.js"
 import * as NodeStateStore from "../state/NodeStateStore.js"
 
 /**
@@ -12,13 +13,17 @@ import * as NodeStateStore from "../state/NodeStateStore.js"
 
 const platform = Layer.merge(NodeFileSystem.layer, NodePath.layer)
 
+// The state store on the synchronous file system (platform/SyncFileSystem: its small, frequent
+// writes pay no thread-pool round trips); the rest of the commands on Node's.
 export const onHome = (home: string) =>
   NodeStateStore.layer(home).pipe(
+    Layer.provide(SyncFileSystem.layer),
     Layer.provideMerge(LocalBoxRuntime.layer),
     Layer.provideMerge(platform)
   )
 
 export const live = NodeStateStore.layerFromEnv.pipe(
+  Layer.provide(SyncFileSystem.layer),
   Layer.provideMerge(LocalBoxRuntime.layer),
   Layer.provideMerge(platform)
 )

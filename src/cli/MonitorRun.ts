@@ -7,10 +7,8 @@ import type { MetricsListenFailed } from "../metrics/MetricsServer.js"
 import * as Heartbeat from "../monitor/Heartbeat.js"
 import * as Monitor from "../monitor/Monitor.js"
 import type { MonitorConfig, MonitorConfigShape } from "../monitor/MonitorConfig.js"
-import * as MonitorLease from "../monitor/MonitorLease.js"
 import * as MonitorLogger from "../monitor/MonitorLogger.js"
 import type { MonitorStats } from "../monitor/MonitorStats.js"
-import * as Supervisor from "../monitor/Supervisor.js"
 import type { StateStore } from "../state/StateStore.js"
 import * as Home from "../state/Home.js"
 import type { MonitorFlags } from "./MonitorCommand.js"
@@ -19,8 +17,8 @@ import * as v8 from "node:v8"
 /**
  * `a3s-box monitor` running (SPEC §3–7): what MonitorCommand.ts loads once the monitor runs
  * (not for `--help`, the box commands or `monitor install`). To run something beside the
- * supervisor (a metrics server, ...), add its flag in MonitorCommand.ts and its layer in
- * `services`: that is the one place the monitor's layers are composed.
+ * supervisor (a metrics server, ...), add its flag in MonitorCommand.ts and its layer to
+ * `services`' `beside`; the monitor's layers themselves are composed in one place, `Monitor.layer`.
  */
 
 /** The monitor's configuration from its flags and the environment (`$A3S_HOME`). */
@@ -51,18 +49,9 @@ const metricsServer = (
       )
   })
 
-/** Every layer the monitor runs: the supervisor over the host services, and whatever runs beside it. */
+/** Every layer the monitor runs: `Monitor.layer` (the one composition root), with the metrics server beside the supervisor. */
 export const services = (config: MonitorConfigShape, options: MonitorFlags) =>
-  // Monitor.layer(config), with the metrics server between the home's lease and the heartbeat:
-  // it shares the host's MonitorStats and StateStore, it binds only once this monitor holds the
-  // home (SPEC §11), and it is bound (or has failed, e.g. port in use) before the supervisor
-  // starts. Layers built in order: host, lease, metrics, heartbeat, supervisor.
-  Supervisor.layer.pipe(
-    Layer.provideMerge(Heartbeat.layer()),
-    Layer.provideMerge(metricsServer(config, options.metricsPerBox)),
-    Layer.provideMerge(MonitorLease.layer({ standby: options.standby === true })),
-    Layer.provideMerge(Monitor.hostLayer(config))
-  )
+  Monitor.layer(config, { standby: options.standby === true, beside: metricsServer(config, options.metricsPerBox) })
 
 /**
  * The V8 flag that caps the monitor's young generation, unless Node was given its own

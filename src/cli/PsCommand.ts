@@ -3,6 +3,7 @@ import * as Options from "@effect/cli/Options"
 import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Boxes from "../boxes/Boxes.js"
 import { StateStore } from "../state/StateStore.js"
 import * as Format from "./Format.js"
 import * as HomeWarning from "./HomeWarning.js"
@@ -25,7 +26,7 @@ export const flags = {
 export const command = Command.make("ps", flags, ({ all, format, quiet }) =>
   Effect.gen(function*() {
     const store = yield* StateStore
-    const records = yield* store.load
+    const records = yield* Boxes.load
     const shown = all ? records : records.filter(Format.isListedByDefault)
     // Elements of the file that are not box records (SPEC §12): listed with -a, as `invalid`.
     const invalid = all ? yield* store.invalid : []

@@ -8,7 +8,8 @@
  */
 import { Counter, Gauge, type Metric, Registry } from "prom-client"
 import type { BoxRecord } from "../domain/BoxRecord.js"
-import { CYCLE_BUCKETS, type MonitorStatsSnapshot, type ProbeOutcome, type RestartReason, type RestartResult } from "../monitor/MonitorStats.js"
+import * as BoxStatus from "../domain/BoxStatus.js"
+import { CYCLE_BUCKETS, type MonitorStatsSnapshot, PROBE_OUTCOMES, RESTART_KEYS } from "../telemetry/MonitorStats.js"
 import type { Staleness } from "./Staleness.js"
 
 /**
@@ -51,8 +52,18 @@ export const STATUS_BUCKETS = ["running", "paused", "dead", "created", "other"] 
 export type StatusBucket = (typeof STATUS_BUCKETS)[number]
 
 /** `stopped` and every status this project does not know count as `other`. */
-export const statusBucket = (status: string): StatusBucket =>
-  status === "running" || status === "paused" || status === "dead" || status === "created" ? status : "other"
+export const statusBucket = (status: string): StatusBucket => {
+  const box = { status }
+  return BoxStatus.isRunning(box)
+    ? "running"
+    : BoxStatus.isPaused(box)
+    ? "paused"
+    : BoxStatus.isDead(box)
+    ? "dead"
+    : BoxStatus.isCreated(box)
+    ? "created"
+    : "other"
+}
 
 export const PER_BOX_HEALTH = ["healthy", "unhealthy", "starting", "none"] as const
 /** A recorded `health_status`, with unknown values read as `none`. */
@@ -80,8 +91,8 @@ export const summarize = (records: ReadonlyArray<BoxRecord>): FleetSummary => {
   for (const box of records) {
     byStatus[statusBucket(box.status)] += 1
     restartSum += restarts(box)
-    if (box.health_status === "healthy") healthy += 1
-    if (box.health_status === "unhealthy") unhealthy += 1
+    if (BoxStatus.isHealthy(box)) healthy += 1
+    if (BoxStatus.isUnhealthy(box)) unhealthy += 1
   }
   return { total: records.length, byStatus, restarts: restartSum, healthy, unhealthy }
 }
@@ -121,14 +132,6 @@ const histogramSamples = (name: string, data: MonitorStatsSnapshot["cycleDuratio
   { metricName: `${name}_sum`, labels: {}, value: data.sum },
   { metricName: `${name}_count`, labels: {}, value: data.count }
 ]
-
-const RESTART_KEYS: ReadonlyArray<readonly [RestartReason, RestartResult]> = [
-  ["dead", "ok"],
-  ["dead", "error"],
-  ["unhealthy", "ok"],
-  ["unhealthy", "error"]
-]
-const PROBE_OUTCOMES: ReadonlyArray<ProbeOutcome> = ["healthy", "unhealthy"]
 
 /** A `#` comment line (ignored by parsers) telling a human why the box families are missing. */
 const stateComment = (reason: string): string =>

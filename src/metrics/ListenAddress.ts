@@ -1,9 +1,9 @@
 import * as Data from "effect/Data"
 import * as Either from "effect/Either"
 import * as net from "node:net"
-import type { ListenAddress } from "../monitor/MonitorConfig.js"
+import type { ListenAddress } from "../domain/ListenAddress.js"
 
-export type { ListenAddress } from "../monitor/MonitorConfig.js"
+export type { ListenAddress } from "../domain/ListenAddress.js"
 
 /** The forms `parse` accepts, for error messages and help text. */
 export const ACCEPTED_FORMS =

@@ -19,8 +19,9 @@ import * as Layer from "effect/Layer"
 import * as http from "node:http"
 import type { AddressInfo, Socket } from "node:net"
 import * as path from "node:path"
-import { MonitorConfig, stalenessThreshold } from "../monitor/MonitorConfig.js"
-import { MonitorStats } from "../monitor/MonitorStats.js"
+import { MonitorConfig, stalenessThreshold } from "../domain/MonitorConfig.js"
+import { MonitorStats } from "../telemetry/MonitorStats.js"
+import { errnoCode, errorText } from "../platform/ErrorText.js"
 import { StateStore } from "../state/StateStore.js"
 import type * as Exposition from "./Exposition.js"
 import * as HealthzIdentity from "./HealthzIdentity.js"
@@ -66,10 +67,8 @@ export class MetricsListenFailed extends Data.TaggedError("MetricsListenFailed")
       case "EAI_AGAIN":
       case "EAI_FAIL":
         return `cannot serve metrics on ${this.address}: the host name ${host} does not resolve; use an IP address such as 127.0.0.1`
-      default: {
-        const reason = this.cause instanceof Error ? this.cause.message : String(this.cause)
-        return `cannot serve metrics on ${this.address}: ${reason}`
-      }
+      default:
+        return `cannot serve metrics on ${this.address}: ${errorText(this.cause)}`
     }
   }
 }
@@ -273,10 +272,7 @@ const boundAddress = (server: http.Server): ListenAddress.ListenAddress => {
 
 const listenFailed = (address: ListenAddress.ListenAddress) => (error: unknown): MetricsListenFailed => {
   const cause = typeof error === "object" && error !== null && "cause" in error ? error.cause : error
-  const code = typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string"
-    ? cause.code
-    : undefined
-  return new MetricsListenFailed({ address: ListenAddress.format(address), code, cause })
+  return new MetricsListenFailed({ address: ListenAddress.format(address), code: errnoCode(cause), cause })
 }
 
 /**

@@ -6,6 +6,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as LocalBoxRuntime from "../runtime/LocalBoxRuntime.js"
 import type { BoxRuntime } from "../runtime/BoxRuntime.js"
+import * as SyncFileSystem from "../platform/SyncFileSystem.js"
 import * as NodeStateStore from "../state/NodeStateStore.js"
 import type { StateStore } from "../state/StateStore.js"
 import * as Heartbeat from "./Heartbeat.js"
@@ -41,22 +42,45 @@ export const hostLayer = (
   never,
   FileSystem.FileSystem
 > =>
-  Layer.mergeAll(NodeStateStore.layer(config.home), MonitorStats.layer, MonitorConfig.layer(config)).pipe(
+  Layer.mergeAll(
+    NodeStateStore.layer(config.home).pipe(Layer.provide(SyncFileSystem.layer)),
+    MonitorStats.layer,
+    MonitorConfig.layer(config)
+  ).pipe(
     Layer.provideMerge(LocalBoxRuntime.layer)
   )
+
+/** The services of `hostLayer`, which whatever runs beside the supervisor may use. */
+export type HostServices = StateStore | BoxRuntime | MonitorStats.MonitorStats | MonitorConfig.MonitorConfig
 
 /**
  * The supervisor over `hostLayer`, exposing the host services too (to whatever runs beside it),
  * guarded as SPEC §11 requires: the home's lease is taken first (failing with
  * `MonitorAlreadyRunning` when another live monitor holds it, or waiting for it with
  * `standby`), then the heartbeat (`<home>/monitor.json`) starts, then the supervisor.
+ *
+ * `beside` (e.g. the metrics server) is built between the lease and the heartbeat: over the
+ * host's services (the same MonitorStats and StateStore the supervisor uses), only once this
+ * monitor holds the home, and before the supervisor starts, so that a failure to build it
+ * (a port in use) stops the monitor before it supervises anything. It may provide the
+ * heartbeat's `Heartbeat.MetricsEndpoint`. The one composition root of the monitor's stack:
+ * `a3s-box monitor` (src/cli/MonitorRun.ts) runs this layer.
  */
-export const layer = (config: MonitorConfig.MonitorConfigShape, options: { readonly standby?: boolean } = {}) =>
-  Supervisor.layer.pipe(
+export const layer = <ROut = never, E = never>(
+  config: MonitorConfig.MonitorConfigShape,
+  options: {
+    readonly standby?: boolean
+    readonly beside?: Layer.Layer<ROut, E, HostServices | MonitorLease.HeldLease>
+  } = {}
+) => {
+  const beside = (options.beside ?? Layer.empty) as Layer.Layer<ROut, E, HostServices | MonitorLease.HeldLease>
+  return Supervisor.layer.pipe(
     Layer.provideMerge(Heartbeat.layer()),
+    Layer.provideMerge(beside),
     Layer.provideMerge(MonitorLease.layer({ standby: options.standby ?? false })),
     Layer.provideMerge(hostLayer(config))
   )
+}
 
 export const startedMessage = (config: Pick<MonitorConfig.MonitorConfigShape, "interval">): string =>
   `a3s-box monitor started (poll interval: ${Duration.toSeconds(config.interval)}s)`

@@ -37,7 +37,11 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as ProperLockfile from "proper-lockfile"
 import { errnoCode, errorText } from "../platform/ErrorText.js"
-import { isGoneState, type ProcessInfo, readProcessInfo } from "../runtime/ProcessInfo.js"
+import { readProcessInfo } from "../platform/ProcessInfo.js"
+import { formatToken, inspectHeld, type Owner, ownerPath, readOwner, statLockId, takeOver } from "./internal/lockOwner.js"
+import { fallbackDelay, jitteredDelay, type LockWatch, watchLock } from "./internal/lockWatch.js"
+
+export { formatToken, lockIdOf, type Owner, ownerVerdict, parseToken, takeOver } from "./internal/lockOwner.js"
 
 export interface FileLockOptions {
   /** The lock directory (never the file it protects, and never `boxes.json.lock`: the original a3s-box flocks that one). */
@@ -123,134 +127,6 @@ const lockFs = {
   }
 }
 
-const ownerPath = (lockPath: string) => `${lockPath}.owner`
-
-// The owner file is a few bytes next to the lock: read and written synchronously (tens of
-// microseconds), which keeps thread-pool round trips out of the critical section.
-const readOwner = (lockPath: string): string => {
-  try {
-    return fs.readFileSync(ownerPath(lockPath), "utf8")
-  } catch {
-    return ""
-  }
-}
-
-/** What an owner file says about the holder of the lock. */
-export interface Owner {
-  readonly pid: number
-  /** The holder's start-time identity (ProcessInfo.startTime). */
-  readonly startTime: number
-  readonly host: string
-  /** The lock directory the token was written for (`lockIdOf`). */
-  readonly lockId: string
-}
-
-const TOKEN_VERSION = "v2"
-
-/** The owner file's content: `pid:nonce:v2:startTime:lockId:host` (the pid first, as error messages read it). */
-export const formatToken = (owner: Owner, nonce: string): string =>
-  [owner.pid, nonce, TOKEN_VERSION, owner.startTime, owner.lockId, encodeURIComponent(owner.host)].join(":")
-
-/** The owner a token names, or none for anything else (an older token, a file half written). */
-export const parseToken = (token: string): Option.Option<Owner> => {
-  const parts = token.split(":")
-  if (parts.length !== 6 || parts[2] !== TOKEN_VERSION) return Option.none()
-  const [pid, , , startTime, lockId, host] = parts as [string, string, string, string, string, string]
-  if (!/^[0-9]+$/.test(pid) || !/^[0-9]+$/.test(startTime) || lockId === "") return Option.none()
-  try {
-    return Option.some({ pid: Number(pid), startTime: Number(startTime), lockId, host: decodeURIComponent(host) })
-  } catch {
-    return Option.none()
-  }
-}
-
-/** The identity of a lock directory: its inode and birth time (a directory made again gets a new one). */
-export const lockIdOf = (stats: Pick<fs.BigIntStats, "ino" | "birthtimeNs">): string => `${stats.ino}-${stats.birthtimeNs}`
-
-/**
- * Whether a held lock was abandoned: its owner file was written for this very lock directory,
- * on this host, by a process that is gone (none by that pid, a zombie, or a pid reused by a
- * process with another start time). "unknown" keeps the stale rule.
- */
-export const ownerVerdict = (input: {
-  readonly owner: Option.Option<Owner>
-  readonly lockId: string | undefined
-  readonly host: string
-  readonly process: Option.Option<Pick<ProcessInfo, "state" | "startTime">>
-}): "abandoned" | "alive" | "unknown" => {
-  if (Option.isNone(input.owner)) return "unknown"
-  const owner = input.owner.value
-  if (owner.host !== input.host || input.lockId === undefined || owner.lockId !== input.lockId) return "unknown"
-  return Option.match(input.process, {
-    onNone: () => "abandoned",
-    onSome: (p) => (isGoneState(p.state) || p.startTime !== owner.startTime ? "abandoned" : "alive")
-  })
-}
-
-const statLockId = (dir: string): string | undefined => {
-  try {
-    return lockIdOf(fs.statSync(dir, { bigint: true }))
-  } catch {
-    return undefined
-  }
-}
-
-/** An owner found alive is asked about again after this long (off Linux, asking runs `ps`). */
-const ALIVE_RECHECK_MS = 1_000
-
-/**
- * The lock as a waiter sees it: is it abandoned, and which directory was looked at. `judged`
- * remembers the last owner found alive, so that a waiter polling a live holder's lock does not
- * ask about that process at every attempt.
- */
-const inspectHeld = (
-  lockPath: string,
-  judged: { alive?: { readonly token: string; readonly lockId: string; readonly at: number } }
-): Effect.Effect<{ readonly verdict: ReturnType<typeof ownerVerdict>; readonly lockId: string | undefined }> =>
-  Effect.gen(function*() {
-    const lockId = statLockId(lockPath)
-    const token = readOwner(lockPath)
-    const now = yield* Clock.currentTimeMillis
-    const last = judged.alive
-    if (last !== undefined && last.token === token && last.lockId === lockId && now - last.at < ALIVE_RECHECK_MS) {
-      return { verdict: "alive" as const, lockId }
-    }
-    const owner = parseToken(token)
-    const info = Option.isSome(owner) && lockId !== undefined && owner.value.lockId === lockId
-      ? yield* readProcessInfo(owner.value.pid)
-      : Option.none()
-    const verdict = ownerVerdict({ owner, lockId, host: os.hostname(), process: info })
-    if (verdict === "alive" && lockId !== undefined) judged.alive = { token, lockId, at: now }
-    return { verdict, lockId }
-  })
-
-/**
- * Removes the abandoned lock directory `lockId`, safely against other waiters doing the same:
- * the directory is first renamed aside (atomic: of two waiters, one gets it), then checked to be
- * the abandoned one. If it is not (another waiter took the lock over and its new holder's
- * directory was the one renamed), it is put back; were that to fail, its holder finds its lock
- * lost at `verify` and starts over, as after any take-over. True when the abandoned lock is gone.
- */
-export const takeOver = (lockPath: string, lockId: string): boolean => {
-  const aside = `${lockPath}.abandoned-${randomBytes(6).toString("hex")}`
-  try {
-    fs.renameSync(lockPath, aside)
-  } catch {
-    return false
-  }
-  if (statLockId(aside) === lockId) {
-    fs.rmSync(aside, { recursive: true, force: true })
-    return true
-  }
-  try {
-    if (!fs.existsSync(lockPath)) fs.renameSync(aside, lockPath)
-  } catch {
-    // see above
-  }
-  fs.rmSync(aside, { recursive: true, force: true })
-  return false
-}
-
 /** This process as an owner token names it (its start time read once). */
 let self: Omit<Owner, "lockId"> | undefined
 const selfOwner = Effect.suspend(() =>
@@ -261,11 +137,6 @@ const selfOwner = Effect.suspend(() =>
       return self
     })
 )
-
-const errorCode = (error: unknown): string | undefined =>
-  typeof error === "object" && error !== null && "code" in error ? String((error as { code: unknown }).code) : undefined
-
-const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 type Attempt =
   | { readonly _tag: "Held"; readonly release: () => Promise<void>; readonly lost: { error: Error | undefined } }
@@ -308,58 +179,6 @@ const release = (lockPath: string, held: Extract<Attempt, { _tag: "Held" }>, own
       keepOnRelease.delete(lockPath)
     }
   })
-
-/** Polling steps while no watch is available: 0.5-1 ms, 1-2 ms, then 2-4 ms (a lock is held for a few ms). */
-const jitteredDelay = (round: number): Duration.Duration => {
-  const cap = Math.min(2 ** round, 4)
-  return Duration.millis(cap / 2 + Math.random() * cap / 2)
-}
-
-/** With a watch, polling is only the fallback (missed events, stale locks): every 10-20 ms. */
-const fallbackDelay = (): Duration.Duration => Duration.millis(10 + Math.random() * 10)
-
-/** Wakes a waiter as soon as the lock directory is removed (fs.watch on its parent). */
-interface LockWatch {
-  readonly generation: () => number
-  /** Completes once an event was seen after `generation` had the value `seen`. */
-  readonly changedSince: (seen: number) => Effect.Effect<void>
-  readonly close: () => void
-}
-
-const watchLock = (lockPath: string): LockWatch | undefined => {
-  const name = path.basename(lockPath)
-  let generation = 0
-  const waiters = new Set<() => void>()
-  let watcher: fs.FSWatcher
-  try {
-    watcher = fs.watch(path.dirname(lockPath), { persistent: false }, (_event, filename) => {
-      if (filename !== null && String(filename) !== name) return
-      // Only a removal is worth an attempt; a creation means someone else just took it.
-      if (fs.existsSync(lockPath)) return
-      generation++
-      for (const wake of waiters) wake()
-      waiters.clear()
-    })
-  } catch {
-    return undefined // polling only
-  }
-  watcher.on("error", () => {
-    // polling goes on
-  })
-  return {
-    generation: () => generation,
-    changedSince: (seen) =>
-      Effect.async<void>((resume) => {
-        if (generation !== seen) return resume(Effect.void)
-        const wake = () => resume(Effect.void)
-        waiters.add(wake)
-        return Effect.sync(() => {
-          waiters.delete(wake)
-        })
-      }),
-    close: () => watcher.close()
-  }
-}
 
 /** Waits for the lock until `deadline`: one attempt, then attempts on each change of the lock directory. */
 const acquire = (

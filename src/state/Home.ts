@@ -11,4 +11,6 @@ export const home: Effect.Effect<string> = Config.string("A3S_HOME").pipe(
 )
 
 export const stateFilePath = (homeDir: string): string => path.join(homeDir, "boxes.json")
+/** The state file's lock directory. Not `boxes.json.lock`: the original a3s-box flocks a file by that name. */
+export const stateLockPath = (homeDir: string): string => path.join(homeDir, "boxes.json.lk")
 export const boxesDir = (homeDir: string): string => path.join(homeDir, "boxes")

@@ -5,25 +5,14 @@ import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
-import * as Console from "effect/Console"
 import type { BoxRecord, InvalidRecord } from "../domain/BoxRecord.js"
-import { type Liveness, needsLivenessCheck, type Observations, reconcile } from "../domain/Reconcile.js"
-import { BoxRuntime } from "../runtime/BoxRuntime.js"
 import type { StateError, StateStoreShape, StateUpdate } from "./StateStore.js"
-import {
-  isWriteFailure,
-  notUpdatedMessage,
-  StateFileChange,
-  StateFileCorrupt,
-  StateFileUnavailable,
-  StateStore,
-  unwatchable
-} from "./StateStore.js"
+import { StateFileChange, StateFileCorrupt, StateFileUnavailable, StateStore, unwatchable } from "./StateStore.js"
 
 /**
  * A `StateStore` kept in memory: for tests, and for embedders that supervise boxes whose
- * state lives elsewhere. `load` reconciles with the `BoxRuntime` in context, like the file
- * store does (SPEC §3). The control methods play the part of other processes and of a
+ * state lives elsewhere. Like the file store, it does not reconcile: `Boxes.load` does, over
+ * any store (SPEC §3). The control methods play the part of other processes and of a
  * broken disk: `put` is another command writing the file, `corrupt` makes it unparseable
  * (it is then never written until `put` repairs it), `failWrites` makes writes fail,
  * `loseWatch` ends the watch of the file as a removed home directory would.
@@ -69,9 +58,8 @@ export const make = (
   initial: ReadonlyArray<BoxRecord> = [],
   path: string = DEFAULT_PATH,
   options: Options = {}
-): Effect.Effect<InMemoryStateStore, never, BoxRuntime> =>
+): Effect.Effect<InMemoryStateStore> =>
   Effect.gen(function*() {
-    const runtime = yield* BoxRuntime
     const ref = yield* Ref.make<Content>({
       records: initial,
       invalid: [],
@@ -115,34 +103,8 @@ export const make = (
         return result
       }))
 
-    /** SPEC §3, with the shared pure reconcile: liveness and exit codes come from the runtime. */
-    const observe = (records: ReadonlyArray<BoxRecord>): Effect.Effect<Observations> =>
-      Effect.forEach(records.filter(needsLivenessCheck), (box) =>
-        Effect.gen(function*() {
-          const alive = box.pid !== null && (yield* runtime.liveness([{ pid: box.pid, startTime: box.pid_start_time }], true))[0] === true
-          const exitCode = alive || box.exit_code !== null ? null : Option.getOrNull(yield* runtime.exitCode(box))
-          const liveness: Liveness = { pid: box.pid, pidStartTime: box.pid_start_time, alive, exitCode }
-          return [box.id, liveness] as const
-        })).pipe(Effect.map((entries) => new Map(entries)))
-
-    let toldNotUpdated = false
-    const load = lock.withPermits(1)(Effect.gen(function*() {
-      const before = yield* read
-      const result = reconcile(before, yield* observe(before))
-      if (result.changed) {
-        yield* write(result.records).pipe(Effect.catchIf(isWriteFailure, (error) =>
-          Effect.suspend(() => {
-            if (toldNotUpdated) return Effect.void
-            toldNotUpdated = true
-            return Console.error(notUpdatedMessage(error))
-          })))
-      }
-      return result.records
-    }))
-
     const store: InMemoryStateStore = {
       path,
-      load,
       snapshot: read,
       invalid: Effect.flatMap(read, () => Effect.map(Ref.get(ref), (c) => c.invalid)),
       modify,
@@ -182,7 +144,7 @@ export const layer = (
   initial: ReadonlyArray<BoxRecord> = [],
   path: string = DEFAULT_PATH,
   options: Options = {}
-): Layer.Layer<StateStore | InMemoryStateStoreControl, never, BoxRuntime> =>
+): Layer.Layer<StateStore | InMemoryStateStoreControl> =>
   Layer.effectContext(
     Effect.map(make(initial, path, options), (store) =>
       Context.make(StateStore, store).pipe(Context.add(InMemoryStateStoreControl, store)))

@@ -1,34 +1,29 @@
 /**
- * The Node implementation of the StateStore (SPEC §2, §3): `<home>/boxes.json`, read and
- * written with @effect/platform's FileSystem, every read-modify-write under a cross-process
+ * The Node implementation of the StateStore (SPEC §2, §3): `<home>/boxes.json`, written with
+ * the @effect/platform FileSystem it is given (read with node:fs), every read-modify-write under a cross-process
  * lock (`<home>/boxes.json.lk`, see FileLock.ts), every write atomic (unique temp file in
  * the same directory, fsync, rename). A file that does not parse is never written.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Cause from "effect/Cause"
-import * as Console from "effect/Console"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { ensureDirectories } from "../platform/Directories.js"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
-import { randomBytes } from "node:crypto"
 import * as nodeFs from "node:fs"
 import * as path from "node:path"
+import * as AtomicFile from "../platform/AtomicFile.js"
+import { ensureDirectories } from "../platform/Directories.js"
 import { type BoxRecord, decodeStateBytes, emptyState, type ParsedState, parseStateFile, renderState } from "../domain/BoxRecord.js"
-import { needsLivenessCheck, type Observations, reconcile } from "../domain/Reconcile.js"
-import { BoxRuntime } from "../runtime/BoxRuntime.js"
-import * as Liveness from "../runtime/Liveness.js"
 import * as FileLock from "./FileLock.js"
 import { errorText } from "../platform/ErrorText.js"
 import * as Home from "./Home.js"
+import * as StateFile from "./internal/stateFile.js"
 import {
-  isWriteFailure,
-  notUpdatedMessage,
   type StateError,
   StateFileChange,
   StateFileCorrupt,
@@ -43,8 +38,8 @@ export interface Options {
   readonly lock?: Partial<Omit<FileLock.FileLockOptions, "lockPath">>
 }
 
-/** The lock directory of a home. Not `boxes.json.lock`: the original a3s-box flocks a file by that name. */
-export const lockPath = (home: string): string => path.join(home, "boxes.json.lk")
+/** The lock directory of a home (`Home.stateLockPath`). */
+export const lockPath = (home: string): string => Home.stateLockPath(home)
 
 /** The lock options a store of `home` uses (exported so that tests and tools can take the very same lock). */
 export const lockOptions = (home: string, options: Options = {}): FileLock.FileLockOptions => ({
@@ -52,8 +47,6 @@ export const lockOptions = (home: string, options: Options = {}): FileLock.FileL
   ...options.lock
 })
 
-const TEMP_PREFIX = ".boxes.json."
-const TEMP_SUFFIX = ".tmp"
 /** Temp files older than this, found while holding the lock, were left by a writer that died. */
 const ORPHAN_AGE = Duration.minutes(1)
 /**
@@ -65,70 +58,23 @@ const TRUST_AFTER_MS = 3_000
 /** How often a modify that lost its lock (taken over as stale) starts over before giving up. */
 const LOST_LOCK_RETRIES = 3
 
-const errnoCode = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code
-
-/** What a symbolic link says it points to (as written in the link). */
-const linkText = (link: string): string => {
-  try {
-    return nodeFs.readlinkSync(link)
-  } catch {
-    return "(unreadable)"
-  }
-}
-
-/** The final target of the symbolic link `link`, or an error that names what it points to. */
-const resolveLink = (link: string): string => {
-  try {
-    return nodeFs.realpathSync(link)
-  } catch (error) {
-    const pointsTo = linkText(link)
-    throw new Error(
-      errnoCode(error) === "ENOENT"
-        ? `it is a symbolic link to ${pointsTo}, which does not exist; nothing was read or written. Restore ${pointsTo} or remove the link, then retry`
-        : `it is a symbolic link to ${pointsTo}, which cannot be followed (${(error as Error).message}); nothing was read or written`
-    )
-  }
-}
-
-const kindOf = (s: nodeFs.BigIntStats): string =>
-  s.isFIFO()
-    ? "a FIFO (named pipe)"
-    : s.isDirectory()
-    ? "a directory"
-    : s.isCharacterDevice()
-    ? "a character device"
-    : s.isBlockDevice()
-    ? "a block device"
-    : s.isSocket()
-    ? "a socket"
-    : "not a regular file"
-
-const notRegularFile = (file: string, target: string, s: nodeFs.BigIntStats): Error =>
-  new Error(
-    `${target === file ? "it" : `its target ${target}`} is ${kindOf(s)}, not a regular file; nothing was read or written. Move it away, then retry`
-  )
-
-/** Where a write of `file` goes: the file, or the final target when it is a symbolic link (which then stays a link). */
-const writeTarget = (file: string): string =>
-  nodeFs.lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink() === true ? resolveLink(file) : file
-
 /**
- * Builds a store of `home`. Needs FileSystem for the file, and BoxRuntime for the liveness
- * checks and exit codes of a reconcile (`load`).
+ * Builds a store of `home`. Needs FileSystem for the file. It reads, decodes and writes under
+ * the lock; reconciling the records with the box runtime is `Boxes.load`'s (src/boxes).
  */
 export const make = (
   home: string,
   options: Options = {}
-): Effect.Effect<StateStoreShape, never, FileSystem.FileSystem | BoxRuntime> =>
+): Effect.Effect<StateStoreShape, never, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const runtime = yield* BoxRuntime
+    const files = AtomicFile.fromFileSystem(fs)
     const homeDir = path.resolve(home)
     const file = Home.stateFilePath(homeDir)
     const lock = lockOptions(homeDir, options)
     /** One round of writes per process at a time: fibers queue here instead of polling the lock directory. */
     const mutex = yield* Effect.makeSemaphore(1)
-    const swept = yield* Ref.make<ReadonlySet<string>>(new Set())
+    let swept = false
 
     const unavailable = (operation: "read" | "write" | "lock") => (cause: unknown) =>
       new StateFileUnavailable({ path: file, operation, cause })
@@ -155,57 +101,21 @@ export const make = (
     const fromCache = (parsed: ParsedState | StateFileCorrupt): Effect.Effect<ParsedState, StateFileCorrupt> =>
       parsed instanceof StateFileCorrupt ? Effect.fail(parsed) : Effect.succeed(parsed)
 
-    // The reads and writes of the state file are synchronous node:fs calls. As asynchronous
-    // calls, a locked read-modify-write is a dozen thread-pool round trips (stat, open, read,
-    // close, open, write, fsync, close, rename, ...), and on a busy machine each round trip waits
-    // for the event loop to be scheduled again: a write took 20-30 ms there instead of a few,
-    // and a restart waits for it. The file is small (a few KB per box) and the calls take
-    // microseconds, but for the fsync.
-
-    // Only ENOENT of `boxes.json` itself means "no boxes yet". A symbolic link is followed to a
-    // regular file (reads and writes go to its target, so the link stays a link); a dangling
-    // link, a FIFO, a directory or a device is an error that names the path, and nothing is
-    // written. The file is opened with O_NONBLOCK and checked with fstat before it is read, so
-    // that a FIFO put there between the stat and the open cannot block the event loop.
+    // The I/O of the state file is synchronous: as asynchronous calls, a locked
+    // read-modify-write is a dozen thread-pool round trips (stat, open, read, close, open, write,
+    // fsync, close, rename, ...), and on a busy machine each round trip waits for the event loop
+    // to be scheduled again: a write took 20-30 ms there instead of a few, and a restart waits
+    // for it. The file is small (a few KB per box) and the calls take microseconds, but for the
+    // fsync. Writes, the sweep and the home's creation go through the FileSystem the store is
+    // given (platform/SyncFileSystem in the Node stacks). The reads (internal/stateFile.ts) are
+    // still node:fs: their stamp needs the ctime and nanosecond times that FileSystem's
+    // `File.Info` does not carry, and their open needs O_NONBLOCK (a FIFO must not block).
 
     /** The file's stamp and ctime and the path to read and write (the link's target for a link), or undefined when it does not exist. */
-    const statFile = Effect.try({
-      try: () => {
-        const link = nodeFs.lstatSync(file, { bigint: true, throwIfNoEntry: false })
-        if (link === undefined) return undefined
-        let target = file
-        let s = link
-        if (link.isSymbolicLink()) {
-          target = resolveLink(file)
-          s = nodeFs.statSync(target, { bigint: true })
-        }
-        if (!s.isFile()) throw notRegularFile(file, target, s)
-        return { target, stamp: `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`, ctimeMs: Number(s.ctimeNs / 1_000_000n) }
-      },
-      catch: unavailable("read")
-    })
+    const statFile = Effect.try({ try: () => StateFile.stat(file), catch: unavailable("read") })
 
     /** The bytes of `target`, or undefined if the (unlinked) file vanished since it was stat'ed. */
-    const readBytes = (target: string) =>
-      Effect.try({
-        try: () => {
-          let fd: number
-          try {
-            fd = nodeFs.openSync(target, nodeFs.constants.O_RDONLY | nodeFs.constants.O_NONBLOCK)
-          } catch (error) {
-            if ((error as NodeJS.ErrnoException).code === "ENOENT" && target === file) return undefined
-            throw error
-          }
-          try {
-            const s = nodeFs.fstatSync(fd, { bigint: true })
-            if (!s.isFile()) throw notRegularFile(file, target, s)
-            return nodeFs.readFileSync(fd)
-          } finally {
-            nodeFs.closeSync(fd)
-          }
-        },
-        catch: unavailable("read")
-      })
+    const readBytes = (target: string) => Effect.try({ try: () => StateFile.readBytes(file, target), catch: unavailable("read") })
 
     const parseBytes = (bytes: Buffer): ParsedState | StateFileCorrupt => {
       const text = decodeStateBytes(bytes)
@@ -239,55 +149,34 @@ export const make = (
       return yield* fromCache(parsed)
     })
 
-    /** Atomic replace: unique temp file beside the target, fsync, check the lock is still ours, rename. */
+    /**
+     * Atomic replace (AtomicFile: unique temp file beside the target, fsync, rename; through a
+     * symbolic link, beside its target), checking just before the rename that the lock is
+     * still ours. Through the FileSystem the store is given (the Node stacks give it
+     * platform/SyncFileSystem: synchronous calls, see above).
+     */
     const write = (
       records: ReadonlyArray<BoxRecord>,
       from: ParsedState,
       held: FileLock.HeldLock
-    ): Effect.Effect<void, StateFileUnavailable | FileLock.LockFailed> => {
-      let temp: string | undefined
-      return Effect.gen(function*() {
-        // Through a symbolic link: beside its target, renamed over the target.
-        const target = yield* Effect.try({ try: () => writeTarget(file), catch: unavailable("write") })
-        yield* sweepOrphans(path.dirname(target))
-        temp = path.join(path.dirname(target), `${TEMP_PREFIX}${process.pid}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`)
-        const tempPath = temp
-        yield* Effect.try({
-          try: () => {
-            const bytes = Buffer.from(renderState(records, from), "utf8")
-            const fd = nodeFs.openSync(tempPath, "wx", 0o600)
-            try {
-              nodeFs.writeFileSync(fd, bytes)
-              nodeFs.fsyncSync(fd)
-            } finally {
-              nodeFs.closeSync(fd)
-            }
-          },
-          catch: unavailable("write")
-        })
-        yield* held.verify
-        yield* Effect.try({ try: () => nodeFs.renameSync(tempPath, target), catch: unavailable("write") })
-      }).pipe(Effect.onError(() => Effect.sync(() => temp !== undefined && nodeFs.rmSync(temp, { force: true }))))
-    }
+    ): Effect.Effect<void, StateFileUnavailable | FileLock.LockFailed> =>
+      AtomicFile.write(files, file, renderState(records, from), { mode: 0o600, beforeRename: held.verify }).pipe(
+        Effect.catchTag("AtomicWriteFailed", (error) => Effect.fail(unavailable("write")(error.cause)))
+      )
 
-    /** Removes temp files that writers which died mid-write left behind in `dir` (once per store and directory, under the lock). */
-    const sweepOrphans = (dir: string) => Effect.gen(function*() {
-      const done = yield* Ref.get(swept)
-      if (done.has(dir)) return
-      yield* Ref.set(swept, new Set([...done, dir]))
-      const names = yield* fs.readDirectory(dir)
-      const now = Date.now()
-      for (const name of names) {
-        if (!name.startsWith(TEMP_PREFIX) || !name.endsWith(TEMP_SUFFIX)) continue
-        const temp = path.join(dir, name)
-        const info = yield* fs.stat(temp)
-        const mtime = Option.getOrElse(info.mtime, () => new Date(now))
-        if (now - mtime.getTime() > Duration.toMillis(ORPHAN_AGE)) yield* fs.remove(temp)
-      }
-    }).pipe(Effect.ignore)
+    /**
+     * Removes temp files that writers which died mid-write left behind (once per store, under the
+     * lock: only those older than `ORPHAN_AGE`, since a writer of another store in this process
+     * may be mid-write).
+     */
+    const sweepOrphans = Effect.suspend(() => {
+      if (swept) return Effect.void
+      swept = true
+      return AtomicFile.sweep(files, file, { olderThan: ORPHAN_AGE })
+    })
 
     const ensureHome = Effect.gen(function*() {
-      if (nodeFs.existsSync(homeDir)) return
+      if (yield* fs.exists(homeDir)) return
       yield* ensureDirectories(homeDir, 0o700)
       yield* fs.chmod(homeDir, 0o700)
     }).pipe(Effect.mapError(unavailable("write")))
@@ -332,7 +221,7 @@ export const make = (
     const round: Effect.Effect<"done" | "lost", StateError | FileLock.LockFailed> = ensureHome.pipe(
       Effect.zipRight(FileLock.withLock(lock, (held) =>
         Effect.gen(function*() {
-          yield* sweepOrphans(homeDir)
+          yield* sweepOrphans
           const batch = pending.splice(0)
           const exit = yield* Effect.exit(apply(batch, held))
           if (Exit.isFailure(exit)) {
@@ -385,33 +274,6 @@ export const make = (
           return (yield* Deferred.await(entry.done)) as A
         })
       ).pipe(Effect.withSpan("StateStore.modify", { attributes: { path: file } }))
-
-    /** Liveness of every active box (and its exit-code file, when it is dead and its exit code unknown). */
-    const observe = (records: ReadonlyArray<BoxRecord>): Effect.Effect<Observations> =>
-      Liveness.observe(runtime, records.filter(needsLivenessCheck))
-
-    const load: Effect.Effect<ReadonlyArray<BoxRecord>, StateError> = Effect.gen(function*() {
-      const state = yield* read
-      const observations = yield* observe(state.records)
-      const inMemory = reconcile(state.records, observations)
-      if (!inMemory.changed) return state.records
-      // Something died: apply it under the lock to a fresh read, so that a concurrent writer
-      // is not clobbered. Pure: an observation only applies to the incarnation it was made
-      // for, so a box restarted meanwhile (new pid) is left to the next load.
-      return yield* modify((records) => {
-        const result = reconcile(records, observations)
-        return [result.records, result.records]
-      }).pipe(Effect.catchIf(isWriteFailure, (error) => Effect.as(notUpdated(error), inMemory.records)))
-    }).pipe(Effect.withSpan("StateStore.load", { attributes: { path: file } }))
-
-    /** Said once per store: a reader on a read-only home gets the reconciled records all the same. */
-    let toldNotUpdated = false
-    const notUpdated = (error: StateFileUnavailable) =>
-      Effect.suspend(() => {
-        if (toldNotUpdated) return Effect.void
-        toldNotUpdated = true
-        return Console.error(notUpdatedMessage(error))
-      })
 
     /**
      * One synchronous stat (polled every 100 ms by the monitor: no thread-pool round trip). A file
@@ -475,15 +337,15 @@ export const make = (
     )
     const invalid = Effect.map(read, (state) => state.invalid)
 
-    return { path: file, load, snapshot, invalid, modify, stamp, changes } satisfies StateStoreShape
+    return { path: file, snapshot, invalid, modify, stamp, changes } satisfies StateStoreShape
   })
 
-/** The StateStore of `home`. Requires FileSystem (e.g. NodeContext.layer) and BoxRuntime. */
-export const layer = (home: string, options: Options = {}): Layer.Layer<StateStore, never, FileSystem.FileSystem | BoxRuntime> =>
+/** The StateStore of `home`. Requires FileSystem (e.g. NodeContext.layer). */
+export const layer = (home: string, options: Options = {}): Layer.Layer<StateStore, never, FileSystem.FileSystem> =>
   Layer.effect(StateStore, make(home, options))
 
 /** The StateStore of the home named by `$A3S_HOME` (default `~/.a3s`). */
-export const layerFromEnv: Layer.Layer<StateStore, never, FileSystem.FileSystem | BoxRuntime> = Layer.effect(
+export const layerFromEnv: Layer.Layer<StateStore, never, FileSystem.FileSystem> = Layer.effect(
   StateStore,
   Effect.flatMap(Home.home, (home) => make(home))
 )

@@ -48,7 +48,7 @@ export const unwatchable = (reason: string): Stream.Stream<StateFileChange> =>
 export const isWriteFailure = (error: StateError): error is StateFileUnavailable =>
   error._tag === "StateFileUnavailable" && error.operation !== "read"
 
-/** What `load` says (once) when it shows records it reconciled but could not write. */
+/** What `Boxes.load` says (once) when it shows records it reconciled but could not write. */
 export const notUpdatedMessage = (error: StateFileUnavailable): string =>
   `Warning: ${error.message}; showing the boxes as reconciled in memory (the file was not updated).`
 
@@ -61,13 +61,6 @@ export type StateUpdate<A> = (records: ReadonlyArray<BoxRecord>) => readonly [A,
 export interface StateStoreShape {
   /** `<home>/boxes.json` */
   readonly path: string
-  /**
-   * Reads and reconciles (SPEC §3): active boxes whose process is gone are marked dead (or
-   * removed with `auto_remove`); writes back, under the lock, only if something changed. When
-   * that write fails (`isWriteFailure`: a read-only home), it says so once on stderr and
-   * returns the records as reconciled in memory.
-   */
-  readonly load: Effect.Effect<ReadonlyArray<BoxRecord>, StateError>
   /** Read-only view: no lock, no reconcile, no write. A missing file is an empty list. */
   readonly snapshot: Effect.Effect<ReadonlyArray<BoxRecord>, StateError>
   /**

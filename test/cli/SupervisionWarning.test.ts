@@ -150,7 +150,6 @@ const run = (options: {
     const store = Layer.succeed(StateStore, {
       path: "/home/u/.a3s/boxes.json",
       changes: unwatchable("a test store"),
-      load: Effect.succeed(options.records),
       snapshot: Effect.suspend(() => {
         snapshots++
         return options.corrupt === true

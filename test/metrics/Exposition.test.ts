@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest"
 import type { BoxRecord } from "../../src/domain/BoxRecord.js"
 import * as Exposition from "../../src/metrics/Exposition.js"
 import * as Staleness from "../../src/metrics/Staleness.js"
-import { CYCLE_BUCKETS, type MonitorStatsSnapshot } from "../../src/monitor/MonitorStats.js"
+import { CYCLE_BUCKETS, type MonitorStatsSnapshot } from "../../src/telemetry/MonitorStats.js"
 import { box, fixtureRecords, readExposition, valueOf } from "./support.js"
 
 const freshStats: MonitorStatsSnapshot = {

@@ -8,8 +8,8 @@ import * as Logger from "effect/Logger"
 import * as Scope from "effect/Scope"
 import * as net from "node:net"
 import * as MetricsServer from "../../src/metrics/MetricsServer.js"
-import * as MonitorConfig from "../../src/monitor/MonitorConfig.js"
-import * as MonitorStats from "../../src/monitor/MonitorStats.js"
+import * as MonitorConfig from "../../src/domain/MonitorConfig.js"
+import * as MonitorStats from "../../src/telemetry/MonitorStats.js"
 import { fakeStore, fixtureRecords, readExposition, valueOf } from "./support.js"
 
 const deps = Layer.mergeAll(

@@ -7,7 +7,7 @@ import * as Option from "effect/Option"
 import { describe, expect, it } from "vitest"
 import * as Exposition from "../../src/metrics/Exposition.js"
 import * as Staleness from "../../src/metrics/Staleness.js"
-import { CYCLE_BUCKETS } from "../../src/monitor/MonitorStats.js"
+import { CYCLE_BUCKETS } from "../../src/telemetry/MonitorStats.js"
 import { box, findPromtool, fixtureRecords, promtoolCheck, readExposition } from "./support.js"
 
 // Missing promtool: these tests skip, unless CI=true, where findPromtool throws and the file fails.

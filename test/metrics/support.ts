@@ -47,7 +47,6 @@ export const fakeStore = (
   Layer.succeed(StateStore, {
     path: filePath,
     changes: unwatchable("a test store"),
-    load: Effect.dieMessage("the metrics server must not load (reconcile) the state"),
     snapshot,
     invalid: Effect.zipRight(snapshot, Effect.succeed(invalid)),
     modify: () => Effect.dieMessage("the metrics server must not write the state")

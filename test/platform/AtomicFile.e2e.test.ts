@@ -9,6 +9,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as AtomicFile from "../../src/platform/AtomicFile.js"
+import * as SyncFileSystem from "../../src/platform/SyncFileSystem.js"
 
 const temps: Array<string> = []
 const tempDir = () => {
@@ -22,7 +23,8 @@ afterEach(() => {
 
 const ports: ReadonlyArray<readonly [string, Effect.Effect<AtomicFile.Port>]> = [
   ["node:fs (sync)", Effect.succeed(AtomicFile.nodeSync)],
-  ["FileSystem", AtomicFile.fileSystemPort.pipe(Effect.provide(NodeFileSystem.layer))]
+  ["FileSystem", AtomicFile.fileSystemPort.pipe(Effect.provide(NodeFileSystem.layer))],
+  ["SyncFileSystem", AtomicFile.fileSystemPort.pipe(Effect.provide(SyncFileSystem.layer))]
 ]
 
 describe.each(ports)("AtomicFile over %s", (_name, getPort) => {

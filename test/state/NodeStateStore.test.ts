@@ -8,6 +8,7 @@ import * as Stream from "effect/Stream"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import * as Boxes from "../../src/boxes/Boxes.js"
 import type { BoxRecord } from "../../src/domain/BoxRecord.js"
 import * as FileLock from "../../src/state/FileLock.js"
 import * as NodeStateStore from "../../src/state/NodeStateStore.js"
@@ -40,7 +41,7 @@ describe("NodeStateStore: snapshot", () => {
     return Effect.gen(function*() {
       const store = yield* StateStore
       expect(yield* store.snapshot).toStrictEqual([])
-      expect(yield* store.load).toStrictEqual([])
+      expect(yield* Boxes.load).toStrictEqual([])
       expect(fs.existsSync(home)).toBe(false)
       expect(store.path).toBe(stateFile(home))
     }).pipe(Effect.provide(storeLayer(home)))
@@ -304,7 +305,7 @@ describe("NodeStateStore: a corrupt file is never touched", () => {
     return Effect.gen(function*() {
       const store = yield* StateStore
       const errors = [
-        failure(yield* Effect.exit(store.load)),
+        failure(yield* Effect.exit(Boxes.load)),
         failure(yield* Effect.exit(store.snapshot)),
         failure(yield* Effect.exit(store.modify((records) => {
           called = true
@@ -336,7 +337,7 @@ describe("NodeStateStore: one bad record is one bad record (SPEC §12)", () => {
     return Effect.gen(function*() {
       const store = yield* StateStore
       expect((yield* store.snapshot).map((r) => r.id)).toStrictEqual(["a", "c"])
-      expect((yield* store.load).map((r) => r.id)).toStrictEqual(["a", "c"])
+      expect((yield* Boxes.load).map((r) => r.id)).toStrictEqual(["a", "c"])
       const [invalid] = yield* store.invalid
       expect(invalid).toMatchObject({ index: 1, label: "id \"b\"", field: "pid", reason: "expected number, actual \"12\"" })
       let seen: ReadonlyArray<string> = []
@@ -374,7 +375,7 @@ describe("NodeStateStore: a boxes.json that is not a regular file is refused, wi
       let called = false
       const errors = [
         failure(yield* Effect.exit(store.snapshot)),
-        failure(yield* Effect.exit(store.load)),
+        failure(yield* Effect.exit(Boxes.load)),
         failure(yield* Effect.exit(store.invalid)),
         failure(yield* Effect.exit(store.modify((records) => {
           called = true
@@ -402,7 +403,7 @@ describe("NodeStateStore: symbolic links (only ENOENT of boxes.json itself is 'n
     fs.symlinkSync(target, stateFile(home))
     return Effect.gen(function*() {
       const store = yield* StateStore
-      for (const effect of [store.snapshot, store.load, store.modify((records) => [null, [...records, boxRecord("x")]])]) {
+      for (const effect of [store.snapshot, Boxes.load, store.modify((records) => [null, [...records, boxRecord("x")]])]) {
         const error = failure(yield* Effect.exit(effect))
         expect(error._tag).toBe("StateFileUnavailable")
         expect(error.message).toBe(
@@ -451,19 +452,18 @@ describe("NodeStateStore: load on a home it cannot write (read-only reads)", () 
     const before = fs.readFileSync(stateFile(home))
     const captured = capturedConsole()
     return Effect.gen(function*() {
-      const store = yield* StateStore
       // the write cannot happen: another process holds the lock past this store's timeout
       const holder = yield* Effect.fork(FileLock.withLock(NodeStateStore.lockOptions(home), () => Effect.never))
       yield* Effect.sleep("30 millis")
-      expect((yield* store.load).map((r) => [r.id, r.status])).toStrictEqual([["a", "dead"]])
-      expect((yield* store.load).map((r) => [r.id, r.status])).toStrictEqual([["a", "dead"]])
+      expect((yield* Boxes.load).map((r) => [r.id, r.status])).toStrictEqual([["a", "dead"]])
+      expect((yield* Boxes.load).map((r) => [r.id, r.status])).toStrictEqual([["a", "dead"]])
       yield* Fiber.interrupt(holder)
       expect(captured.err).toHaveLength(1)
       expect(captured.err[0]).toMatch(/^Warning: cannot lock state file .*boxes\.json: .*; showing the boxes as reconciled in memory \(the file was not updated\)\.$/)
       expect(fs.readFileSync(stateFile(home)).equals(before)).toBe(true)
       // a failure to read is still a failure
       writeState(home, "{")
-      expect(failure(yield* Effect.exit(store.load))._tag).toBe("StateFileCorrupt")
+      expect(failure(yield* Effect.exit(Boxes.load))._tag).toBe("StateFileCorrupt")
     }).pipe(
       Effect.withConsole(captured.console),
       Effect.provide(storeLayer(home, { isAlive: () => false }, { lock: { timeout: Duration.millis(100) } }))
@@ -479,8 +479,7 @@ describe("NodeStateStore: load reconciles (SPEC §3)", () => {
     const home = dirs.make()
     writeState(home, fixtureText)
     return Effect.gen(function*() {
-      const store = yield* StateStore
-      const records = yield* store.load
+      const records = yield* Boxes.load
       expect(records.map((r) => [r.name, r.status])).toStrictEqual([
         ["calm_turing", "dead"],
         ["brave_hopper", "dead"],
@@ -506,7 +505,7 @@ describe("NodeStateStore: load reconciles (SPEC §3)", () => {
       )
       // reconciled already: the next load writes nothing
       const after = ino(stateFile(home))
-      yield* store.load
+      yield* Boxes.load
       expect(ino(stateFile(home))).toBe(after)
     }).pipe(Effect.provide(storeLayer(home, { isAlive: () => false, exitCodes: new Map([[TURING, 137]]) })))
   })
@@ -516,10 +515,9 @@ describe("NodeStateStore: load reconciles (SPEC §3)", () => {
     writeState(home, fixtureText)
     const before = ino(stateFile(home))
     return Effect.gen(function*() {
-      const store = yield* StateStore
       const holder = yield* Effect.fork(FileLock.withLock(NodeStateStore.lockOptions(home), () => Effect.never))
       yield* Effect.sleep("50 millis")
-      const records = yield* store.load.pipe(Effect.timeout("5 seconds"))
+      const records = yield* Boxes.load.pipe(Effect.timeout("5 seconds"))
       expect(records).toHaveLength(5)
       yield* Fiber.interrupt(holder)
       expect(ino(stateFile(home))).toBe(before)
@@ -539,8 +537,7 @@ describe("NodeStateStore: load reconciles (SPEC §3)", () => {
       return pid === 200
     }
     return Effect.gen(function*() {
-      const store = yield* StateStore
-      const [box] = yield* store.load
+      const [box] = yield* Boxes.load
       expect(box).toMatchObject({ status: "running", pid: 200, pid_start_time: 2, restart_count: 1 })
       expect(JSON.parse(fs.readFileSync(stateFile(home), "utf8"))[0]).toMatchObject({ pid: 200, status: "running" })
     }).pipe(Effect.provide(storeLayer(home, { isAlive })))
@@ -550,8 +547,7 @@ describe("NodeStateStore: load reconciles (SPEC §3)", () => {
     const home = dirs.make()
     writeState(home, JSON.stringify([record("p", { status: "running", pid: null })]))
     return Effect.gen(function*() {
-      const store = yield* StateStore
-      const [box] = yield* store.load
+      const [box] = yield* Boxes.load
       expect(box).toMatchObject({ status: "dead", pid: null, exit_code: 3 })
     }).pipe(Effect.provide(storeLayer(home, { isAlive: () => true, exitCodes: new Map([["p", 3]]) })))
   })

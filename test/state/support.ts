@@ -1,5 +1,4 @@
-/** Test helpers for the state store: temp homes, a stub BoxRuntime, the store layer. */
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+/** Test helpers for the state store: temp homes, a stub BoxRuntime (for `Boxes.load`), the store layer. */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -9,6 +8,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { BoxRecord } from "../../src/domain/BoxRecord.js"
 import { BoxRuntime } from "../../src/runtime/BoxRuntime.js"
+import * as SyncFileSystem from "../../src/platform/SyncFileSystem.js"
 import * as NodeStateStore from "../../src/state/NodeStateStore.js"
 import type { StateStore } from "../../src/state/StateStore.js"
 
@@ -34,8 +34,8 @@ export const storeLayer = (
   home: string,
   runtime: StubRuntimeOptions = {},
   options: NodeStateStore.Options = {}
-): Layer.Layer<StateStore> =>
-  NodeStateStore.layer(home, options).pipe(Layer.provide(NodeFileSystem.layer), Layer.provide(stubRuntime(runtime)))
+): Layer.Layer<StateStore | BoxRuntime> =>
+  NodeStateStore.layer(home, options).pipe(Layer.provide(SyncFileSystem.layer), Layer.provideMerge(stubRuntime(runtime)))
 
 /** A fresh temp directory; `cleanup` removes all of them. */
 export const tempDirs = () => {

@@ -7,12 +7,12 @@
  *   worker.ts hold HOME                    takes the store's lock, prints "locked", holds it forever
  *   worker.ts bench HOME N                 N uncontended modifies; prints {"median":...,"p90":...}
  */
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import { performance } from "node:perf_hooks"
 import * as FileLock from "../../src/state/FileLock.js"
+import * as SyncFileSystem from "../../src/platform/SyncFileSystem.js"
 import * as NodeStateStore from "../../src/state/NodeStateStore.js"
 import { StateStore } from "../../src/state/StateStore.js"
 import { stubRuntime } from "./support.js"
@@ -24,7 +24,7 @@ if (mode === undefined || home === undefined) {
 }
 const count = Number(countText ?? "1")
 
-const layer = NodeStateStore.layer(home).pipe(Layer.provide(NodeFileSystem.layer), Layer.provide(stubRuntime()))
+const layer = NodeStateStore.layer(home).pipe(Layer.provide(SyncFileSystem.layer), Layer.provide(stubRuntime()))
 
 const waitFor = (file: string) =>
   Effect.gen(function*() {
