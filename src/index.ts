@@ -14,6 +14,7 @@ export * as BoxRecord from "./domain/BoxRecord.js"
 export * as BoxStatus from "./domain/BoxStatus.js"
 export * as HealthCheck from "./domain/HealthCheck.js"
 export * as RestartPolicy from "./domain/RestartPolicy.js"
+export * as StateFileCodec from "./domain/StateFileCodec.js"
 
 // boxes: the records of a home as a command sees them (reconciled with the runtime)
 export * as Boxes from "./boxes/Boxes.js"

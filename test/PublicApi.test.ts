@@ -80,6 +80,7 @@ describe("the public API", () => {
       "ServiceManager",
       "ServiceUnits",
       "Signal",
+      "StateFileCodec",
       "StateStore",
       "Supervisor",
       "SyncFileSystem"

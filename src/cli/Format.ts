@@ -1,4 +1,5 @@
-import { type BoxRecord, hasHealthCheck, type InvalidRecord, invalidRecordProblem, shortIdOf } from "../domain/BoxRecord.js"
+import { type BoxRecord, hasHealthCheck, shortIdOf } from "../domain/BoxRecord.js"
+import { type InvalidRecord, invalidRecordProblem } from "../domain/StateFileCodec.js"
 import * as BoxStatus from "../domain/BoxStatus.js"
 
 /** Pure text rendering for `ps`: status annotations, human durations, the table. */

@@ -2,7 +2,8 @@ import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import type { BoxRecord, InvalidRecord } from "../domain/BoxRecord.js"
+import type { BoxRecord } from "../domain/BoxRecord.js"
+import type { InvalidRecord } from "../domain/StateFileCodec.js"
 
 /** The state file exists but is not a valid list of box records. It is never overwritten. */
 export class StateFileCorrupt extends Data.TaggedError("StateFileCorrupt")<{

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { parseStateFile } from "../../src/domain/BoxRecord.js"
+import { parseStateFile } from "../../src/domain/StateFileCodec.js"
 import * as BoxRef from "../../src/cli/BoxRef.js"
 import { makeBox } from "../monitor/boxes.js"
 

@@ -4,21 +4,9 @@ import fc from "fast-check"
 import { readFileSync } from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import {
-  type BoxRecord,
-  decodeStateBytes,
-  firstInvalidUtf8,
-  hasHealthCheck,
-  invalidRecordProblem,
-  isActive,
-  markDead,
-  parseStateFile,
-  renderState,
-  renderStateFile,
-  shortIdOf,
-  stopSignal,
-  stopTimeoutSecs
-} from "../../src/domain/BoxRecord.js"
+import { type BoxRecord, hasHealthCheck, isActive, markDead, shortIdOf, stopSignal, stopTimeoutSecs } from "../../src/domain/BoxRecord.js"
+import { invalidRecordProblem, parseStateFile, renderState, renderStateFile } from "../../src/domain/StateFileCodec.js"
+import { decodeStateBytes, firstInvalidUtf8 } from "../../src/domain/StateFileText.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 /** A copy of ../shared/fixtures/boxes.json: a state file shaped like the original a3s-box writes. */

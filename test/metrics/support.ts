@@ -7,7 +7,8 @@ import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { BoxRecord, type InvalidRecord, parseStateFile } from "../../src/domain/BoxRecord.js"
+import { BoxRecord } from "../../src/domain/BoxRecord.js"
+import { type InvalidRecord, parseStateFile } from "../../src/domain/StateFileCodec.js"
 import { type StateError, StateStore, unwatchable } from "../../src/state/StateStore.js"
 
 export const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..")

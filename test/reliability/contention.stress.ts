@@ -11,7 +11,7 @@ import * as path from "node:path"
 import { performance } from "node:perf_hooks"
 import * as Either from "effect/Either"
 import { afterEach, describe, expect, it } from "vitest"
-import { parseStateFile } from "../../src/domain/BoxRecord.js"
+import { parseStateFile } from "../../src/domain/StateFileCodec.js"
 import { fixtureText, record, repoRoot, tempDirs } from "../state/support.js"
 
 const PROCS = 8

@@ -8,7 +8,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import fc from "fast-check"
-import { type BoxRecord, parseStateFile, renderStateFile } from "../../src/domain/BoxRecord.js"
+import { type BoxRecord } from "../../src/domain/BoxRecord.js"
+import { parseStateFile, renderStateFile } from "../../src/domain/StateFileCodec.js"
 import * as Supervision from "../../src/domain/Supervision.js"
 
 /** Every fast-check run is reproducible from the seed it prints on failure. */
