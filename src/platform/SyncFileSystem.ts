@@ -119,8 +119,22 @@ const openFile = (fd: number, append: boolean): FileSystem.File => {
   }
 }
 
+/**
+ * Marks the file systems `make` builds: their files are this host's, read with synchronous
+ * node:fs calls. A reader that needs more than `FileSystem` offers (the state store's precise
+ * stamp: ctime and nanosecond times; an O_NONBLOCK open) may then make those calls itself,
+ * knowing they read the same files; over any other FileSystem it must use its methods only.
+ */
+const HOST_FILES: unique symbol = Symbol.for("a3s-box/SyncFileSystem/hostFiles")
+
+/** Whether `fs` was built by `make` (its files are this host's, read synchronously). */
+export const readsHostFiles = (fs: FileSystem.FileSystem): boolean => (fs as { readonly [HOST_FILES]?: true })[HOST_FILES] === true
+
 /** The synchronous file system over `base` (which does everything not listed above). */
 export const make = (base: FileSystem.FileSystem): FileSystem.FileSystem =>
+  Object.assign(makeUnmarked(base), { [HOST_FILES]: true as const })
+
+const makeUnmarked = (base: FileSystem.FileSystem): FileSystem.FileSystem =>
   FileSystem.make({
     ...base,
     access: (path, options) =>

@@ -1,6 +1,6 @@
 /**
  * The Node implementation of the StateStore (SPEC §2, §3): `<home>/boxes.json`, written with
- * the @effect/platform FileSystem it is given (read with node:fs), every read-modify-write under a cross-process
+ * the @effect/platform FileSystem it is given, every read-modify-write under a cross-process
  * lock (`<home>/boxes.json.lk`, see FileLock.ts), every write atomic (unique temp file in
  * the same directory, fsync, rename). A file that does not parse is never written.
  */
@@ -103,21 +103,21 @@ export const make = (
     const fromCache = (parsed: ParsedState | StateFileCorrupt): Effect.Effect<ParsedState, StateFileCorrupt> =>
       parsed instanceof StateFileCorrupt ? Effect.fail(parsed) : Effect.succeed(parsed)
 
-    // The I/O of the state file is synchronous: as asynchronous calls, a locked
-    // read-modify-write is a dozen thread-pool round trips (stat, open, read, close, open, write,
-    // fsync, close, rename, ...), and on a busy machine each round trip waits for the event loop
-    // to be scheduled again: a write took 20-30 ms there instead of a few, and a restart waits
-    // for it. The file is small (a few KB per box) and the calls take microseconds, but for the
-    // fsync. Writes, the sweep and the home's creation go through the FileSystem the store is
-    // given (platform/SyncFileSystem in the Node stacks). The reads (internal/stateFile.ts) are
-    // still node:fs: their stamp needs the ctime and nanosecond times that FileSystem's
-    // `File.Info` does not carry, and their open needs O_NONBLOCK (a FIFO must not block).
+    // Every read, write, sweep and the home's creation go through the FileSystem the store is
+    // given. The Node stacks give it platform/SyncFileSystem, synchronous calls: as asynchronous
+    // calls, a locked read-modify-write is a dozen thread-pool round trips (stat, open, read,
+    // close, open, write, fsync, close, rename, ...), and on a busy machine each round trip
+    // waits for the event loop to be scheduled again: a write took 20-30 ms there instead of a
+    // few, and a restart waits for it. The file is small (a few KB per box) and the calls take
+    // microseconds, but for the fsync. Over that file system the reads keep their precise stamp
+    // (internal/stateFile.ts: hostReader); over any other, they use its methods only.
+    const reader = StateFile.readerFor(fs, file)
 
     /** The file's stamp and ctime and the path to read and write (the link's target for a link), or undefined when it does not exist. */
-    const statFile = Effect.try({ try: () => StateFile.stat(file), catch: unavailable("read") })
+    const statFile = Effect.mapError(reader.stat, unavailable("read"))
 
     /** The bytes of `target`, or undefined if the (unlinked) file vanished since it was stat'ed. */
-    const readBytes = (target: string) => Effect.try({ try: () => StateFile.readBytes(file, target), catch: unavailable("read") })
+    const readBytes = (target: string) => Effect.mapError(reader.readBytes(target), unavailable("read"))
 
     const parseBytes = (bytes: Buffer): ParsedState | StateFileCorrupt => {
       const text = decodeStateBytes(bytes)

@@ -1,3 +1,6 @@
+import * as Layer from "effect/Layer"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { afterEach, describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -14,7 +17,7 @@ import * as FileLock from "../../src/state/FileLock.js"
 import * as NodeStateStore from "../../src/state/NodeStateStore.js"
 import { StateStore } from "../../src/state/StateStore.js"
 import { capturedConsole } from "../service/CapturedConsole.js"
-import { boxRecord, fixtureText, record, storeLayer, tempDirs } from "./support.js"
+import { boxRecord, fileSystems, fixtureText, record, storeLayer, tempDirs } from "./support.js"
 
 const dirs = tempDirs()
 afterEach(() => dirs.cleanup())
@@ -355,7 +358,8 @@ describe("NodeStateStore: one bad record is one bad record (SPEC §12)", () => {
   })
 })
 
-describe("NodeStateStore: a boxes.json that is not a regular file is refused, without blocking", () => {
+for (const [files, filesLayer] of fileSystems) {
+describe(`NodeStateStore over ${files}: a boxes.json that is not a regular file is refused, without blocking`, () => {
   const kinds: ReadonlyArray<readonly [string, (file: string, dir: string) => void, string]> = [
     ["a FIFO", (file) => execFileSync("mkfifo", [file]), "is a FIFO (named pipe), not a regular file"],
     ["a directory", (file) => fs.mkdirSync(file), "is a directory, not a regular file"],
@@ -392,11 +396,11 @@ describe("NodeStateStore: a boxes.json that is not a regular file is refused, wi
       // not an empty fleet: a stamp of its own
       expect(yield* store.stamp!).toMatch(/^unreadable: /)
       expect(listHome(home).filter((n) => n.endsWith(".tmp"))).toStrictEqual([])
-    }).pipe(Effect.timeout("10 seconds"), Effect.provide(storeLayer(home)))
+    }).pipe(Effect.timeout("10 seconds"), Effect.provide(storeLayer(home, {}, {}, filesLayer)))
   })
 })
 
-describe("NodeStateStore: symbolic links (only ENOENT of boxes.json itself is 'no boxes')", () => {
+describe(`NodeStateStore over ${files}: symbolic links (only ENOENT of boxes.json itself is 'no boxes')`, () => {
   it.live("a dangling link is an error naming the path and its target; nothing is written, the link stays", () => {
     const home = dirs.make()
     const target = path.join(dirs.make(), "gone", "boxes.json")
@@ -413,7 +417,7 @@ describe("NodeStateStore: symbolic links (only ENOENT of boxes.json itself is 'n
       expect(fs.lstatSync(stateFile(home)).isSymbolicLink()).toBe(true)
       expect(fs.existsSync(target)).toBe(false)
       expect(yield* store.stamp!).not.toBe("")
-    }).pipe(Effect.provide(storeLayer(home)))
+    }).pipe(Effect.provide(storeLayer(home, {}, {}, filesLayer)))
   })
 
   it.live("a link to a regular file is followed: written beside and over the target, the link stays a link, the lock beside the link", () => {
@@ -441,7 +445,42 @@ describe("NodeStateStore: symbolic links (only ENOENT of boxes.json itself is 'n
       expect((yield* store.snapshot).map((r) => r.id)).toStrictEqual(["a", "b"])
       // a link is not watched (writes land in the target's directory): the monitor polls the stamp
       expect(Option.getOrNull(Option.map(yield* Stream.runHead(store.changes), (c) => c._tag))).toBe("Unwatched")
-    }).pipe(Effect.provide(storeLayer(home)))
+    }).pipe(Effect.provide(storeLayer(home, {}, {}, filesLayer)))
+  })
+})
+}
+
+describe("NodeStateStore over a FileSystem that is not SyncFileSystem: it reads and writes through that one", () => {
+  it.live("every read and write goes through the FileSystem it is given; a change by another writer is seen", () => {
+    const home = dirs.make()
+    writeState(home, JSON.stringify([record("a")]))
+    const calls = new Map<string, number>()
+    const counted = Layer.effect(
+      FileSystem.FileSystem,
+      Effect.map(FileSystem.FileSystem, (base) => {
+        const count = (name: string) => calls.set(name, (calls.get(name) ?? 0) + 1)
+        return FileSystem.make({
+          ...base,
+          stat: (p) => (count("stat"), base.stat(p)),
+          readLink: (p) => (count("readLink"), base.readLink(p)),
+          readFile: (p) => (count("readFile"), base.readFile(p)),
+          rename: (from, to) => (count("rename"), base.rename(from, to))
+        })
+      })
+    ).pipe(Layer.provide(NodeFileSystem.layer))
+    return Effect.gen(function*() {
+      const store = yield* StateStore
+      expect((yield* store.snapshot).map((r) => r.id)).toStrictEqual(["a"])
+      expect(calls.get("readFile")).toBe(1)
+      expect(calls.get("stat")).toBeGreaterThanOrEqual(1)
+      expect(calls.get("readLink")).toBeGreaterThanOrEqual(1)
+      const stampBefore = yield* store.stamp!
+      yield* store.modify((records) => [null, [...records, boxRecord("b")]])
+      expect(calls.get("rename")).toBe(1)
+      expect(yield* store.stamp!).not.toBe(stampBefore)
+      writeState(home, JSON.stringify([record("c")]))
+      expect((yield* store.snapshot).map((r) => r.id)).toStrictEqual(["c"])
+    }).pipe(Effect.provide(storeLayer(home, {}, {}, counted)))
   })
 })
 

@@ -1,4 +1,6 @@
 /** Test helpers for the state store: temp homes, a stub BoxRuntime (for `Boxes.load`), the store layer. */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -33,9 +35,20 @@ export const stubRuntime = (options: StubRuntimeOptions = {}): Layer.Layer<BoxRu
 export const storeLayer = (
   home: string,
   runtime: StubRuntimeOptions = {},
-  options: NodeStateStore.Options = {}
+  options: NodeStateStore.Options = {},
+  files: Layer.Layer<FileSystem.FileSystem> = SyncFileSystem.layer
 ): Layer.Layer<StateStore | BoxRuntime> =>
-  NodeStateStore.layer(home, options).pipe(Layer.provide(SyncFileSystem.layer), Layer.provideMerge(stubRuntime(runtime)))
+  NodeStateStore.layer(home, options).pipe(Layer.provide(files), Layer.provideMerge(stubRuntime(runtime)))
+
+/**
+ * The file systems a store is tested over: the Node stacks' (platform/SyncFileSystem, whose
+ * reads the store makes itself, with a precise stamp) and any other (here @effect/platform-node's,
+ * whose methods are then the only way the store reads).
+ */
+export const fileSystems: ReadonlyArray<readonly [string, Layer.Layer<FileSystem.FileSystem>]> = [
+  ["SyncFileSystem", SyncFileSystem.layer],
+  ["another FileSystem", NodeFileSystem.layer]
+]
 
 /** A fresh temp directory; `cleanup` removes all of them. */
 export const tempDirs = () => {
