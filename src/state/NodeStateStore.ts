@@ -17,6 +17,7 @@ import * as Stream from "effect/Stream"
 import * as nodeFs from "node:fs"
 import * as path from "node:path"
 import * as AtomicFile from "../platform/AtomicFile.js"
+import * as SyncFileSystem from "../platform/SyncFileSystem.js"
 import { ensureDirectories } from "../platform/Directories.js"
 import { type BoxRecord } from "../domain/BoxRecord.js"
 import { emptyState, type ParsedState, parseStateFile, renderState } from "../domain/StateFileCodec.js"
@@ -291,7 +292,7 @@ export const make = (
      * watched. Other names (the lock, temp files, the heartbeat) are not reported. A burst of
      * writes keeps only the latest reports (each says only "look at the stamp").
      */
-    const changes: Stream.Stream<StateFileChange> = Stream.asyncPush<StateFileChange>((emit) =>
+    const hostChanges: Stream.Stream<StateFileChange> = Stream.asyncPush<StateFileChange>((emit) =>
       Effect.acquireRelease(
         Effect.sync(() => {
           const fileName = path.basename(file)
@@ -333,6 +334,26 @@ export const make = (
         }),
         (watcher) => Effect.sync(() => watcher?.close())
       ), { bufferSize: 16, strategy: "sliding" })
+
+    /** The same over any other FileSystem, with its `watch` of the home directory (its end or failure is `Unwatched`). */
+    const fileSystemChanges: Stream.Stream<StateFileChange> = Stream.unwrap(Effect.gen(function*() {
+      if (Option.isSome(yield* Effect.option(fs.readLink(file)))) {
+        return Stream.make(StateFileChange.Unwatched({ reason: `${file} is a symbolic link` }))
+      }
+      const home = yield* Effect.either(fs.stat(homeDir))
+      if (home._tag === "Left") return Stream.make(StateFileChange.Unwatched({ reason: `cannot watch ${homeDir}: ${errorText(home.left)}` }))
+      const fileName = path.basename(file)
+      const events = fs.watch(homeDir).pipe(
+        Stream.filter((event) => path.basename(event.path) === fileName),
+        Stream.map((): StateFileChange => StateFileChange.Changed()),
+        Stream.catchAll((error) => Stream.make(StateFileChange.Unwatched({ reason: `watching ${homeDir} failed: ${errorText(error)}` }))),
+        Stream.concat(Stream.make(StateFileChange.Unwatched({ reason: `watching ${homeDir} ended` }))),
+        Stream.takeUntil((change) => change._tag === "Unwatched")
+      )
+      return Stream.concat(Stream.make(StateFileChange.Watching()), events)
+    })).pipe(Stream.buffer({ capacity: 16, strategy: "sliding" }))
+
+    const changes = SyncFileSystem.readsHostFiles(fs) ? hostChanges : fileSystemChanges
 
     const snapshot = Effect.map(read, (state) => state.records).pipe(
       Effect.withSpan("StateStore.snapshot", { attributes: { path: file } })

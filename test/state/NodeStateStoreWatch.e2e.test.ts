@@ -6,7 +6,7 @@ import * as path from "node:path"
 import * as Deferred from "effect/Deferred"
 import * as Stream from "effect/Stream"
 import { StateStore, type StateStoreShape } from "../../src/state/StateStore.js"
-import { boxRecord, storeLayer, tempDirs } from "./support.js"
+import { boxRecord, fileSystems, storeLayer, tempDirs } from "./support.js"
 
 const dirs = tempDirs()
 afterEach(() => dirs.cleanup())
@@ -66,5 +66,26 @@ describe("NodeStateStore.changes", () => {
       const home = path.join(dirs.make(), "missing")
       const store = yield* Effect.provide(StateStore, storeLayer(home))
       expect(yield* watch(store, () => {}, () => {})).toBe(false)
+    }).pipe(Effect.scoped))
+})
+
+describe("NodeStateStore.changes over each FileSystem (SyncFileSystem: inotify here; any other: its own watch)", () => {
+  it.live.each(fileSystems)("%s: writes by another store are reported, again after another name in the home changed; a missing home cannot be watched", ([, files]) =>
+    Effect.gen(function*() {
+      const home = dirs.make()
+      const store = yield* Effect.provide(StateStore, storeLayer(home, {}, {}, files))
+      const writer = yield* Effect.provide(StateStore, storeLayer(home, {}, {}, files))
+      let changes = 0
+      expect(yield* watch(store, () => changes++, () => {})).toBe(true)
+      yield* writer.modify((records) => [null, [...records, boxRecord("w-1")]])
+      yield* eventually("a change", () => changes > 0)
+      expect(yield* store.snapshot).toHaveLength(1)
+      const before = changes
+      fs.writeFileSync(path.join(home, "monitor.json"), "{}")
+      yield* writer.modify((records) => [null, [...records, boxRecord("w-2")]])
+      yield* eventually("a second change", () => changes > before)
+
+      const missing = yield* Effect.provide(StateStore, storeLayer(path.join(dirs.make(), "missing"), {}, {}, files))
+      expect(yield* watch(missing, () => {}, () => {})).toBe(false)
     }).pipe(Effect.scoped))
 })
