@@ -12,6 +12,13 @@ import * as Ref from "effect/Ref"
 /** How often an unchanged failure is repeated, unless told otherwise. */
 export const DEFAULT_EVERY = Duration.minutes(1)
 
+/**
+ * The rule itself, for callers that keep the last time in state of their own (the supervisor's
+ * owner fiber): whether a failure last let through at `loggedAt` may be logged again at `now`.
+ */
+export const isDue = (loggedAt: number | undefined, now: number, every: Duration.DurationInput = DEFAULT_EVERY): boolean =>
+  loggedAt === undefined || now - loggedAt >= Duration.toMillis(Duration.decode(every))
+
 export interface ThrottledLog {
   /** Runs `log` unless `key` was let through less than `every` ago (by the Clock). Says whether it ran. */
   readonly log: <E, R>(key: string, log: Effect.Effect<void, E, R>) => Effect.Effect<boolean, E, R>
@@ -27,8 +34,7 @@ export const make = (every: Duration.DurationInput = DEFAULT_EVERY): Effect.Effe
         Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
           const due = yield* Ref.modify(lastLogged, (map): readonly [boolean, Map<string, number>] => {
-            const at = map.get(key)
-            if (at !== undefined && now - at < everyMs) return [false, map]
+            if (!isDue(map.get(key), now, everyMs)) return [false, map]
             return [true, new Map(map).set(key, now)]
           })
           if (due) yield* log

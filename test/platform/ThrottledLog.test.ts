@@ -31,4 +31,12 @@ describe("ThrottledLog", () => {
       yield* TestClock.adjust("10 seconds")
       expect(yield* throttle.log("x", Effect.void)).toBe(true)
     }))
+
+  it("isDue: the same rule for a caller that keeps the last time itself (the supervisor's state)", () => {
+    expect(ThrottledLog.isDue(undefined, 0)).toBe(true)
+    expect(ThrottledLog.isDue(1_000, 60_999)).toBe(false)
+    expect(ThrottledLog.isDue(1_000, 61_000)).toBe(true)
+    expect(ThrottledLog.isDue(1_000, 1_500, "1 second")).toBe(false)
+    expect(ThrottledLog.isDue(1_000, 2_000, "1 second")).toBe(true)
+  })
 })

@@ -53,7 +53,7 @@ export interface State {
   readonly fileWatched: boolean
   /** Boxes the monitor booted whose exit it awaits (id -> pid): the liveness tick does not poll them. */
   readonly exitWatched: ReadonlyMap<string, number>
-  /** The last state-file error logged, and when (an unchanged one is repeated once a minute). */
+  /** The last state-file error logged, and when (an unchanged one is repeated once a minute: ThrottledLog.isDue). */
   readonly lastStateError: { readonly message: string; readonly at: number } | undefined
   /** The invalid records' problems already logged (SPEC §12): each is logged once while it lasts. */
   readonly reportedInvalid: ReadonlySet<string>

@@ -17,6 +17,7 @@ import { type BoxRecord } from "../../domain/BoxRecord.js"
 import { invalidRecordKey, invalidRecordProblem } from "../../domain/StateFileCodec.js"
 import { needsLivenessCheck } from "../../domain/Reconcile.js"
 import * as Supervision from "../../domain/Supervision.js"
+import * as ThrottledLog from "../../platform/ThrottledLog.js"
 import type { BootedBox, BoxRuntimeShape } from "../../runtime/BoxRuntime.js"
 import * as Liveness from "../../runtime/Liveness.js"
 import type { StateError, StateStoreShape } from "../../state/StateStore.js"
@@ -25,8 +26,6 @@ import { decideCycle, type LogLine, nameOf, restartFailed } from "./CycleDecisio
 import { SupervisorEvent } from "./SupervisorEvent.js"
 import { Change, type State, update } from "./SupervisorState.js"
 
-/** Repeats an unchanged state-file error at most this often. */
-const REPEAT_STATE_ERROR_MS = 60_000
 /** How often a death seen without an exit code is looked at again meanwhile. */
 const EXIT_CODE_POLL = Duration.millis(20)
 
@@ -89,7 +88,7 @@ export const run = (ctx: CycleContext, initial: State): Effect.Effect<State> =>
     if (Either.isLeft(snapshot)) {
       const message = snapshot.left.message
       const last = state.lastStateError
-      const repeated = last !== undefined && last.message === message && startedAt - last.at < REPEAT_STATE_ERROR_MS
+      const repeated = last !== undefined && last.message === message && !ThrottledLog.isDue(last.at, startedAt)
       state = update(state, Change.ReadFailed({ stamp: stampBefore, message, at: startedAt, logged: !repeated }))
       if (!repeated) yield* Effect.logError(`monitor: ${message}`)
       const end = yield* Clock.currentTimeMillis
