@@ -26,8 +26,6 @@ export { parseExitCodeFile } from "./internal/boxFiles.js"
 /** The box launcher and wrapper program: see internal/wrapper.sh. */
 export { WRAPPER_SCRIPT } from "./internal/wrapperScript.js"
 
-const isErrno = (error: unknown, code: string): boolean => errnoCode(error) === code
-
 /** `kill(pid, 0)`: about a microsecond, no identity or zombie check. EPERM means it exists. */
 export const pidExists = (pid: number): boolean => {
   if (!Number.isSafeInteger(pid) || pid <= 0) return false
@@ -35,7 +33,7 @@ export const pidExists = (pid: number): boolean => {
     process.kill(pid, 0)
     return true
   } catch (error) {
-    return isErrno(error, "EPERM")
+    return errnoCode(error) === "EPERM"
   }
 }
 

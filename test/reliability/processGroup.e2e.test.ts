@@ -7,9 +7,9 @@
 import { spawnSync } from "node:child_process"
 import { existsSync, readdirSync } from "node:fs"
 import * as http from "node:http"
-import * as net from "node:net"
 import { afterEach, beforeAll, describe, expect, it } from "vitest"
 import { isAlive, labs, procStat, requireBuild, waitFor } from "./support.js"
+import { freePort } from "../support/freePort.js"
 
 beforeAll(requireBuild)
 
@@ -31,16 +31,6 @@ const groupOf = (pgid: number): Array<Proc> =>
     const stat = procStat(Number(entry))
     if (stat === undefined || stat.pgid !== pgid || stat.state === "Z" || stat.state === "X") return []
     return [{ pid: Number(entry), startTime: stat.startTime }]
-  })
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
   })
 
 const serves = (port: number): Promise<boolean> =>

@@ -7,7 +7,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -18,6 +17,7 @@ import {
   waitFor
 } from "../support/systemdUserManager.js"
 import { missingTools } from "./tools.js"
+import { freePort } from "../support/freePort.js"
 
 const BUNDLE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "a3s-box.mjs")
 const UNIT = "a3s-box-monitor.service"
@@ -62,16 +62,6 @@ const awkwardProgram = (tag: string) => {
   const home = path.join(root, tag, "a3s home %h $USER & <x> back\\slash")
   return { node, script, home }
 }
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.on("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 
 interface Cli {
   readonly status: number | null

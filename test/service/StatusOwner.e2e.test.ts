@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { removeDir } from "../support/removeDir.js"
+import { freePort } from "../support/freePort.js"
 
 const BUNDLE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "a3s-box.mjs")
 
@@ -38,16 +39,6 @@ afterEach(async () => {
 afterAll(() => {
   if (root !== "") removeDir(root)
 })
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.on("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 
 /** A user: their own HOME (where the unit goes) and A3S_HOME. */
 const user = (tag: string) => {
