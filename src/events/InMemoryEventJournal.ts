@@ -35,8 +35,14 @@ export const make: Effect.Effect<InMemoryEventJournal> = Effect.gen(function*() 
   const follow = (since?: number) =>
     Stream.unwrapScoped(Effect.gen(function*() {
       const subscription = yield* PubSub.subscribe(hub)
-      const history = (yield* Ref.get(log)).filter(inRange({ since }))
-      return Stream.concat(Stream.fromIterable(history), Stream.fromQueue(subscription))
+      const all = yield* Ref.get(log)
+      const history = all.filter(inRange(since === undefined ? {} : { since }))
+      // Subscribed before the history was read: what both hold is dropped from the live part.
+      const seen = all.length
+      return Stream.concat(
+        Stream.fromIterable(history),
+        Stream.filter(Stream.fromQueue(subscription), (event) => event.seq > seen)
+      )
     }))
   return {
     append,
