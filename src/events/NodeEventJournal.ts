@@ -254,7 +254,7 @@ const openSource = (file: string, final: boolean): Source | undefined => {
  * gives the events appended since the last one (at most about one chunk's worth; an empty array
  * when there is nothing new). Synchronous and not thread-safe: one fiber polls it.
  */
-export class Cursor {
+class Cursor {
   private sources: Array<Source> = []
   private lastSeq = -Infinity
   private started = false
