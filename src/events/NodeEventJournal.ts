@@ -50,6 +50,7 @@ import { errorText } from "../platform/ErrorText.js"
 import * as ThrottledLog from "../platform/ThrottledLog.js"
 import * as FileLock from "../state/FileLock.js"
 import * as Home from "../state/Home.js"
+import * as JournalStats from "../telemetry/JournalStats.js"
 import { EventJournal, type EventJournalShape, type EventRange } from "./EventJournal.js"
 
 export interface Options {
@@ -67,10 +68,8 @@ export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 export const DEFAULT_KEEP = 3
 export const DEFAULT_POLL_INTERVAL = Duration.millis(200)
 
-/** Appends that failed (nothing was written) since this process started. */
-export const writeFailures = Metric.counter("a3s_box_journal_write_failures_total", {
-  description: "Event journal appends that failed (the events were not written)."
-})
+/** Appends that failed (nothing was written) since this process started (`/metrics` renders it). */
+export const writeFailures = JournalStats.writeFailures
 
 /** `events.jsonl` and its rotated files: the path of rotated file `n` (0 is the current file). */
 export const filePath = (home: string, n = 0): string => n === 0 ? Home.eventsFilePath(home) : `${Home.eventsFilePath(home)}.${n}`
