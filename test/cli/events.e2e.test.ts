@@ -4,6 +4,8 @@
  * and -f printing an event appended after it started, until SIGINT (exit 0).
  */
 import * as Effect from "effect/Effect"
+import { readFileSync } from "node:fs"
+import * as path from "node:path"
 import { afterEach, beforeAll, describe, expect, it } from "vitest"
 import type { NewBoxEvent } from "../../src/domain/BoxEvent.js"
 import * as NodeEventJournal from "../../src/events/NodeEventJournal.js"
@@ -46,6 +48,8 @@ describe("a3s-box events", () => {
     expect(all.code).toBe(0)
     const lines = all.stdout.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>)
     expect(lines.map((event) => event["seq"])).toEqual([1, 2, 3, 4, 5])
+    // Each event as stored.
+    expect(all.stdout).toBe(readFileSync(path.join(h.home, "events.jsonl"), "utf8"))
 
     const recent = await h.cli("events", "--since", "1m", "--format", "json")
     expect(recent.stdout.trim().split("\n").map((line) => (JSON.parse(line) as { seq: number }).seq)).toEqual([2, 3, 4, 5])
