@@ -44,11 +44,12 @@ export const command = Command.make("events", {
     const to = Option.isSome(until) ? yield* EventQuery.parseTime("--until", until.value, now) : undefined
     const wanted = EventQuery.matches(yield* EventQuery.parseFilters(filter))
     const journal = yield* EventJournal
-    const events = follow
+    // An --until already past leaves nothing to follow: the history up to it.
+    const events = follow && (to === undefined || to > now)
       // Like docker: following shows no history unless --since asks for some.
       ? journal.follow(from ?? now).pipe(
         Stream.filter((event) => to === undefined || Date.parse(event.time) <= to),
-        to === undefined ? (stream) => stream : Stream.interruptWhen(Effect.sleep(Math.max(0, to - now)))
+        to === undefined ? (stream) => stream : Stream.interruptWhen(Effect.sleep(to - now))
       )
       : journal.read({ ...(from === undefined ? {} : { since: from }), ...(to === undefined ? {} : { until: to }) })
     yield* events.pipe(
