@@ -11,6 +11,7 @@
 
 // domain: the records of the state file and their policies
 export * as BoxRecord from "./domain/BoxRecord.js"
+export * as BoxEvent from "./domain/BoxEvent.js"
 export * as BoxStatus from "./domain/BoxStatus.js"
 export * as HealthCheck from "./domain/HealthCheck.js"
 export * as RestartPolicy from "./domain/RestartPolicy.js"
@@ -25,6 +26,11 @@ export * as InMemoryStateStore from "./state/InMemoryStateStore.js"
 export * as NodeStateStore from "./state/NodeStateStore.js"
 export * as StateStore from "./state/StateStore.js"
 export * as SyncFileSystem from "./platform/SyncFileSystem.js"
+
+// events: the event journal (events.jsonl)
+export * as EventJournal from "./events/EventJournal.js"
+export * as InMemoryEventJournal from "./events/InMemoryEventJournal.js"
+export * as NodeEventJournal from "./events/NodeEventJournal.js"
 
 // runtime: box processes
 export * as BoxRuntime from "./runtime/BoxRuntime.js"

@@ -57,15 +57,18 @@ const typeErrors = (files: ReadonlyArray<string>): ReadonlyMap<string, string> =
 describe("the public API", () => {
   it("exports the tags, layers, schemas and errors a host app needs, as namespaces", () => {
     expect(Object.keys(A3sBox).sort()).toEqual([
+      "BoxEvent",
       "BoxRecord",
       "BoxRuntime",
       "BoxStatus",
       "Boxes",
       "Cli",
+      "EventJournal",
       "HealthCheck",
       "Heartbeat",
       "Home",
       "InMemoryBoxRuntime",
+      "InMemoryEventJournal",
       "InMemoryStateStore",
       "ListenAddress",
       "LocalBoxRuntime",
@@ -74,6 +77,7 @@ describe("the public API", () => {
       "MonitorConfig",
       "MonitorLease",
       "MonitorStats",
+      "NodeEventJournal",
       "NodeStateStore",
       "RestartPolicy",
       "ServiceInstaller",

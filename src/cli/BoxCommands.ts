@@ -1,4 +1,5 @@
 import * as Command from "@effect/cli/Command"
+import * as EventsCommand from "./EventsCommand.js"
 import * as InspectCommand from "./InspectCommand.js"
 import * as Layers from "./Layers.js"
 import * as LogsCommand from "./LogsCommand.js"
@@ -22,5 +23,6 @@ export const commands = [
   onLiveLayers(RestartCommand.command),
   onLiveLayers(RmCommand.command),
   onLiveLayers(LogsCommand.command),
-  onLiveLayers(InspectCommand.command)
+  onLiveLayers(InspectCommand.command),
+  onLiveLayers(EventsCommand.command)
 ] as const

@@ -3,7 +3,7 @@ import * as Layer from "effect/Layer"
 
 /**
  * The services the box commands run on: Node's file system and paths, the local-process box
- * runtime, and the state store of a home. Built only when a box command's handler runs
+ * runtime, and the state store and event journal (EventJournal) of a home. Built only when a box command's handler runs
  * (`Command.provide`), and their modules (state store, runtime, file locks) loaded only then
  * (LiveLayers.ts, imported dynamically): `--help` and other commands pay nothing for them.
  */

@@ -46,6 +46,8 @@ export interface ExpositionInput {
   readonly process: ProcessSample
   /** Also emit one series per box (restarts, health): grows with the fleet. */
   readonly perBox: boolean
+  /** This process's failed event journal appends (telemetry/JournalStats.ts); 0 when not given. */
+  readonly journalWriteFailures?: number
 }
 
 export const STATUS_BUCKETS = ["running", "paused", "dead", "created", "other"] as const
@@ -236,6 +238,12 @@ export const render = async (input: ExpositionInput): Promise<string> => {
     "histogram",
     histogramSamples("a3s_box_monitor_poll_duration_seconds", input.stats.cycleDurations)
   ))
+
+  new Counter({
+    name: "a3s_box_journal_write_failures_total",
+    help: "Event journal appends by this monitor that failed (the events were not written: a full disk, a read-only home).",
+    registers
+  }).inc(input.journalWriteFailures ?? 0)
 
   new Gauge({ name: "process_resident_memory_bytes", help: "Resident memory size in bytes.", registers }).set(
     input.process.residentMemoryBytes

@@ -21,6 +21,7 @@ import type { AddressInfo, Socket } from "node:net"
 import * as path from "node:path"
 import { MonitorConfig, stalenessThreshold } from "../domain/MonitorConfig.js"
 import { MonitorStats } from "../telemetry/MonitorStats.js"
+import * as JournalStats from "../telemetry/JournalStats.js"
 import { errnoCode, errorText } from "../platform/ErrorText.js"
 import { StateStore } from "../state/StateStore.js"
 import type * as Exposition from "./Exposition.js"
@@ -236,13 +237,15 @@ export const makeApp = (options: {
         })
       )
       const { snapshot, staleness: verdict } = yield* staleness
+      const journalWriteFailures = yield* JournalStats.writeFailureCount
       const body = yield* Effect.promise(() =>
         exposition.render({
           state,
           stats: snapshot,
           staleness: verdict,
           process: exposition.sampleProcess(),
-          perBox: options.perBox
+          perBox: options.perBox,
+          journalWriteFailures
         })
       )
       return HttpServerResponse.text(body, { contentType: exposition.CONTENT_TYPE, headers: NO_STORE })

@@ -13,4 +13,8 @@ export const home: Effect.Effect<string> = Config.string("A3S_HOME").pipe(
 export const stateFilePath = (homeDir: string): string => path.join(homeDir, "boxes.json")
 /** The state file's lock directory. Not `boxes.json.lock`: the original a3s-box flocks a file by that name. */
 export const stateLockPath = (homeDir: string): string => path.join(homeDir, "boxes.json.lk")
+/** The event journal (issue 14); rotated files are `events.jsonl.1`, `events.jsonl.2`, ... (1 the newest). */
+export const eventsFilePath = (homeDir: string): string => path.join(homeDir, "events.jsonl")
+/** The journal's append lock directory (FileLock.ts). */
+export const eventsLockPath = (homeDir: string): string => path.join(homeDir, "events.jsonl.lk")
 export const boxesDir = (homeDir: string): string => path.join(homeDir, "boxes")

@@ -32,6 +32,7 @@ describe("Help: every command's help, rendered from the command tree", () => {
       "a3s-box rm",
       "a3s-box logs",
       "a3s-box inspect",
+      "a3s-box events",
       "a3s-box monitor",
       "a3s-box monitor install",
       "a3s-box monitor uninstall",

@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Cli from "../../src/cli/Cli.js"
 import * as UsageErrors from "../../src/cli/UsageErrors.js"
 
-const COMMANDS = "run, ps, stop, start, restart, rm, logs, inspect, monitor, completion"
+const COMMANDS = "run, ps, stop, start, restart, rm, logs, inspect, events, monitor, completion"
 
 /** The parser's error for `args`, with its tag, and the CLI's message for it. */
 const usageError = (args: ReadonlyArray<string>) =>

@@ -43,7 +43,7 @@ describe("help and version", () => {
     [[]],
     [["--help"]],
     [["-h"]],
-    ...["run", "ps", "stop", "start", "restart", "rm", "logs", "inspect", "monitor", "completion"].map((c) => [[c, "--help"]]),
+    ...["run", "ps", "stop", "start", "restart", "rm", "logs", "inspect", "events", "monitor", "completion"].map((c) => [[c, "--help"]]),
     [["monitor", "install", "--help"]],
     [["monitor", "status", "-h"]]
   ])("a3s-box %j: usage first, at most 100 columns, no escapes in a pipe, exit 0", (args) => {

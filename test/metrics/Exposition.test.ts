@@ -71,10 +71,16 @@ describe("Exposition.render", () => {
       a3s_box_monitor_restarts_total: "counter",
       a3s_box_monitor_health_probes_total: "counter",
       a3s_box_monitor_poll_duration_seconds: "histogram",
+      a3s_box_journal_write_failures_total: "counter",
       process_resident_memory_bytes: "gauge",
       process_cpu_seconds_total: "counter",
       process_start_time_seconds: "gauge"
     })
+  })
+
+  it("renders the journal's failed appends (0 when not given)", async () => {
+    expect(valueOf(await render({ records: [] }), "a3s_box_journal_write_failures_total")).toBe(0)
+    expect(valueOf(await render({ records: [], journalWriteFailures: 3 }), "a3s_box_journal_write_failures_total")).toBe(3)
   })
 
   it("an empty state is an all-zero fleet with every status series present and state_ok 1", async () => {
