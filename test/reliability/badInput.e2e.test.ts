@@ -39,7 +39,7 @@ const RESTART_FORMS = "expected one of no, always, unless-stopped, on-failure, o
 
 const cases: ReadonlyArray<readonly [string, ReadonlyArray<Case>]> = [
   ["a3s-box", [
-    [["frobnicate"], 2, /^Error: unknown command 'frobnicate': use one of run, ps, stop, start, restart, rm, logs, inspect, monitor, completion \(see `a3s-box --help`\)\n$/],
+    [["frobnicate"], 2, /^Error: unknown command 'frobnicate': use one of run, ps, stop, start, restart, rm, logs, inspect, events, monitor, completion \(see `a3s-box --help`\)\n$/],
     [["--bogus"], 2, "Error: '--bogus' is not an option of `a3s-box` (see `a3s-box --help`)\n"]
   ]],
   ["run", [
