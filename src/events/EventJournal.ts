@@ -9,6 +9,12 @@ export interface EventRange {
   readonly until?: number
 }
 
+/** Whether `event`'s time lies in `range` (both ends inclusive): the one reading of a range, for every journal. */
+export const isInRange = (range: EventRange) => (event: BoxEvent): boolean => {
+  const at = Date.parse(event.time)
+  return (range.since === undefined || at >= range.since) && (range.until === undefined || at <= range.until)
+}
+
 /**
  * The event journal of one home (issue 14): appended by every process that changes a box, read
  * by `a3s-box events`, followed by hooks.

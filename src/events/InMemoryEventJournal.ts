@@ -5,16 +5,11 @@ import * as PubSub from "effect/PubSub"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import type { BoxEvent, NewBoxEvent } from "../domain/BoxEvent.js"
-import { EventJournal, type EventJournalShape, type EventRange } from "./EventJournal.js"
+import { EventJournal, type EventJournalShape, type EventRange, isInRange } from "./EventJournal.js"
 
 /** An event journal kept in memory (tests, embedders): `events` is everything appended, in order. */
 export interface InMemoryEventJournal extends EventJournalShape {
   readonly events: Effect.Effect<ReadonlyArray<BoxEvent>>
-}
-
-const inRange = (range: EventRange) => (event: BoxEvent): boolean => {
-  const at = Date.parse(event.time)
-  return (range.since === undefined || at >= range.since) && (range.until === undefined || at <= range.until)
 }
 
 export const make: Effect.Effect<InMemoryEventJournal> = Effect.gen(function*() {
@@ -31,12 +26,12 @@ export const make: Effect.Effect<InMemoryEventJournal> = Effect.gen(function*() 
       yield* PubSub.publishAll(hub, added)
     })
   const read = (range: EventRange) =>
-    Stream.unwrap(Effect.map(Ref.get(log), (events) => Stream.fromIterable(events.filter(inRange(range)))))
+    Stream.unwrap(Effect.map(Ref.get(log), (events) => Stream.fromIterable(events.filter(isInRange(range)))))
   const follow = (since?: number) =>
     Stream.unwrapScoped(Effect.gen(function*() {
       const subscription = yield* PubSub.subscribe(hub)
       const all = yield* Ref.get(log)
-      const history = all.filter(inRange(since === undefined ? {} : { since }))
+      const history = all.filter(isInRange(since === undefined ? {} : { since }))
       // Subscribed before the history was read: what both hold is dropped from the live part.
       const seen = all.length
       return Stream.concat(

@@ -46,12 +46,13 @@ import * as Stream from "effect/Stream"
 import * as nodeFs from "node:fs"
 import * as path from "node:path"
 import { BoxEvent, type NewBoxEvent } from "../domain/BoxEvent.js"
+import { makeDirectories, PRIVATE_DIR_MODE } from "../platform/Directories.js"
 import { errorText } from "../platform/ErrorText.js"
 import * as ThrottledLog from "../platform/ThrottledLog.js"
 import * as FileLock from "../state/FileLock.js"
 import * as Home from "../state/Home.js"
 import * as JournalStats from "../telemetry/JournalStats.js"
-import { EventJournal, type EventJournalShape, type EventRange } from "./EventJournal.js"
+import { EventJournal, type EventJournalShape, type EventRange, isInRange } from "./EventJournal.js"
 
 export interface Options {
   /** Rotate `events.jsonl` when an append would make it larger than this (bytes; default 10 MiB). */
@@ -343,11 +344,6 @@ class Cursor {
   }
 }
 
-const inRange = (range: EventRange) => (event: BoxEvent): boolean => {
-  const at = Date.parse(event.time)
-  return (range.since === undefined || at >= range.since) && (range.until === undefined || at <= range.until)
-}
-
 const cursorOf = (home: string) =>
   Effect.acquireRelease(Effect.sync(() => new Cursor(home)), (cursor) => Effect.sync(() => cursor.close()))
 
@@ -379,7 +375,7 @@ export const make = (home: string, options: Options = {}): Effect.Effect<EventJo
         const written = yield* mutex.withPermits(1)(
           // The home first: the lock directory is made in it.
           Effect.zipRight(
-            Effect.try({ try: () => nodeFs.mkdirSync(homeDir, { recursive: true, mode: 0o700 }), catch: (cause) => cause }),
+            Effect.tryPromise({ try: () => makeDirectories(homeDir, PRIVATE_DIR_MODE), catch: (cause) => cause }),
             FileLock.withLock(lock, (held) =>
             Effect.zipRight(
               held.verify,
@@ -407,7 +403,7 @@ export const make = (home: string, options: Options = {}): Effect.Effect<EventJo
         Stream.repeatEffectOption(Effect.suspend(() => {
           const events = cursor.poll()
           return events.length === 0 ? Effect.fail(Option.none()) : Effect.succeed(Chunk.unsafeFromArray(events))
-        })).pipe(Stream.flattenChunks, Stream.filter(inRange(range)))))
+        })).pipe(Stream.flattenChunks, Stream.filter(isInRange(range)))))
 
     const follow = (since?: number): Stream.Stream<BoxEvent> =>
       Stream.unwrapScoped(Effect.map(cursorOf(homeDir), (cursor) =>
@@ -416,7 +412,7 @@ export const make = (home: string, options: Options = {}): Effect.Effect<EventJo
           return events.length === 0
             ? Effect.as(Effect.sleep(pollInterval), Chunk.empty<BoxEvent>())
             : Effect.succeed(Chunk.unsafeFromArray(events))
-        })).pipe(Stream.filter(inRange(since === undefined ? {} : { since })))))
+        })).pipe(Stream.filter(isInRange(since === undefined ? {} : { since })))))
 
     return { append, read, follow, appended: Stream.fromPubSub(hub) }
   })

@@ -13,6 +13,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import * as NodeEventJournal from "../../src/events/NodeEventJournal.js"
 import { repoRoot, tempDirs } from "../state/support.js"
+import { waitFor } from "../support/CliHome.js"
 
 const dirs = tempDirs()
 const children: Array<ChildProcess> = []
@@ -48,14 +49,6 @@ const startWriter = (...args: ReadonlyArray<string>) => {
   return { output: () => output, exited }
 }
 
-const waitUntil = async (what: string, timeoutMs: number, check: () => boolean): Promise<void> => {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
-
 describe("NodeEventJournal across processes", () => {
   it("8 concurrent writer processes: every line parses, seqs are unique and contiguous, none lost, a follower sees them all", async () => {
     const PROCS = 8
@@ -65,7 +58,7 @@ describe("NodeEventJournal across processes", () => {
     const journal = await Effect.runPromise(NodeEventJournal.make(home, { pollInterval: "20 millis" }))
     const followed = Effect.runPromise(journal.follow().pipe(Stream.take(PROCS * EACH), Stream.runCollect))
     const writers = Array.from({ length: PROCS }, (_, i) => startWriter(home, `b${i}`, String(EACH), "4096", barrier))
-    await waitUntil("all writers ready", 60_000, () => writers.every((w) => w.output().includes("ready")))
+    await waitFor("all writers ready", () => writers.every((w) => w.output().includes("ready")), 60_000)
     fs.writeFileSync(barrier, "")
     const codes = await Promise.all(writers.map((w) => w.exited))
     expect(codes).toEqual(Array(PROCS).fill(0))
