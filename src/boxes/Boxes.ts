@@ -3,6 +3,7 @@
  * with the box runtime. The state store only reads, decodes and writes under its lock; this
  * module, above both the store and the runtime, is the one place that puts them together.
  */
+import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import type { BoxRecord } from "../domain/BoxRecord.js"
@@ -51,13 +52,14 @@ export const load: Effect.Effect<ReadonlyArray<BoxRecord>, StateError, StateStor
     const runtime = yield* BoxRuntime
     const records = yield* store.snapshot
     const observations = yield* observe(runtime, records)
-    const inMemory = reconcile(records, observations)
+    const at = yield* Clock.currentTimeMillis
+    const inMemory = reconcile(records, observations, at)
     if (!inMemory.changed) return records
     // Something died: apply it under the lock to a fresh read, so that a concurrent writer
     // is not clobbered. Pure: an observation only applies to the incarnation it was made
     // for, so a box restarted meanwhile (new pid) is left to the next load.
     return yield* store.modify((current) => {
-      const result = reconcile(current, observations)
+      const result = reconcile(current, observations, at)
       return [result.records, result.records]
     }).pipe(Effect.catchIf(isWriteFailure, (error) => Effect.as(notUpdated(store, error), inMemory.records)))
   }

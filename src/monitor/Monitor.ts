@@ -4,6 +4,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type { EventJournal } from "../events/EventJournal.js"
+import * as HomeEventJournal from "../events/HomeEventJournal.js"
 import * as LocalBoxRuntime from "../runtime/LocalBoxRuntime.js"
 import type { BoxRuntime } from "../runtime/BoxRuntime.js"
 import * as SyncFileSystem from "../platform/SyncFileSystem.js"
@@ -34,16 +36,17 @@ export const configFor = (home: string, options: MonitorOptions): MonitorConfig.
   ...(options.livenessTickMillis === undefined ? {} : { livenessTick: Duration.millis(options.livenessTickMillis) })
 })
 
-/** What a supervisor needs, on this host: the home's `boxes.json`, local processes, fresh stats, the config. */
+/** What a supervisor needs, on this host: the home's `boxes.json` and event journal, local processes, fresh stats, the config. */
 export const hostLayer = (
   config: MonitorConfig.MonitorConfigShape
 ): Layer.Layer<
-  StateStore | BoxRuntime | MonitorStats.MonitorStats | MonitorConfig.MonitorConfig,
+  StateStore | BoxRuntime | MonitorStats.MonitorStats | MonitorConfig.MonitorConfig | EventJournal,
   never,
   FileSystem.FileSystem
 > =>
   Layer.mergeAll(
     NodeStateStore.layer(config.home).pipe(Layer.provide(SyncFileSystem.layer)),
+    HomeEventJournal.layer(config.home),
     MonitorStats.layer,
     MonitorConfig.layer(config)
   ).pipe(
@@ -51,7 +54,7 @@ export const hostLayer = (
   )
 
 /** The services of `hostLayer`, which whatever runs beside the supervisor may use. */
-export type HostServices = StateStore | BoxRuntime | MonitorStats.MonitorStats | MonitorConfig.MonitorConfig
+export type HostServices = StateStore | BoxRuntime | MonitorStats.MonitorStats | MonitorConfig.MonitorConfig | EventJournal
 
 /**
  * The supervisor over `hostLayer`, exposing the host services too (to whatever runs beside it),
