@@ -4,7 +4,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type { EventJournal } from "../events/EventJournal.js"
+import { EventJournal } from "../events/EventJournal.js"
 import * as HomeEventJournal from "../events/HomeEventJournal.js"
 import * as LocalBoxRuntime from "../runtime/LocalBoxRuntime.js"
 import type { BoxRuntime } from "../runtime/BoxRuntime.js"
@@ -57,6 +57,29 @@ export const hostLayer = (
 export type HostServices = StateStore | BoxRuntime | MonitorStats.MonitorStats | MonitorConfig.MonitorConfig | EventJournal
 
 /**
+ * The monitor's own life in the journal (issue 14): `takeover` (when the lease it took named a
+ * previous holder) and `monitor-start` once it holds the home, `monitor-stop` when its scope
+ * closes, after everything built over it (the supervisor's last cycle) has stopped.
+ */
+export const journalLife: Layer.Layer<never, never, EventJournal | MonitorLease.HeldLease> = Layer.scopedDiscard(
+  Effect.gen(function*() {
+    const journal = yield* EventJournal
+    const held = yield* MonitorLease.HeldLease
+    const pid = held.holder.pid
+    yield* Effect.acquireRelease(
+      journal.append([
+        ...Option.match(held.previous, {
+          onNone: () => [],
+          onSome: (previous) => [{ type: "takeover" as const, pid, from_pid: previous.pid }]
+        }),
+        { type: "monitor-start", pid }
+      ]),
+      () => journal.append([{ type: "monitor-stop", pid }])
+    )
+  })
+)
+
+/**
  * The supervisor over `hostLayer`, exposing the host services too (to whatever runs beside it),
  * guarded as SPEC §11 requires: the home's lease is taken first (failing with
  * `MonitorAlreadyRunning` when another live monitor holds it, or waiting for it with
@@ -80,6 +103,7 @@ export const layer = <ROut = never, E = never>(
   return Supervisor.layer.pipe(
     Layer.provideMerge(Heartbeat.layer()),
     Layer.provideMerge(beside),
+    Layer.provideMerge(journalLife),
     Layer.provideMerge(MonitorLease.layer({ standby: options.standby ?? false })),
     Layer.provideMerge(hostLayer(config))
   )
