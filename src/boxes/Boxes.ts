@@ -3,7 +3,6 @@
  * with the box runtime. The state store only reads, decodes and writes under its lock; this
  * module, above both the store and the runtime, is the one place that puts them together.
  */
-import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import type { BoxRecord } from "../domain/BoxRecord.js"
@@ -52,14 +51,13 @@ export const load: Effect.Effect<ReadonlyArray<BoxRecord>, StateError, StateStor
     const runtime = yield* BoxRuntime
     const records = yield* store.snapshot
     const observations = yield* observe(runtime, records)
-    const at = yield* Clock.currentTimeMillis
-    const inMemory = reconcile(records, observations, at)
+    const inMemory = reconcile(records, observations)
     if (!inMemory.changed) return records
     // Something died: apply it under the lock to a fresh read, so that a concurrent writer
     // is not clobbered. Pure: an observation only applies to the incarnation it was made
     // for, so a box restarted meanwhile (new pid) is left to the next load.
     return yield* store.modify((current) => {
-      const result = reconcile(current, observations, at)
+      const result = reconcile(current, observations)
       return [result.records, result.records]
     }).pipe(Effect.catchIf(isWriteFailure, (error) => Effect.as(notUpdated(store, error), inMemory.records)))
   }
