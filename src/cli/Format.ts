@@ -1,4 +1,5 @@
-import { type BoxRecord, hasHealthCheck, shortIdOf } from "../domain/BoxRecord.js"
+import { type BoxRecord, hasHealthCheck, lastExitOf, restartsByReasonOf, shortIdOf } from "../domain/BoxRecord.js"
+import { signalOfExitCode } from "../domain/ExitSignal.js"
 import { type InvalidRecord, invalidRecordProblem } from "../domain/StateFileCodec.js"
 import * as BoxStatus from "../domain/BoxStatus.js"
 
@@ -10,7 +11,11 @@ export const isListedByDefault = (box: Pick<BoxRecord, "status">): boolean =>
 
 /**
  * The STATUS column: the status, then what an operator wants to know about it in parentheses:
- * `running (healthy, Restarts: 2)`, `running (health: starting)`, `dead (Exit 3)`, `stopped (Exit 143)`.
+ * `running (healthy, Restarts: 2)`, `running (health: starting)`, `dead (Exit 3)`, `stopped (Exit 143)`,
+ * `dead (Killed: SIGKILL, Restarts: 3 (2 crash, 1 unhealthy))`. A dead box whose code says a
+ * signal killed it (`ExitSignal.signalOfExitCode`: 128 + N) shows the signal; a box the user
+ * stopped shows its code (the stop's own signal is no news). How long the monitor's backoff
+ * still holds a dead box is not shown: it lives in the monitor's memory, not in the record.
  */
 export const statusText = (box: BoxRecord): string => {
   const notes: Array<string> = []
@@ -20,11 +25,37 @@ export const statusText = (box: BoxRecord): string => {
       else if (BoxStatus.isStarting(box)) notes.push("health: starting")
     }
   } else if (!BoxStatus.isCreated(box) && box.exit_code !== null) {
-    notes.push(`Exit ${box.exit_code}`)
+    const signal = BoxStatus.isDead(box) ? signalOfExitCode(box.exit_code) : null
+    notes.push(signal === null ? `Exit ${box.exit_code}` : `Killed: ${signal}`)
   }
-  if (box.restart_count > 0) notes.push(`Restarts: ${box.restart_count}`)
+  const restarts = restartsText(box)
+  if (restarts !== null) notes.push(`Restarts: ${restarts}`)
   return notes.length === 0 ? box.status : `${box.status} (${notes.join(", ")})`
 }
+
+/**
+ * The restarts of a box: the monitor's count (`restart_count`), then by reason when the record
+ * has them (`3 (2 crash, 1 unhealthy)`), manual ones after a `;` (they are not in the count).
+ * Null when there were none.
+ */
+export const restartsText = (box: BoxRecord): string | null => {
+  const byReason = restartsByReasonOf(box)
+  if (box.restart_count <= 0 && byReason.manual <= 0) return null
+  const automatic = [
+    ...(byReason.crash > 0 ? [`${byReason.crash} crash`] : []),
+    ...(byReason.unhealthy > 0 ? [`${byReason.unhealthy} unhealthy`] : [])
+  ].join(", ")
+  const manual = byReason.manual > 0 ? `${byReason.manual} manual` : ""
+  const detail = [automatic, manual].filter((part) => part !== "").join("; ")
+  return detail === "" ? String(box.restart_count) : `${box.restart_count} (${detail})`
+}
+
+/** A record as `inspect` shows it: issue 14's fields always there (null, zeros) even on records older than them. */
+export const inspectJson = (box: BoxRecord): BoxRecord => ({
+  ...box,
+  last_exit: lastExitOf(box),
+  restarts_by_reason: restartsByReasonOf(box)
+})
 
 const plural = (n: number, unit: string): string => `${n} ${unit}${n === 1 ? "" : "s"}`
 

@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Boxes from "../boxes/Boxes.js"
 import type { BoxRecord } from "../domain/BoxRecord.js"
 import * as BoxRef from "./BoxRef.js"
+import * as Format from "./Format.js"
 import { BoxFailures, rejectOptionLike } from "./CliErrors.js"
 
 /** `a3s-box inspect BOX...`: the records, as pretty JSON (an array, like docker). */
@@ -22,7 +23,7 @@ export const command = Command.make("inspect", {
       if (resolved._tag === "Right") found.push(resolved.right)
       else failures.push(resolved.left)
     }
-    yield* Console.log(JSON.stringify(found, null, 2))
+    yield* Console.log(JSON.stringify(found.map(Format.inspectJson), null, 2))
     if (failures.length > 0) return yield* new BoxFailures({ failures })
   })
 ).pipe(Command.withDescription("Show the full records of boxes as JSON"))

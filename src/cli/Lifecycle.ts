@@ -9,13 +9,15 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as crypto from "node:crypto"
 import * as path from "node:path"
-import type { BoxRecord } from "../domain/BoxRecord.js"
+import { type BoxRecord, countRestart } from "../domain/BoxRecord.js"
+import type { EventJournal } from "../events/EventJournal.js"
 import * as BoxStatus from "../domain/BoxStatus.js"
 import { type BootedBox, BoxRuntime, type BootFailed, type SignalRefused, type StopFailed } from "../runtime/BoxRuntime.js"
 import { boxesDir } from "../state/Home.js"
 import { type StateError, StateStore } from "../state/StateStore.js"
 import * as BoxNames from "./BoxNames.js"
 import * as BoxRef from "./BoxRef.js"
+import * as Journal from "./Journal.js"
 import { BoxBeingStopped, BoxFileError, BoxIsActive, BoxVanished, NameInUse } from "./CliErrors.js"
 import type { RunSpec } from "./RunSpec.js"
 import * as Transitions from "./Transitions.js"
@@ -23,7 +25,8 @@ import * as Transitions from "./Transitions.js"
 /**
  * The box operations behind the commands: create, boot, stop, start, remove. Each keeps the
  * state lock only for its short read-modify-writes, never while a process boots or stops,
- * and re-checks the box (same id, same incarnation) when it records an outcome.
+ * and re-checks the box (same id, same incarnation) when it records an outcome. What each one
+ * recorded is then told to the event journal (issue 14: `Journal.ts`).
  */
 
 /**
@@ -50,7 +53,7 @@ export const resolve = (ref: string): Effect.Effect<BoxRecord, StateError | BoxR
  * Inserts the record of a new box (status `created`). The name check and the insert happen in
  * one locked update, so two concurrent `run --name x` cannot both get the name.
  */
-export const create = (spec: RunSpec): Effect.Effect<BoxRecord, StateError | NameInUse, StateStore> =>
+export const create = (spec: RunSpec): Effect.Effect<BoxRecord, StateError | NameInUse, StateStore | EventJournal> =>
   shielded(Effect.gen(function*() {
     const store = yield* StateStore
     const home = yield* homeDir
@@ -69,7 +72,9 @@ export const create = (spec: RunSpec): Effect.Effect<BoxRecord, StateError | Nam
         return [Either.right(record), [...records, record]]
       }
     )
-    return yield* outcome
+    const record = yield* outcome
+    yield* Journal.append([Journal.created(record)])
+    return record
   }))
 
 const asIncarnation = (box: BoxRecord, booted: Pick<BootedBox, "pid" | "pidStartTime">): BoxRecord => ({
@@ -103,11 +108,12 @@ const BootOutcome = Data.taggedEnum<BootOutcome>()
  * (a CLI SIGKILLed in between leaves a process that exits 125 without running it).
  */
 export const boot = (
-  box: BoxRecord
+  box: BoxRecord,
+  options: BootOptions = {}
 ): Effect.Effect<
   { readonly box: BoxRecord; readonly booted: Option.Option<BootedBox> },
   StateError | BootFailed | BoxVanished,
-  StateStore | BoxRuntime
+  StateStore | BoxRuntime | EventJournal
 > =>
   shielded(Effect.gen(function*() {
     const store = yield* StateStore
@@ -120,12 +126,20 @@ export const boot = (
       if (BoxStatus.isActive(current) || BoxStatus.isStopping(current)) return [BootOutcome.Raced({ box: current }), records]
       // Stopped by the user while this boot ran (a `created` box of `run`, a dead one of `start`): the stop wins.
       if (BoxStatus.isStopped(current) && !BoxStatus.isStopped(box)) return [BootOutcome.Raced({ box: current }), records]
-      const next = Transitions.started(current, booted, now)
+      const started = Transitions.started(current, booted, now)
+      // A `restart` by the user counts only as a manual one: `restart_count` counts the monitor's (SPEC §2).
+      const next = options.manual === true ? { ...started, restarts_by_reason: countRestart(current, "manual") } : started
       return [BootOutcome.Recorded({ box: next }), Transitions.replace(records, next)]
     }).pipe(Effect.tapError(() => discard(box, booted)))
     switch (outcome._tag) {
       case "Recorded":
         if (booted.release !== undefined) yield* booted.release
+        yield* Journal.append([
+          ...(options.manual === true
+            ? [Journal.restarted(outcome.box, outcome.box.restarts_by_reason?.manual ?? 1)]
+            : []),
+          Journal.started(outcome.box)
+        ])
         return { box: outcome.box, booted: Option.some(booted) }
       case "Raced":
         yield* discard(box, booted)
@@ -136,16 +150,21 @@ export const boot = (
     }
   }))
 
+export interface BootOptions {
+  /** A `restart` by the user: counted in `restarts_by_reason.manual` and journalled as a manual restart. */
+  readonly manual?: boolean
+}
+
 /**
  * `start`: boots a created, stopped or dead box (clears `stopped_by_user`, `exit_code`; sets
  * `started_at`; `restart_count` is left alone: it counts automatic restarts). A running box is
  * left as it is, as docker does.
  */
-export const start = (box: BoxRecord) =>
+export const start = (box: BoxRecord, options: BootOptions = {}) =>
   Effect.gen(function*() {
     if (BoxStatus.isActive(box)) return box
     if (BoxStatus.isStopping(box)) return yield* new BoxBeingStopped({ box: box.name })
-    return (yield* boot(box)).box
+    return (yield* boot(box, options)).box
   })
 
 /** What step (1) of `stop` found and did under the lock. */
@@ -188,7 +207,7 @@ const stoppableWithoutProcess = (box: BoxRecord): boolean => BoxStatus.isDead(bo
 export const stopWithOutcome = (
   box: BoxRecord,
   timeoutSecs: Option.Option<number> = Option.none()
-): Effect.Effect<StopOutcome, StateError | StopFailed | SignalRefused | BoxVanished, StateStore | BoxRuntime> =>
+): Effect.Effect<StopOutcome, StateError | StopFailed | SignalRefused | BoxVanished, StateStore | BoxRuntime | EventJournal> =>
   shielded(Effect.gen(function*() {
     const store = yield* StateStore
     const runtime = yield* BoxRuntime
@@ -208,6 +227,7 @@ export const stopWithOutcome = (
     })
     if (intent._tag === "Vanished") return yield* new BoxVanished({ box: box.name })
     if (intent._tag === "AlreadyStopped") return { box: intent.box, already: true }
+    if (intent._tag === "Recorded") yield* Journal.append([Journal.stopped(intent.box)])
     if (intent._tag === "NotRunning" || intent._tag === "Recorded") return { box: intent.box, already: false }
     const { before, marked } = intent
     const target = Option.match(timeoutSecs, { onNone: () => marked, onSome: (secs) => ({ ...marked, stop_timeout: secs }) })
@@ -224,14 +244,16 @@ export const stopWithOutcome = (
       )
     )
     const exitCode = Option.isSome(stopped) ? stopped : yield* runtime.exitCode(marked)
-    const recorded = yield* store.modify((records) => {
+    const at = yield* Clock.currentTimeMillis
+    const [recorded, wrote] = yield* store.modify((records): readonly [readonly [BoxRecord, boolean], ReadonlyArray<BoxRecord>] => {
       const current = BoxRef.findById(records, box.id)
       if (current === undefined || !BoxStatus.isStopping(current) || !Transitions.sameIncarnation(current, marked)) {
-        return [current ?? Transitions.stopped(marked, Option.getOrNull(exitCode)), records] as const
+        return [[current ?? Transitions.stopped(marked, Option.getOrNull(exitCode)), false], records]
       }
-      const next = Transitions.stopped(current, Option.getOrNull(exitCode))
-      return [next, Transitions.replace(records, next)] as const
+      const next = Transitions.stopped(current, Option.getOrNull(exitCode), at)
+      return [[next, true], Transitions.replace(records, next)]
     })
+    if (wrote) yield* Journal.append([Journal.stopped(recorded)])
     return { box: recorded, already: false }
   }))
 
@@ -239,7 +261,7 @@ export const stopWithOutcome = (
 export const stop = (
   box: BoxRecord,
   timeoutSecs: Option.Option<number> = Option.none()
-): Effect.Effect<BoxRecord, StateError | StopFailed | SignalRefused | BoxVanished, StateStore | BoxRuntime> =>
+): Effect.Effect<BoxRecord, StateError | StopFailed | SignalRefused | BoxVanished, StateStore | BoxRuntime | EventJournal> =>
   Effect.map(stopWithOutcome(box, timeoutSecs), (outcome) => outcome.box)
 
 /** Whether `dir` is a box directory of this home (`<home>/boxes/<something>`): only those are deleted. */
@@ -263,11 +285,12 @@ export const removeBoxDir = (box: BoxRecord) =>
 export const forget = (box: BoxRecord) =>
   shielded(Effect.gen(function*() {
     const store = yield* StateStore
-    yield* store.modify((records) =>
+    const removed = yield* store.modify((records) =>
       BoxRef.findById(records, box.id) === undefined
-        ? [undefined, records] as const
-        : [undefined, Transitions.without(records, box.id)] as const
+        ? [false, records] as const
+        : [true, Transitions.without(records, box.id)] as const
     )
+    if (removed) yield* Journal.append([Journal.destroyed(box)])
     yield* removeBoxDir(box)
   }))
 

@@ -52,7 +52,7 @@ export const flags = {
   ),
   metricsPerBox: Options.boolean("metrics-per-box").pipe(
     Options.withDescription(
-      "With --metrics-addr: also export restarts and health per box name"
+      "With --metrics-addr: also export restarts, health, last exit code and start time per box"
     )
   ),
   standby: Options.boolean("standby").pipe(

@@ -4,7 +4,7 @@ import { forEachBox } from "./EachBox.js"
 import * as Lifecycle from "./Lifecycle.js"
 import { boxesArg, timeFlag, validateTime } from "./StopCommand.js"
 
-/** `a3s-box restart [-t S] BOX...`: stop (if running) then start. */
+/** `a3s-box restart [-t S] BOX...`: stop (if running) then start; a manual restart (`restarts_by_reason.manual`). */
 
 export const command = Command.make("restart", { time: timeFlag, boxes: boxesArg }, ({ boxes, time }) =>
   Effect.gen(function*() {
@@ -12,7 +12,7 @@ export const command = Command.make("restart", { time: timeFlag, boxes: boxesArg
     yield* forEachBox("restart", boxes, (box) =>
       Effect.gen(function*() {
         const stopped = yield* Lifecycle.stop(box, timeout)
-        yield* Lifecycle.start(stopped)
+        yield* Lifecycle.start(stopped, { manual: true })
       }))
   })
 ).pipe(Command.withDescription("Stop boxes (if running) and start them again"))

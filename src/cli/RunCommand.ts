@@ -2,6 +2,7 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { ensureDirectories, PRIVATE_DIR_MODE } from "../platform/Directories.js"
@@ -15,6 +16,8 @@ import { StateStore } from "../state/StateStore.js"
 import * as BoxRef from "./BoxRef.js"
 import { BoxFileError, InvalidFlag } from "./CliErrors.js"
 import * as HomeWarning from "./HomeWarning.js"
+import type { NewBoxEvent } from "../domain/BoxEvent.js"
+import * as Journal from "./Journal.js"
 import * as Lifecycle from "./Lifecycle.js"
 import * as LogStream from "./LogStream.js"
 import * as Outcome from "./Outcome.js"
@@ -88,14 +91,20 @@ const recordExit = (box: BoxRecord, code: number) =>
     const runtime = yield* BoxRuntime
     if (runtime.killRemains !== undefined) yield* runtime.killRemains([box])
     const store = yield* StateStore
-    const removed = yield* store.modify((records) => {
+    const at = yield* Clock.currentTimeMillis
+    type Recorded = { readonly removed: boolean; readonly events: ReadonlyArray<NewBoxEvent> }
+    const { events, removed } = yield* store.modify((records): readonly [Recorded, ReadonlyArray<BoxRecord>] => {
       const current = BoxRef.findById(records, box.id)
-      if (current === undefined) return [box.auto_remove, records] as const
-      if (!BoxStatus.isRunning(current) || !Transitions.sameIncarnation(current, box)) return [false, records] as const
+      if (current === undefined) return [{ removed: box.auto_remove, events: [] }, records]
+      if (!BoxStatus.isRunning(current) || !Transitions.sameIncarnation(current, box)) {
+        return [{ removed: false, events: [] }, records]
+      }
+      const dead = Transitions.exited(current, code, at)
       return current.auto_remove
-        ? [true, Transitions.without(records, box.id)] as const
-        : [false, Transitions.replace(records, Transitions.exited(current, code))] as const
+        ? [{ removed: true, events: [Journal.died(dead), Journal.destroyed(dead)] }, Transitions.without(records, box.id)]
+        : [{ removed: false, events: [Journal.died(dead)] }, Transitions.replace(records, dead)]
     })
+    yield* Journal.append(events)
     if (removed) yield* Lifecycle.removeBoxDir(box)
   })
 

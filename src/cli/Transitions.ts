@@ -1,5 +1,5 @@
 import * as path from "node:path"
-import { type BoxRecord, hasHealthCheck, shortIdOf } from "../domain/BoxRecord.js"
+import { type BoxRecord, hasHealthCheck, lastExit, shortIdOf } from "../domain/BoxRecord.js"
 import type { BootedBox } from "../runtime/BoxRuntime.js"
 import { boxesDir } from "../state/Home.js"
 import type { RunSpec } from "./RunSpec.js"
@@ -63,9 +63,13 @@ export const started = (box: BoxRecord, booted: Pick<BootedBox, "pid" | "pidStar
  */
 export const stopping = (box: BoxRecord): BoxRecord => ({ ...box, status: "stopping", stopped_by_user: true })
 
-/** The process is gone after a user stop. */
-export const stopped = (box: BoxRecord, exitCode: number | null): BoxRecord => ({
+/**
+ * The process is gone after a user stop. With `at` (epoch ms: a process was stopped then, not a
+ * dead or created box merely recorded stopped) its `last_exit` is set too.
+ */
+export const stopped = (box: BoxRecord, exitCode: number | null, at?: number): BoxRecord => ({
   ...box,
+  ...(at === undefined ? {} : { last_exit: lastExit(exitCode, at) }),
   status: "stopped",
   pid: null,
   pid_start_time: null,
@@ -75,9 +79,10 @@ export const stopped = (box: BoxRecord, exitCode: number | null): BoxRecord => (
   health_retries: 0
 })
 
-/** An attached box's process ended by itself: like the monitor's reconcile, it is dead. */
-export const exited = (box: BoxRecord, exitCode: number): BoxRecord => ({
+/** An attached box's process ended by itself (at `at`, epoch ms): like the monitor's reconcile, it is dead. */
+export const exited = (box: BoxRecord, exitCode: number, at?: number): BoxRecord => ({
   ...box,
+  ...(at === undefined ? {} : { last_exit: lastExit(exitCode, at) }),
   status: "dead",
   pid: null,
   pid_start_time: null,

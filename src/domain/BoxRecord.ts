@@ -1,5 +1,25 @@
 import * as Schema from "effect/Schema"
+import { signalOfExitCode } from "./ExitSignal.js"
 import { HealthCheck } from "./HealthCheck.js"
+
+/**
+ * How the box's last run ended (issue 14): its exit code, the signal that killed it when the
+ * code says so (see `ExitSignal.signalOfExitCode`), and when the death was recorded (RFC 3339).
+ */
+export const LastExit = Schema.Struct({
+  code: Schema.NullOr(Schema.Number),
+  signal: Schema.NullOr(Schema.String),
+  at: Schema.String
+})
+export type LastExit = typeof LastExit.Type
+
+/** The restarts of a box by what caused them (issue 14). `crash + unhealthy` is `restart_count`. */
+export const RestartsByReason = Schema.Struct({
+  crash: Schema.optionalWith(Schema.Number, { default: () => 0 }),
+  unhealthy: Schema.optionalWith(Schema.Number, { default: () => 0 }),
+  manual: Schema.optionalWith(Schema.Number, { default: () => 0 })
+})
+export type RestartsByReason = typeof RestartsByReason.Type
 
 /**
  * One box as recorded in `boxes.json` (SPEC §2). Snake_case keys, as the original
@@ -40,7 +60,14 @@ export const BoxRecord = Schema.Struct({
   health_retries: Schema.optionalWith(Schema.Number, { default: () => 0 }),
   health_last_check: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
   stop_signal: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
-  stop_timeout: Schema.optionalWith(Schema.NullOr(Schema.Number), { default: () => null })
+  stop_timeout: Schema.optionalWith(Schema.NullOr(Schema.Number), { default: () => null }),
+  /**
+   * Issue 14's additions: absent from older records (and from the original a3s-box's), and
+   * left absent until there is something to say, so a record nobody restarted is written
+   * back as it was read. Read them through `lastExitOf` / `restartsByReasonOf`.
+   */
+  last_exit: Schema.optional(Schema.NullOr(LastExit)),
+  restarts_by_reason: Schema.optional(RestartsByReason)
 }).annotations({ identifier: "BoxRecord", parseOptions: { onExcessProperty: "preserve" } })
 
 export type BoxRecord = typeof BoxRecord.Type
@@ -63,13 +90,42 @@ export const stopTimeoutSecs = (box: Pick<BoxRecord, "stop_timeout">): number =>
 /** First 12 hex characters of the id without dashes. */
 export const shortIdOf = (id: string): string => id.replaceAll("-", "").slice(0, 12)
 
-/** The state when the live process of an active box is found gone (SPEC §3). */
-export const markDead = (box: BoxRecord, exitCode: number | null): BoxRecord => ({
-  ...box,
-  status: "dead",
-  pid: null,
-  pid_start_time: null,
-  health_status: "none",
-  health_retries: 0,
-  exit_code: box.exit_code ?? exitCode
+export const noRestarts: RestartsByReason = { crash: 0, unhealthy: 0, manual: 0 }
+
+/** The box's last exit, null when none was recorded (or the record is older than issue 14). */
+export const lastExitOf = (box: Pick<BoxRecord, "last_exit">): LastExit | null => box.last_exit ?? null
+
+/** The box's restarts by reason, zeros for a record that has none. */
+export const restartsByReasonOf = (box: Pick<BoxRecord, "restarts_by_reason">): RestartsByReason =>
+  box.restarts_by_reason ?? noRestarts
+
+/** One more restart for `reason` in the record's counts (`restart_count` is the caller's: manual restarts leave it). */
+export const countRestart = (box: BoxRecord, reason: keyof RestartsByReason): RestartsByReason => {
+  const counts = restartsByReasonOf(box)
+  return { ...counts, [reason]: counts[reason] + 1 }
+}
+
+/** The `last_exit` of a death with this exit code, recorded at `at` (epoch ms). */
+export const lastExit = (code: number | null, at: number): LastExit => ({
+  code,
+  signal: signalOfExitCode(code),
+  at: new Date(at).toISOString()
 })
+
+/**
+ * The state when the live process of an active box is found gone (SPEC §3). With `at` (epoch
+ * ms: when the death is recorded) the record's `last_exit` is set too.
+ */
+export const markDead = (box: BoxRecord, exitCode: number | null, at?: number): BoxRecord => {
+  const code = box.exit_code ?? exitCode
+  const dead: BoxRecord = {
+    ...box,
+    status: "dead",
+    pid: null,
+    pid_start_time: null,
+    health_status: "none",
+    health_retries: 0,
+    exit_code: code
+  }
+  return at === undefined ? dead : { ...dead, last_exit: lastExit(code, at) }
+}

@@ -37,10 +37,10 @@ export const needsLivenessCheck = (box: BoxRecord): boolean => isActive(box)
 /**
  * SPEC §3, pure: every active box observed dead (for its current incarnation) becomes
  * `dead` (`pid` and `pid_start_time` null, `health_status` "none", `health_retries` 0,
- * `exit_code` from the exit-code file when it is unknown), or is removed when it has
- * `auto_remove`. Active boxes without an observation, and inactive boxes, are unchanged.
+ * `exit_code` from the exit-code file when it is unknown; with `at`, the time the death is
+ * recorded, `last_exit` too), or is removed when it has `auto_remove`. Active boxes without an observation, and inactive boxes, are unchanged.
  */
-export const reconcile = (records: ReadonlyArray<BoxRecord>, observations: Observations): ReconcileResult => {
+export const reconcile = (records: ReadonlyArray<BoxRecord>, observations: Observations, at?: number): ReconcileResult => {
   // Only a death changes anything: with none observed, nothing need be looked at.
   let anyDead = false
   for (const liveness of observations.values()) {
@@ -63,7 +63,7 @@ export const reconcile = (records: ReadonlyArray<BoxRecord>, observations: Obser
       removed.push(box)
       continue
     }
-    const dead = markDead(box, liveness.exitCode)
+    const dead = markDead(box, liveness.exitCode, at)
     died.push(dead)
     next.push(dead)
   }

@@ -1,6 +1,6 @@
 import * as Data from "effect/Data"
 import type { BoxRecord } from "./BoxRecord.js"
-import { hasHealthCheck, isActive, markDead } from "./BoxRecord.js"
+import { countRestart, hasHealthCheck, isActive, markDead } from "./BoxRecord.js"
 import { isDead, isRunning, isStopped, isUnhealthy } from "./BoxStatus.js"
 import { type Liveness, type Observations, reconcile } from "./Reconcile.js"
 import * as RestartPolicy from "./RestartPolicy.js"
@@ -106,9 +106,13 @@ export interface Boot {
   readonly pidStartTime: number | null
 }
 
-/** SPEC §7: the record of a box the monitor has just restarted. */
-export const recordRestart = (box: BoxRecord, boot: Boot, now: number): BoxRecord => ({
+/** The journal's (and `restarts_by_reason`'s) name for why the monitor restarted a box. */
+export const journalReason = (reason: RestartReason): "crash" | "unhealthy" => reason === "dead" ? "crash" : "unhealthy"
+
+/** SPEC §7: the record of a box the monitor has just restarted (for `reason`: a crash by default). */
+export const recordRestart = (box: BoxRecord, boot: Boot, now: number, reason: RestartReason = "dead"): BoxRecord => ({
   ...box,
+  restarts_by_reason: countRestart(box, journalReason(reason)),
   status: "running",
   pid: boot.pid,
   pid_start_time: boot.pidStartTime,
@@ -134,7 +138,7 @@ export const RecordOutcome = Data.taggedEnum<RecordOutcome>()
  * stops the process it booted, so nothing runs unrecorded).
  */
 export const recordRestarts = (
-  boots: ReadonlyArray<{ readonly decided: BoxRecord; readonly boot: Boot }>,
+  boots: ReadonlyArray<{ readonly decided: BoxRecord; readonly boot: Boot; readonly reason?: RestartReason }>,
   now: number
 ) =>
 (records: ReadonlyArray<BoxRecord>): readonly [ReadonlyArray<RecordOutcome>, ReadonlyArray<BoxRecord>] => {
@@ -148,7 +152,7 @@ export const recordRestarts = (
       outcomes.set(current.id, RecordOutcome.Dropped({ reason: droppedReason(current) }))
       return current
     }
-    const restarted = recordRestart(current, entry.boot, now)
+    const restarted = recordRestart(current, entry.boot, now, entry.reason)
     outcomes.set(current.id, RecordOutcome.Recorded({ box: restarted }))
     changed = true
     return restarted
@@ -183,7 +187,7 @@ export const UnhealthyStopOutcome = Data.taggedEnum<UnhealthyStopOutcome>()
  * dead (with the exit code the stop observed, when the record has none) and restarted like a
  * dead box. A box someone else already reconciled as dead is left as it is and still restarted.
  */
-export const afterUnhealthyStop = (decided: BoxRecord, exitCode: number | null) =>
+export const afterUnhealthyStop = (decided: BoxRecord, exitCode: number | null, at?: number) =>
 (records: ReadonlyArray<BoxRecord>): readonly [UnhealthyStopOutcome, ReadonlyArray<BoxRecord>] => {
   const index = records.findIndex((r) => r.id === decided.id)
   const current = records[index]
@@ -196,7 +200,7 @@ export const afterUnhealthyStop = (decided: BoxRecord, exitCode: number | null) 
     return [UnhealthyStopOutcome.Aborted({ reason: "it was restarted by someone else meanwhile" }), records]
   }
   const next = records.slice()
-  next[index] = markDead(current, exitCode)
+  next[index] = markDead(current, exitCode, at)
   return [UnhealthyStopOutcome.MarkedDead(), next]
 }
 
@@ -260,6 +264,8 @@ export interface ProbeReport {
   readonly verdict: ProbeVerdict
   /** Epoch ms when the probe finished. */
   readonly at: number
+  /** What a failed probe said (its output, or why it failed), for the journal. */
+  readonly output?: string | undefined
 }
 
 /**
@@ -294,6 +300,11 @@ export const applyProbes = (reports: ReadonlyArray<ProbeReport>) =>
 
 export interface CycleCommit {
   readonly outcomes: ReadonlyArray<RecordOutcome>
+  /** The deaths the write recorded (their new records), and the boxes removed for `auto_remove` (their last records). */
+  readonly died: ReadonlyArray<BoxRecord>
+  readonly removed: ReadonlyArray<BoxRecord>
+  /** The health status changes the probe results made, as written. */
+  readonly healthChanges: ReadonlyArray<HealthChange>
   /** The records as written (or as found, when nothing changed). */
   readonly records: ReadonlyArray<BoxRecord>
 }
@@ -308,14 +319,39 @@ export interface CycleCommit {
 export const commitCycle = (
   observations: Observations,
   reports: ReadonlyArray<ProbeReport>,
-  boots: ReadonlyArray<{ readonly decided: BoxRecord; readonly boot: Boot }>,
+  boots: ReadonlyArray<{ readonly decided: BoxRecord; readonly boot: Boot; readonly reason?: RestartReason }>,
   now: number
 ) =>
 (records: ReadonlyArray<BoxRecord>): readonly [CycleCommit, ReadonlyArray<BoxRecord>] => {
-  const reconciled = reconcile(records, observations).records
-  const [, probed] = applyProbes(reports)(reconciled)
+  const reconciled = reconcile(records, observations, now)
+  const [, probed] = applyProbes(reports)(reconciled.records)
+  const healthChanges = reports.length === 0 ? [] : healthChangesOf(reconciled.records, probed)
   const [outcomes, next] = recordRestarts(boots, now)(probed)
-  return [{ outcomes, records: next }, next] as const
+  return [{ outcomes, died: reconciled.died, removed: reconciled.removed, healthChanges, records: next }, next] as const
+}
+
+/** A box whose `health_status` a write changed. */
+export interface HealthChange {
+  readonly box: BoxRecord
+  readonly from: string
+  readonly to: string
+}
+
+/** The health status changes from `before` to `after` (the same boxes, in the same order). */
+export const healthChangesOf = (
+  before: ReadonlyArray<BoxRecord>,
+  after: ReadonlyArray<BoxRecord>
+): ReadonlyArray<HealthChange> => {
+  if (before === after) return []
+  const changes: Array<HealthChange> = []
+  for (let i = 0; i < after.length; i++) {
+    const a = before[i]
+    const b = after[i]!
+    if (a !== undefined && a !== b && a.id === b.id && a.health_status !== b.health_status) {
+      changes.push({ box: b, from: a.health_status, to: b.health_status })
+    }
+  }
+  return changes
 }
 
 // ---------------------------------------------------------------------------

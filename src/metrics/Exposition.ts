@@ -7,7 +7,7 @@
  * outside world, kept apart so that tests can pass fixed numbers.
  */
 import { Counter, Gauge, type Metric, Registry } from "prom-client"
-import type { BoxRecord } from "../domain/BoxRecord.js"
+import { type BoxRecord, lastExitOf } from "../domain/BoxRecord.js"
 import * as BoxStatus from "../domain/BoxStatus.js"
 import { CYCLE_BUCKETS, type MonitorStatsSnapshot, PROBE_OUTCOMES, RESTART_KEYS } from "../telemetry/MonitorStats.js"
 import type { Staleness } from "./Staleness.js"
@@ -44,7 +44,7 @@ export interface ExpositionInput {
   readonly stats: MonitorStatsSnapshot
   readonly staleness: Staleness
   readonly process: ProcessSample
-  /** Also emit one series per box (restarts, health): grows with the fleet. */
+  /** Also emit one series per box (restarts, health, last exit code, start time): grows with the fleet. */
   readonly perBox: boolean
   /** This process's failed event journal appends (telemetry/JournalStats.ts); 0 when not given. */
   readonly journalWriteFailures?: number
@@ -71,6 +71,19 @@ export const PER_BOX_HEALTH = ["healthy", "unhealthy", "starting", "none"] as co
 /** A recorded `health_status`, with unknown values read as `none`. */
 export const perBoxHealth = (status: string): (typeof PER_BOX_HEALTH)[number] =>
   (PER_BOX_HEALTH as ReadonlyArray<string>).includes(status) ? (status as (typeof PER_BOX_HEALTH)[number]) : "none"
+
+/** The code the box's last run ended with (its `last_exit`, else the recorded `exit_code`), null when none is known. */
+export const lastExitCode = (box: BoxRecord): number | null => {
+  const code = lastExitOf(box)?.code ?? box.exit_code
+  return code !== null && Number.isFinite(code) ? code : null
+}
+
+/** When the box's current run started (epoch seconds), for active boxes with a readable `started_at`; else null. */
+export const startTimeSeconds = (box: BoxRecord): number | null => {
+  if (!BoxStatus.isActive(box) || box.started_at === null) return null
+  const millis = Date.parse(box.started_at)
+  return Number.isNaN(millis) ? null : millis / 1000
+}
 
 /** A restart count as a counter can carry it: a negative or non-finite count (a hand-edited file) reads as 0. */
 const restarts = (box: Pick<BoxRecord, "restart_count">): number =>
@@ -192,11 +205,28 @@ export const render = async (input: ExpositionInput): Promise<string> => {
         labelNames: ["box", "status"] as const,
         registers
       })
+      // Labelled by name and short id too (issue 14): one series per box even if names clash.
+      const lastExit = new Gauge({
+        name: "a3s_box_last_exit_code",
+        help: "The exit code of each box's last run (128 + N: killed by signal N), for boxes with a known one.",
+        labelNames: ["box", "box_id"] as const,
+        registers
+      })
+      const startTime = new Gauge({
+        name: "a3s_box_start_time_seconds",
+        help: "When each running or paused box's current run started, in seconds since the unix epoch.",
+        labelNames: ["box", "box_id"] as const,
+        registers
+      })
       for (const box of input.state.records) {
         // Names are unique in a sound file; should two boxes share one, their numbers add up
         // (inc) rather than producing a duplicate series.
         boxRestarts.inc({ box: box.name }, restarts(box))
         boxHealth.inc({ box: box.name, status: perBoxHealth(box.health_status) }, 1)
+        const code = lastExitCode(box)
+        if (code !== null) lastExit.set({ box: box.name, box_id: box.short_id }, code)
+        const started = startTimeSeconds(box)
+        if (started !== null) startTime.set({ box: box.name, box_id: box.short_id }, started)
       }
     }
   }

@@ -4,6 +4,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import { EventJournal } from "../events/EventJournal.js"
+import * as NodeEventJournal from "../events/NodeEventJournal.js"
 import * as LocalBoxRuntime from "../runtime/LocalBoxRuntime.js"
 import type { BoxRuntime } from "../runtime/BoxRuntime.js"
 import * as SyncFileSystem from "../platform/SyncFileSystem.js"
@@ -34,16 +36,17 @@ export const configFor = (home: string, options: MonitorOptions): MonitorConfig.
   ...(options.livenessTickMillis === undefined ? {} : { livenessTick: Duration.millis(options.livenessTickMillis) })
 })
 
-/** What a supervisor needs, on this host: the home's `boxes.json`, local processes, fresh stats, the config. */
+/** What a supervisor needs, on this host: the home's `boxes.json` and event journal, local processes, fresh stats, the config. */
 export const hostLayer = (
   config: MonitorConfig.MonitorConfigShape
 ): Layer.Layer<
-  StateStore | BoxRuntime | MonitorStats.MonitorStats | MonitorConfig.MonitorConfig,
+  StateStore | BoxRuntime | MonitorStats.MonitorStats | MonitorConfig.MonitorConfig | EventJournal,
   never,
   FileSystem.FileSystem
 > =>
   Layer.mergeAll(
     NodeStateStore.layer(config.home).pipe(Layer.provide(SyncFileSystem.layer)),
+    NodeEventJournal.layer(config.home),
     MonitorStats.layer,
     MonitorConfig.layer(config)
   ).pipe(
@@ -51,7 +54,30 @@ export const hostLayer = (
   )
 
 /** The services of `hostLayer`, which whatever runs beside the supervisor may use. */
-export type HostServices = StateStore | BoxRuntime | MonitorStats.MonitorStats | MonitorConfig.MonitorConfig
+export type HostServices = StateStore | BoxRuntime | MonitorStats.MonitorStats | MonitorConfig.MonitorConfig | EventJournal
+
+/**
+ * The monitor's own life in the journal (issue 14): `takeover` (when the lease it took named a
+ * previous holder) and `monitor-start` once it holds the home, `monitor-stop` when its scope
+ * closes, after everything built over it (the supervisor's last cycle) has stopped.
+ */
+export const journalLife: Layer.Layer<never, never, EventJournal | MonitorLease.HeldLease> = Layer.scopedDiscard(
+  Effect.gen(function*() {
+    const journal = yield* EventJournal
+    const held = yield* MonitorLease.HeldLease
+    const pid = held.holder.pid
+    yield* Effect.acquireRelease(
+      journal.append([
+        ...Option.match(held.previous, {
+          onNone: () => [],
+          onSome: (previous) => [{ type: "takeover" as const, pid, from_pid: previous.pid }]
+        }),
+        { type: "monitor-start", pid }
+      ]),
+      () => journal.append([{ type: "monitor-stop", pid }])
+    )
+  })
+)
 
 /**
  * The supervisor over `hostLayer`, exposing the host services too (to whatever runs beside it),
@@ -77,6 +103,7 @@ export const layer = <ROut = never, E = never>(
   return Supervisor.layer.pipe(
     Layer.provideMerge(Heartbeat.layer()),
     Layer.provideMerge(beside),
+    Layer.provideMerge(journalLife),
     Layer.provideMerge(MonitorLease.layer({ standby: options.standby ?? false })),
     Layer.provideMerge(hostLayer(config))
   )

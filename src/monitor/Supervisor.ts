@@ -14,6 +14,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Backoff from "../domain/Backoff.js"
 import { isHealthy } from "../domain/BoxStatus.js"
+import { EventJournal } from "../events/EventJournal.js"
 import { BoxRuntime } from "../runtime/BoxRuntime.js"
 import { StateFileChange, StateStore } from "../state/StateStore.js"
 import * as Cycle from "./internal/cycle.js"
@@ -53,7 +54,8 @@ import { MonitorStats } from "./MonitorStats.js"
  * - The **liveness tick** (`internal/livenessTick.ts`, 100 ms) polls the pids of active boxes
  *   the monitor did not boot, and the state file's stamp while it is not watched.
  *
- * Needs only `StateStore`, `BoxRuntime`, `MonitorConfig`, `MonitorStats` and the `Clock`.
+ * Needs only `StateStore`, `BoxRuntime`, `MonitorConfig`, `MonitorStats`, `EventJournal` (where
+ * what it records is told, after each write: issue 14) and the `Clock`.
  */
 export interface SupervisorShape {
   /** Asks for a poll cycle as soon as possible (coalesced with any already pending). */
@@ -71,12 +73,13 @@ const keepGoing = <A, E, R, B>(name: string, effect: Effect.Effect<A, E, R>, fal
 export const make: Effect.Effect<
   SupervisorShape,
   never,
-  StateStore | BoxRuntime | MonitorConfig | MonitorStats | Scope.Scope
+  StateStore | BoxRuntime | MonitorConfig | MonitorStats | EventJournal | Scope.Scope
 > = Effect.gen(function*() {
   const store = yield* StateStore
   const runtime = yield* BoxRuntime
   const config = yield* MonitorConfig
   const stats = yield* MonitorStats
+  const journal = yield* EventJournal
   const backoff = Backoff.machine({ base: config.backoffBase, cap: config.backoffCap, reset: config.backoffReset })
 
   const events = yield* Queue.unbounded<SupervisorEvent>()
@@ -93,12 +96,13 @@ export const make: Effect.Effect<
     store,
     runtime,
     stats,
+    journal,
     backoff,
     offer,
     exitWaiters,
     stops,
     timers,
-    unhealthyRestart: (box) => Workers.unhealthyRestart(runtime, store, offer, box)
+    unhealthyRestart: (box) => Workers.unhealthyRestart(runtime, store, journal, offer, box)
   }
 
   /**
@@ -141,7 +145,7 @@ export const make: Effect.Effect<
           }
           // A failure may make the box unhealthy, a first success changes its status: write it now.
           return SupervisorState.update(state, SupervisorState.Change.Probed({
-            report: { box, verdict, at },
+            report: { box, verdict, at, ...(result._tag === "Unhealthy" ? { output: result.reason } : {}) },
             wantsCycle: verdict === "failed" || !isHealthy(box)
           }))
         }),
@@ -153,6 +157,7 @@ export const make: Effect.Effect<
             next = failed.state
             yield* stats.restarted("unhealthy", "error")
             yield* Cycle.writeLogs([failed.log])
+            yield* journal.append([failed.event])
           }
           return SupervisorState.update(next, SupervisorState.Change.UnhealthyStopDone({ id: box.id, killedForHealth }))
         })
@@ -233,5 +238,5 @@ export const make: Effect.Effect<
 })
 
 /** The supervisor, running for as long as the layer's scope is open. */
-export const layer: Layer.Layer<Supervisor, never, StateStore | BoxRuntime | MonitorConfig | MonitorStats> = Layer
+export const layer: Layer.Layer<Supervisor, never, StateStore | BoxRuntime | MonitorConfig | MonitorStats | EventJournal> = Layer
   .scoped(Supervisor, make)

@@ -31,9 +31,42 @@ describe("Format.statusText", () => {
     ["a dead box, code unknown", makeBox({ status: "dead", exit_code: null }), "dead"],
     ["a stopped box", makeBox({ status: "stopped", exit_code: 143 }), "stopped (Exit 143)"],
     ["a created box", makeBox({ status: "created" }), "created"],
-    ["a status another tool wrote", makeBox({ status: "restart_starting", restart_count: 1 }), "restart_starting (Restarts: 1)"]
+    ["a status another tool wrote", makeBox({ status: "restart_starting", restart_count: 1 }), "restart_starting (Restarts: 1)"],
+    ["a dead box killed by a signal (128 + N)", makeBox({ status: "dead", exit_code: 137 }), "dead (Killed: SIGKILL)"],
+    ["a dead box that exited 255 (no signal 127)", makeBox({ status: "dead", exit_code: 255 }), "dead (Exit 255)"],
+    ["a dead box that exited 128", makeBox({ status: "dead", exit_code: 128 }), "dead (Exit 128)"],
+    [
+      "restarts by reason",
+      makeBox({
+        status: "dead",
+        exit_code: 143,
+        restart_count: 3,
+        restarts_by_reason: { crash: 2, unhealthy: 1, manual: 0 }
+      }),
+      "dead (Killed: SIGTERM, Restarts: 3 (2 crash, 1 unhealthy))"
+    ],
+    [
+      "manual restarts, not in the monitor's count",
+      makeBox({ status: "running", restart_count: 1, restarts_by_reason: { crash: 1, unhealthy: 0, manual: 2 } }),
+      "running (Restarts: 1 (1 crash; 2 manual))"
+    ],
+    [
+      "only manual restarts",
+      makeBox({ status: "running", restarts_by_reason: { crash: 0, unhealthy: 0, manual: 1 } }),
+      "running (Restarts: 0 (1 manual))"
+    ]
   ])("%s", (_, box, expected) => {
     expect(Format.statusText(box)).toBe(expected)
+  })
+})
+
+describe("Format.inspectJson", () => {
+  it("gives an older record issue 14's fields with their defaults, and keeps a newer one's", () => {
+    const old = makeBox({ status: "dead" })
+    expect(Format.inspectJson(old)).toEqual({ ...old, last_exit: null, restarts_by_reason: { crash: 0, unhealthy: 0, manual: 0 } })
+    const last_exit = { code: 1, signal: null, at: "2026-01-01T00:00:00.000Z" }
+    const newer = makeBox({ status: "dead", last_exit, restarts_by_reason: { crash: 1, unhealthy: 0, manual: 0 } })
+    expect(Format.inspectJson(newer)).toEqual(newer)
   })
 })
 

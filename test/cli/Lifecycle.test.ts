@@ -14,6 +14,8 @@ import { BoxRuntime, StopFailed } from "../../src/runtime/BoxRuntime.js"
 import * as InMemoryBoxRuntime from "../../src/runtime/InMemoryBoxRuntime.js"
 import * as InMemoryStateStore from "../../src/state/InMemoryStateStore.js"
 import { StateStore } from "../../src/state/StateStore.js"
+import { EventJournal } from "../../src/events/EventJournal.js"
+import * as InMemoryEventJournal from "../../src/events/InMemoryEventJournal.js"
 import { makeBox } from "../monitor/boxes.js"
 
 const HOME = "/nonexistent/a3s-home"
@@ -26,7 +28,8 @@ const fileSystem = FileSystem.layerNoop({
 const servicesWith = <R>(initial: ReadonlyArray<BoxRecord>, runtime: Layer.Layer<R | BoxRuntime>) =>
   InMemoryStateStore.layer(initial, `${HOME}/boxes.json`).pipe(
     Layer.provideMerge(runtime),
-    Layer.provideMerge(fileSystem)
+    Layer.provideMerge(fileSystem),
+    Layer.provideMerge(InMemoryEventJournal.layer)
   )
 
 const services = (initial: ReadonlyArray<BoxRecord> = []) => servicesWith(initial, InMemoryBoxRuntime.layer)
@@ -307,9 +310,11 @@ describe("Lifecycle.stop", () => {
       const control = yield* InMemoryBoxRuntime.InMemoryBoxRuntimeControl
       const store = yield* StateStore
       const runtime = yield* BoxRuntime
+      const journal = yield* EventJournal
       duringBoot = Lifecycle.stop(created).pipe(
         Effect.provideService(StateStore, store),
         Effect.provideService(BoxRuntime, runtime),
+        Effect.provideService(EventJournal, journal),
         Effect.orDie,
         Effect.asVoid
       )

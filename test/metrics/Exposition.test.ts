@@ -177,6 +177,28 @@ describe("Exposition.render", () => {
     const out = await render({ records: fixtureRecords })
     expect(out.types.has("a3s_box_box_restarts_total")).toBe(false)
     expect(out.types.has("a3s_box_box_health")).toBe(false)
+    expect(out.types.has("a3s_box_last_exit_code")).toBe(false)
+    expect(out.types.has("a3s_box_start_time_seconds")).toBe(false)
+  })
+
+  it("per-box last exit code (last_exit, else exit_code; none when unknown) and start time of active boxes", async () => {
+    const records = [
+      box({ name: "crashed", status: "dead", exit_code: 137, last_exit: { code: 137, signal: "SIGKILL", at: "2026-01-01T00:00:00.000Z" } }),
+      box({ name: "older", status: "stopped", exit_code: 143 }),
+      box({ name: "up", status: "running", started_at: "2026-01-01T00:00:10.500Z", last_exit: { code: 1, signal: null, at: "2026-01-01T00:00:09.000Z" } }),
+      box({ name: "fresh", status: "running", exit_code: null, started_at: "garbage" })
+    ]
+    const out = await render({ records, perBox: true })
+    const id = (name: string) => records.find((b) => b.name === name)!.short_id
+    expect(out.types.get("a3s_box_last_exit_code")).toBe("gauge")
+    expect(out.types.get("a3s_box_start_time_seconds")).toBe("gauge")
+    expect(valueOf(out, "a3s_box_last_exit_code", { box: "crashed", box_id: id("crashed") })).toBe(137)
+    expect(valueOf(out, "a3s_box_last_exit_code", { box: "older", box_id: id("older") })).toBe(143)
+    expect(valueOf(out, "a3s_box_last_exit_code", { box: "up", box_id: id("up") })).toBe(1)
+    expect(out.labelsOf("a3s_box_last_exit_code")).toHaveLength(3)
+    expect(valueOf(out, "a3s_box_start_time_seconds", { box: "up", box_id: id("up") })).toBe(1_767_225_610.5)
+    expect(out.labelsOf("a3s_box_start_time_seconds")).toHaveLength(1)
+    expect(out.duplicates).toEqual([])
   })
 
   it("per-box series carry each box's restarts and health, with names escaped", async () => {

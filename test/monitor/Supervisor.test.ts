@@ -10,6 +10,7 @@ import * as Lifecycle from "../../src/cli/Lifecycle.js"
 import type { BoxRecord } from "../../src/domain/BoxRecord.js"
 import { BoxRuntime } from "../../src/runtime/BoxRuntime.js"
 import { StateStore } from "../../src/state/StateStore.js"
+import { EventJournal } from "../../src/events/EventJournal.js"
 import { Hang, Unhealthy } from "../../src/runtime/InMemoryBoxRuntime.js"
 import { healthCheck, makeBox } from "./boxes.js"
 import { advanceUntil, bootsOf, type Harness, messages, now, settle, start } from "./harness.js"
@@ -235,6 +236,7 @@ describe("Supervisor: stop means stop (a user stop ends a crash loop)", () => {
       Lifecycle.stopWithOutcome(box).pipe(
         Effect.provideService(StateStore, h.store),
         Effect.provideService(BoxRuntime, h.boxRuntime),
+        Effect.provideService(EventJournal, h.journal),
         Effect.orDie
       ))
 

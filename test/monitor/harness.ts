@@ -10,7 +10,10 @@ import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
+import type { BoxEvent } from "../../src/domain/BoxEvent.js"
 import type { BoxRecord } from "../../src/domain/BoxRecord.js"
+import { EventJournal } from "../../src/events/EventJournal.js"
+import * as InMemoryEventJournal from "../../src/events/InMemoryEventJournal.js"
 import * as MonitorConfig from "../../src/monitor/MonitorConfig.js"
 import * as MonitorStats from "../../src/monitor/MonitorStats.js"
 import * as Supervisor from "../../src/monitor/Supervisor.js"
@@ -34,6 +37,10 @@ export interface Harness {
   readonly stats: MonitorStats.MonitorStatsShape
   readonly supervisor: Supervisor.SupervisorShape
   readonly logs: ReadonlyArray<LogLine>
+  /** The event journal the supervisor appends to (in memory). */
+  readonly journal: InMemoryEventJournal.InMemoryEventJournal
+  /** Everything appended to the journal so far, in order. */
+  readonly events: Effect.Effect<ReadonlyArray<BoxEvent>>
   /** The record of a box by name (fails the test if it is gone). */
   readonly box: (name: string) => Effect.Effect<BoxRecord>
   /** The record of a box by name, if present. */
@@ -87,8 +94,10 @@ export const start = (
       ? InMemoryStateStore.layer(boxes)
       : Layer.effectContext(Effect.map(InMemoryStateStore.make(boxes), (store) =>
         Context.make(StateStore, wrapStore(store)).pipe(Context.add(InMemoryStateStore.InMemoryStateStoreControl, store))))
+    const journal = yield* InMemoryEventJournal.make
     const services = Layer.mergeAll(
       storeLayer,
+      Layer.succeed(EventJournal, journal),
       MonitorStats.layer,
       MonitorConfig.layer({ ...testConfig, ...options.config })
     ).pipe(Layer.provideMerge(runtimeLayer))
@@ -104,6 +113,8 @@ export const start = (
       stats: Context.get(ctx, MonitorStats.MonitorStats),
       supervisor: Context.get(ctx, Supervisor.Supervisor),
       logs,
+      journal,
+      events: journal.events,
       find,
       box: (name: string) =>
         Effect.flatMap(find(name), Option.match({

@@ -3,12 +3,15 @@
  * records it read, what it observed of their processes and the time, which boxes to boot, which
  * unhealthy ones to stop, what to log and what to write. The cycle (`cycle.ts`) only performs it.
  */
+import * as Duration from "effect/Duration"
 import * as Backoff from "../../domain/Backoff.js"
+import type { NewBoxEvent } from "../../domain/BoxEvent.js"
 import type { BoxRecord } from "../../domain/BoxRecord.js"
 import { isDead } from "../../domain/BoxStatus.js"
 import { type Observations, reconcile } from "../../domain/Reconcile.js"
 import * as RestartPolicy from "../../domain/RestartPolicy.js"
 import * as Supervision from "../../domain/Supervision.js"
+import * as JournalEvents from "./journalEvents.js"
 import { Change, type State, update, updateAll } from "./SupervisorState.js"
 
 /** How long a death seen without an exit code waits for the wrapper to write it (LocalBoxRuntime.stop waits as long). */
@@ -38,6 +41,12 @@ export interface CycleDecision {
   readonly observations: Observations
   readonly reports: ReadonlyArray<Supervision.ProbeReport>
   readonly changed: boolean
+  /**
+   * The journal entries of what this decision alone settles (the monitor's memory, not the
+   * file): a give-up, a backoff wait announced. Appended after the cycle's write, with what
+   * the write recorded (`JournalEvents.ofCommit`).
+   */
+  readonly events: ReadonlyArray<NewBoxEvent>
 }
 
 /**
@@ -75,6 +84,7 @@ export const decideCycle = (
   backoff: Backoff.Machine
 ): CycleDecision => {
   const logs: Array<LogLine> = []
+  const events: Array<NewBoxEvent> = []
   let next = state
   let observations = observed
   let recheck: ReadonlyArray<string> = []
@@ -90,6 +100,7 @@ export const decideCycle = (
     if (limit === null) continue
     next = update(next, Change.GaveUp({ id: box.id }))
     logs.push({ level: "Warning", message: `monitor: box ${nameOf(box)}) will not be restarted again: ${limit}`, box })
+    events.push(JournalEvents.gaveUp(box))
   }
   const reports = next.pendingProbes
   next = update(next, Change.ProbesTaken({ count: reports.length }))
@@ -120,6 +131,7 @@ export const decideCycle = (
         box,
         annotations: { event: "backing_off", backoff_remaining_secs: Backoff.seconds(decision.remaining) }
       })
+      events.push(JournalEvents.backoff(box, decision.until, decision.next.failures))
     }
   }
   next = updateAll(next, changes)
@@ -132,20 +144,21 @@ export const decideCycle = (
       annotations: { event: "restarting", policy: box.restart_policy, exit_code: box.exit_code }
     })
   }
-  return { state: next, boots, stops, logs, recheck, observations, reports, changed: reconciled.changed }
+  return { state: next, boots, stops, logs, recheck, observations, reports, changed: reconciled.changed, events }
 }
 
-/** A restart attempt that failed at `now`: the box backs off; the line to log. */
+/** A restart attempt that failed at `now`: the box backs off; the line to log, and the journal's entry of the wait. */
 export const restartFailed = (
   state: State,
   candidate: Supervision.Candidate,
   reason: string,
   now: number,
   backoff: Backoff.Machine
-): { readonly state: State; readonly log: LogLine } => {
+): { readonly state: State; readonly log: LogLine; readonly event: NewBoxEvent } => {
   const { next, wait } = backoff.attemptFailed(state.backoffs.get(candidate.box.id), now)
   return {
     state: update(state, Change.RestartFailed({ id: candidate.box.id, next })),
+    event: JournalEvents.backoff(candidate.box, now + Duration.toMillis(wait), next.failures),
     log: {
       level: "Error",
       message: `monitor: failed to restart box ${nameOf(candidate.box)}): ${reason} (next retry in ${Backoff.formatSeconds(wait)})`,

@@ -13,6 +13,7 @@ import * as FiberMap from "effect/FiberMap"
 import * as FiberSet from "effect/FiberSet"
 import * as LogLevel from "effect/LogLevel"
 import type * as Backoff from "../../domain/Backoff.js"
+import type { NewBoxEvent } from "../../domain/BoxEvent.js"
 import { type BoxRecord } from "../../domain/BoxRecord.js"
 import { invalidRecordKey, invalidRecordProblem } from "../../domain/StateFileCodec.js"
 import { needsLivenessCheck } from "../../domain/Reconcile.js"
@@ -20,9 +21,11 @@ import * as Supervision from "../../domain/Supervision.js"
 import * as ThrottledLog from "../../platform/ThrottledLog.js"
 import type { BootedBox, BoxRuntimeShape } from "../../runtime/BoxRuntime.js"
 import * as Liveness from "../../runtime/Liveness.js"
+import type { EventJournalShape } from "../../events/EventJournal.js"
 import type { StateError, StateStoreShape } from "../../state/StateStore.js"
 import type { MonitorStatsShape } from "../MonitorStats.js"
 import { decideCycle, type LogLine, nameOf, restartFailed } from "./CycleDecision.js"
+import * as JournalEvents from "./journalEvents.js"
 import { SupervisorEvent } from "./SupervisorEvent.js"
 import { Change, type State, update } from "./SupervisorState.js"
 
@@ -34,6 +37,8 @@ export interface CycleContext {
   readonly store: StateStoreShape
   readonly runtime: BoxRuntimeShape
   readonly stats: MonitorStatsShape
+  /** Where what the cycle recorded is told (issue 14), after its write. */
+  readonly journal: EventJournalShape
   readonly backoff: Backoff.Machine
   readonly offer: (event: SupervisorEvent) => Effect.Effect<void>
   /** The exit waiters of the boxes the monitor booted, by box id. */
@@ -91,11 +96,16 @@ export const run = (ctx: CycleContext, initial: State): Effect.Effect<State> =>
       const repeated = last !== undefined && last.message === message && !ThrottledLog.isDue(last.at, startedAt)
       state = update(state, Change.ReadFailed({ stamp: stampBefore, message, at: startedAt, logged: !repeated }))
       if (!repeated) yield* Effect.logError(`monitor: ${message}`)
+      // Journalled once per problem (not at every throttled repeat of its log line).
+      if (last === undefined || last.message !== message) yield* ctx.journal.append([{ type: "state-corrupt", detail: message }])
       const end = yield* Clock.currentTimeMillis
       yield* stats.cycleCompleted(end, (end - startedAt) / 1000, false)
       return state
     }
-    if (state.lastStateError !== undefined) yield* Effect.logInfo(`monitor: state file ${store.path} is readable again`)
+    if (state.lastStateError !== undefined) {
+      yield* Effect.logInfo(`monitor: state file ${store.path} is readable again`)
+      yield* ctx.journal.append([{ type: "state-recovered" }])
+    }
     state = update(state, Change.ReadOk({ invalid: unchanged ? undefined : yield* reportInvalid(store, state.reportedInvalid) }))
     const records = snapshot.right
     const full = state.fullCycleDue
@@ -114,6 +124,8 @@ export const run = (ctx: CycleContext, initial: State): Effect.Effect<State> =>
     const decision = decideCycle(state, records, observed, now, backoff)
     state = decision.state
     yield* writeLogs(decision.logs)
+    // The journal's entries of this cycle, appended once its write is done and its boots released.
+    const journalled: Array<NewBoxEvent> = []
     if (decision.recheck.length > 0) {
       yield* FiberSet.run(ctx.timers, Effect.zipRight(Effect.sleep(EXIT_CODE_POLL), ctx.offer(SupervisorEvent.Recheck({ ids: decision.recheck }))))
     }
@@ -135,6 +147,7 @@ export const run = (ctx: CycleContext, initial: State): Effect.Effect<State> =>
         }
         const failed = restartFailed(state, candidate, attempt.left.reason, at, backoff)
         state = failed.state
+        journalled.push(failed.event)
         yield* stats.restarted(candidate.reason, "error")
         yield* writeLogs([failed.log])
       }
@@ -147,15 +160,21 @@ export const run = (ctx: CycleContext, initial: State): Effect.Effect<State> =>
       const commit = Supervision.commitCycle(
         decision.observations,
         decision.reports,
-        booted.map((b) => ({ decided: b.candidate.box, boot: b.booted })),
+        booted.map((b) => ({ decided: b.candidate.box, boot: b.booted, reason: b.candidate.reason })),
         now
       )
       const written = yield* Effect.either(store.modify(commit))
       // Not written: what this cycle found is looked at again next time (a full cycle).
       state = update(state, Change.Written({ records: Either.isRight(written) ? written.right.records : undefined }))
       if (Either.isLeft(written) && booted.length === 0) yield* Effect.logError(`monitor: ${written.left.message}`)
-      state = yield* settleBoots(ctx, state, booted, Either.map(written, (w) => w.outcomes), now)
+      state = yield* settleBoots(ctx, state, booted, Either.map(written, (w) => w.outcomes), now, journalled)
+      if (Either.isRight(written)) {
+        const reasons = new Map(booted.map((b) => [b.candidate.box.id, b.candidate.reason]))
+        journalled.unshift(...JournalEvents.ofCommit(written.right, decision.reports, reasons))
+      }
     }
+    // The journal never fails, and the restarts are running by now: nothing waits on it but this cycle's end.
+    yield* ctx.journal.append([...journalled, ...decision.events])
     state = update(state, Change.CycleEnded({ stamp: wrote ? yield* currentStamp : stampBefore }))
     for (const box of decision.stops) yield* FiberMap.run(ctx.stops, box.id, Effect.interruptible(ctx.unhealthyRestart(box)))
     const end = yield* Clock.currentTimeMillis
@@ -201,7 +220,8 @@ const settleBoots = (
   initial: State,
   booted: ReadonlyArray<Booted>,
   written: Either.Either<ReadonlyArray<Supervision.RecordOutcome>, StateError>,
-  now: number
+  now: number,
+  journalled: Array<NewBoxEvent>
 ): Effect.Effect<State> =>
   Effect.gen(function*() {
     const { backoff, runtime, stats } = ctx
@@ -211,6 +231,7 @@ const settleBoots = (
         yield* stopUnrecorded(runtime, b.candidate.box, b.booted)
         const failed = restartFailed(state, b.candidate, `cannot record it: ${written.left.message}`, now, backoff)
         state = failed.state
+        journalled.push(failed.event)
         yield* stats.restarted(b.candidate.reason, "error")
         yield* writeLogs([failed.log])
       }

@@ -11,9 +11,11 @@ import * as Option from "effect/Option"
 import type { BoxRecord } from "../../domain/BoxRecord.js"
 import * as Supervision from "../../domain/Supervision.js"
 import { type BoxRuntimeShape, ProbeResult } from "../../runtime/BoxRuntime.js"
+import type { EventJournalShape } from "../../events/EventJournal.js"
 import type { StateStoreShape } from "../../state/StateStore.js"
 import { aboutBox } from "./cycle.js"
 import { nameOf } from "./CycleDecision.js"
+import * as JournalEvents from "./journalEvents.js"
 import { SupervisorEvent } from "./SupervisorEvent.js"
 import type { State } from "./SupervisorState.js"
 
@@ -50,6 +52,7 @@ export const probe = (
 export const unhealthyRestart = (
   runtime: BoxRuntimeShape,
   store: StateStoreShape,
+  journal: EventJournalShape,
   offer: (event: SupervisorEvent) => Effect.Effect<void>,
   box: BoxRecord
 ): Effect.Effect<void> =>
@@ -62,8 +65,16 @@ export const unhealthyRestart = (
     ).pipe(Effect.annotateLogs({ event: "unhealthy", policy: box.restart_policy }))
     const stopped = yield* Effect.either(runtime.stop(box))
     if (Either.isLeft(stopped)) return yield* done(false, stopped.left.reason)
+    const stoppedAt = yield* Clock.currentTimeMillis
+    const mark = Supervision.afterUnhealthyStop(box, Option.getOrNull(stopped.right), stoppedAt)
+    // The record as this stop marked it dead (none when someone else had already): its death is journalled.
+    let markedDead: BoxRecord | undefined
     const marked = yield* Effect.either(
-      store.modify(Supervision.afterUnhealthyStop(box, Option.getOrNull(stopped.right)))
+      store.modify((records) => {
+        const [outcome, next] = mark(records)
+        markedDead = next === records ? undefined : next.find((r) => r.id === box.id)
+        return [outcome, next] as const
+      })
     )
     if (Either.isLeft(marked)) {
       // Stopped but not marked: the next reconcile finds it dead; restart it as decided.
@@ -74,6 +85,7 @@ export const unhealthyRestart = (
       yield* Effect.logInfo(`monitor: box ${nameOf(box)}) not restarted: ${marked.right.reason}`)
       return yield* done(false)
     }
+    if (markedDead !== undefined) yield* journal.append([JournalEvents.died(markedDead)])
     yield* done(true)
   }).pipe(aboutBox(box))
 
