@@ -10,6 +10,14 @@ import { errorText } from "./ErrorText.js"
  * grandchild it left behind goes too. The interruption waits until the leader is reaped.
  */
 
+/** `: LAST LINE` of a run's output tail (its last 200 characters), or nothing when it printed nothing. */
+export const outputSuffix = (tail: string): string => {
+  const lines = tail.split("\n").map((l) => l.trim()).filter((l) => l !== "")
+  const last = lines.at(-1)
+  if (last === undefined) return ""
+  return `: ${last.length > 200 ? `…${last.slice(-200)}` : last}`
+}
+
 /** How a group run ended. */
 export type GroupExit = Data.TaggedEnum<{
   Exited: { readonly code: number }

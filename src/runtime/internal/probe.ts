@@ -18,14 +18,6 @@ const healthy: ProbeResult = { _tag: "Healthy" }
 /** The last bytes a probe printed, kept for the failure reason. Larger output is discarded as it arrives. */
 const PROBE_OUTPUT_TAIL = 512
 
-/** `: LAST LINE` of a probe's output (its last 200 characters), or nothing when it printed nothing. */
-export const outputSuffix = (tail: string): string => {
-  const lines = tail.split("\n").map((l) => l.trim()).filter((l) => l !== "")
-  const last = lines.at(-1)
-  if (last === undefined) return ""
-  return `: ${last.length > 200 ? `…${last.slice(-200)}` : last}`
-}
-
 const runProbe = (
   cmd: ReadonlyArray<string>,
   env: Record<string, string>,
@@ -34,7 +26,7 @@ const runProbe = (
   // Interrupted (timeout): the probe's whole process group is killed (SIGKILL), then reaped.
   Effect.map(GroupProcess.runInGroup({ cmd, env, cwd, outputTail: PROBE_OUTPUT_TAIL }), ({ exit, tail }) =>
     GroupProcess.GroupExit.$match(exit, {
-      Exited: ({ code }) => (code === 0 ? healthy : unhealthy(`health check exited with code ${code}${outputSuffix(tail)}`)),
+      Exited: ({ code }) => (code === 0 ? healthy : unhealthy(`health check exited with code ${code}${GroupProcess.outputSuffix(tail)}`)),
       Signalled: ({ signal }) => unhealthy(`health check was killed by ${signal}`),
       SpawnFailed: ({ reason }) => unhealthy(`cannot run health check ${cmd[0]!} (${reason})`)
     }))
