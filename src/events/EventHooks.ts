@@ -117,11 +117,19 @@ export const run = (
         Effect.timeoutTo({ duration: config.timeout, onSuccess: Option.some, onTimeout: Option.none }),
         Effect.flatMap((result) => {
           const failure = failureOf(result, config.timeout)
-          const annotations = { hook: command, event: delivery.event.type, seq: delivery.event.seq }
+          const event: BoxEvent = delivery.event
+          const annotations = {
+            hook: command,
+            event_type: event.type,
+            event_seq: event.seq,
+            ...("box_id" in event ? { box: event.box_name, box_id: event.box_id } : {})
+          }
           return failure === undefined
-            ? Effect.logDebug(`event hook ran for ${describeDelivery(delivery)}: ${command}`).pipe(Effect.annotateLogs(annotations))
-            : Effect.logWarning(`event hook ${failure}, for ${describeDelivery(delivery)}: ${command}`).pipe(
-              Effect.annotateLogs(annotations)
+            ? Effect.logDebug(`monitor: event hook ran for ${describeDelivery(delivery)}: ${command}`).pipe(
+              Effect.annotateLogs({ ...annotations, event: "hook_ran" })
+            )
+            : Effect.logWarning(`monitor: event hook ${failure}, for ${describeDelivery(delivery)}: ${command}`).pipe(
+              Effect.annotateLogs({ ...annotations, event: "hook_failed" })
             )
         })
       )
@@ -144,7 +152,7 @@ export const run = (
           yield* dropLog.log(
             "dropped",
             Effect.logWarning(
-              `event hooks are behind (${QUEUE_CAPACITY} runs queued): dropped the oldest, ${dropped} run(s) for ${describeDelivery(oldest.delivery)}`
+              `monitor: event hooks are behind (${QUEUE_CAPACITY} runs queued): dropped the oldest, ${dropped} run(s) for ${describeDelivery(oldest.delivery)}`
             )
           )
         }

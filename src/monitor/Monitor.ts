@@ -4,6 +4,10 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as EventHooks from "../events/EventHooks.js"
+import type { EventJournal } from "../events/EventJournal.js"
+import * as HookRunner from "../events/HookRunner.js"
+import * as InMemoryEventJournal from "../events/InMemoryEventJournal.js"
 import * as LocalBoxRuntime from "../runtime/LocalBoxRuntime.js"
 import type { BoxRuntime } from "../runtime/BoxRuntime.js"
 import * as SyncFileSystem from "../platform/SyncFileSystem.js"
@@ -38,20 +42,23 @@ export const configFor = (home: string, options: MonitorOptions): MonitorConfig.
 export const hostLayer = (
   config: MonitorConfig.MonitorConfigShape
 ): Layer.Layer<
-  StateStore | BoxRuntime | MonitorStats.MonitorStats | MonitorConfig.MonitorConfig,
+  StateStore | BoxRuntime | MonitorStats.MonitorStats | MonitorConfig.MonitorConfig | EventJournal,
   never,
   FileSystem.FileSystem
 > =>
   Layer.mergeAll(
     NodeStateStore.layer(config.home).pipe(Layer.provide(SyncFileSystem.layer)),
     MonitorStats.layer,
-    MonitorConfig.layer(config)
+    MonitorConfig.layer(config),
+    // TODO(issue 14): the file-backed journal of the home (NodeEventJournal) once it lands; the
+    // hooks only need `appended`, which the in-memory one has as well.
+    InMemoryEventJournal.layer
   ).pipe(
     Layer.provideMerge(LocalBoxRuntime.layer)
   )
 
 /** The services of `hostLayer`, which whatever runs beside the supervisor may use. */
-export type HostServices = StateStore | BoxRuntime | MonitorStats.MonitorStats | MonitorConfig.MonitorConfig
+export type HostServices = StateStore | BoxRuntime | MonitorStats.MonitorStats | MonitorConfig.MonitorConfig | EventJournal
 
 /**
  * The supervisor over `hostLayer`, exposing the host services too (to whatever runs beside it),
@@ -63,7 +70,8 @@ export type HostServices = StateStore | BoxRuntime | MonitorStats.MonitorStats |
  * host's services (the same MonitorStats and StateStore the supervisor uses), only once this
  * monitor holds the home, and before the supervisor starts, so that a failure to build it
  * (a port in use) stops the monitor before it supervises anything. It may provide the
- * heartbeat's `Heartbeat.MetricsEndpoint`. The one composition root of the monitor's stack:
+ * heartbeat's `Heartbeat.MetricsEndpoint`. The event hooks (`config.hooks`, none: nothing runs)
+ * start just before the supervisor, so they see its first events. The one composition root of the monitor's stack:
  * `a3s-box monitor` (src/cli/MonitorRun.ts) runs this layer.
  */
 export const layer = <ROut = never, E = never>(
@@ -75,6 +83,7 @@ export const layer = <ROut = never, E = never>(
 ) => {
   const beside = (options.beside ?? Layer.empty) as Layer.Layer<ROut, E, HostServices | MonitorLease.HeldLease>
   return Supervisor.layer.pipe(
+    Layer.provideMerge(EventHooks.layer(config.hooks).pipe(Layer.provide(HookRunner.layer))),
     Layer.provideMerge(Heartbeat.layer()),
     Layer.provideMerge(beside),
     Layer.provideMerge(MonitorLease.layer({ standby: options.standby ?? false })),

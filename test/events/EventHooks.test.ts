@@ -219,7 +219,7 @@ describe("EventHooks: concurrency, timeout, failure", () => {
         expect(calls[0]!.interrupted).toBeUndefined()
         yield* TestClock.adjust(Duration.millis(1))
         expect(calls[0]!.interrupted).toBe(true)
-        expect(logs).toEqual(["event hook timed out after 10s; its process group was killed, for die of box a (seq 1): hang"])
+        expect(logs).toEqual(["monitor: event hook timed out after 10s; its process group was killed, for die of box a (seq 1): hang"])
         expect(calls).toHaveLength(2)
       }))
   })
@@ -234,8 +234,8 @@ describe("EventHooks: concurrency, timeout, failure", () => {
         yield* journal.append([die("b")])
         yield* settle
         expect(logs).toEqual([
-          "event hook exited with code 3: the hook said no, for die of box a (seq 1): exit 3",
-          "event hook exited with code 3: the hook said no, for die of box b (seq 2): exit 3"
+          "monitor: event hook exited with code 3: the hook said no, for die of box a (seq 1): exit 3",
+          "monitor: event hook exited with code 3: the hook said no, for die of box b (seq 2): exit 3"
         ])
       }))
   })
