@@ -11,6 +11,7 @@ import * as EventHooks from "../../src/events/EventHooks.js"
 import { EventJournal } from "../../src/events/EventJournal.js"
 import * as HookRunner from "../../src/events/HookRunner.js"
 import * as InMemoryEventJournal from "../../src/events/InMemoryEventJournal.js"
+import { pidRuns } from "../support/pidRuns.js"
 import { removeDir } from "../support/removeDir.js"
 
 /** Real `sh -c` hooks, fed from an in-memory journal's `append`, on the live clock. */
@@ -34,23 +35,6 @@ const tempDir = () => {
   return dir
 }
 
-/** Whether `pid` runs (a zombie, killed but not yet reaped by whoever inherited it, does not). */
-const alive = (pid: number) => {
-  if (process.platform === "linux") {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, "latin1")
-      return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z"
-    } catch {
-      return false
-    }
-  }
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 /** Polls `check` every 20 ms for up to `ms`. */
 const until = (check: () => boolean, ms = 2_000) =>
@@ -110,10 +94,10 @@ describe("EventHooks with real sh -c hooks", () => {
         expect(yield* until(() => fs.existsSync(path.join(dir, "child")) && fs.readFileSync(path.join(dir, "child"), "utf8").endsWith("\n"))).toBe(true)
         const child = Number(fs.readFileSync(path.join(dir, "child"), "utf8"))
         pids.push(child)
-        expect(alive(child)).toBe(true)
+        expect(pidRuns(child)).toBe(true)
         expect(yield* until(() => logs.length > 0, 2_500)).toBe(true)
         expect(logs).toEqual([`monitor: event hook timed out after 1s; its process group was killed, for gave-up of box job (seq 1): ${hook}`])
-        expect(yield* until(() => !alive(child))).toBe(true)
+        expect(yield* until(() => !pidRuns(child))).toBe(true)
       }))
   })
 })
