@@ -161,7 +161,14 @@ export const run = (
     // The workers: at most `concurrency` hook runs at once.
     const workers = yield* FiberSet.make()
     for (let i = 0; i < config.concurrency; i++) {
-      yield* FiberSet.run(workers, Effect.forever(Effect.flatMap(Queue.take(queue), runJob)))
+      yield* FiberSet.run(
+        workers,
+        Effect.forever(Effect.flatMap(Queue.take(queue), (job) =>
+          // The runner never fails; should it die, the worker logs it and goes on (the bound stays).
+          runJob(job).pipe(Effect.catchAllDefect((defect) =>
+            Effect.logWarning(`monitor: event hook could not run, for ${describeDelivery(job.delivery)}: ${job.command}`, defect)
+          ))))
+      )
     }
 
     // Coalescing: the pure state in a Ref, one timer fiber per open window.

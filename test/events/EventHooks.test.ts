@@ -27,7 +27,7 @@ interface Call {
 
 /**
  * A fake `sh -c`: `exit N` exits N at once, `sleep S` takes S seconds (TestClock), `hang` never
- * ends, `gate` waits for `gate` to open; each call is recorded.
+ * ends, `gate` waits for `gate` to open, `boom` is a defect of the runner; each call is recorded.
  */
 const fakeRunner = (calls: Array<Call>, gate: Deferred.Deferred<void>) =>
   Layer.succeed(HookRunner, {
@@ -38,6 +38,7 @@ const fakeRunner = (calls: Array<Call>, gate: Deferred.Deferred<void>) =>
         const sleep = /^sleep (\d+)$/.exec(command)
         if (command === "hang") yield* Effect.never
         if (command === "gate") yield* Deferred.await(gate)
+        if (command === "boom") return yield* Effect.dieMessage("the runner broke")
         if (sleep !== null) yield* Effect.sleep(Duration.seconds(Number(sleep[1])))
         call.ended = yield* Clock.currentTimeMillis
         const exit = /^exit (\d+)$/.exec(command)
@@ -236,6 +237,21 @@ describe("EventHooks: concurrency, timeout, failure", () => {
         expect(logs).toEqual([
           "monitor: event hook exited with code 3: the hook said no, for die of box a (seq 1): exit 3",
           "monitor: event hook exited with code 3: the hook said no, for die of box b (seq 2): exit 3"
+        ])
+      }))
+  })
+
+  it.effect("a runner that dies is a warning too, and its worker goes on", () => {
+    const calls: Array<Call> = []
+    const logs: Array<string> = []
+    return withHooks({ commands: ["boom", "exit 0"], concurrency: 1 }, calls, logs, (journal) =>
+      Effect.gen(function*() {
+        yield* journal.append([die("a"), die("b")])
+        yield* settle
+        expect(calls.map((c) => `${c.command} ${c.env["A3S_BOX_NAME"]}`)).toEqual(["boom a", "exit 0 a", "boom b", "exit 0 b"])
+        expect(logs).toEqual([
+          "monitor: event hook could not run, for die of box a (seq 1): boom",
+          "monitor: event hook could not run, for die of box b (seq 2): boom"
         ])
       }))
   })
