@@ -138,24 +138,26 @@ export const run = (
     // so what is dropped is known and logged.
     const queue = yield* Effect.acquireRelease(Queue.unbounded<Job>(), Queue.shutdown)
     const enqueueLock = yield* Effect.makeSemaphore(1)
+    // Runs dropped since the last warning about it (the warning is throttled: once a minute).
+    let droppedUnreported = 0
     const enqueue = (delivery: HookCoalescing.Delivery) =>
       enqueueLock.withPermits(1)(Effect.gen(function*() {
         yield* Queue.offerAll(queue, config.commands.map((command) => ({ command, delivery })))
-        let dropped = 0
-        let oldest: Job | undefined
+        let last: Job | undefined
         while ((yield* Queue.size(queue)) > QUEUE_CAPACITY) {
-          const job = Option.getOrUndefined(yield* Queue.poll(queue))
-          oldest ??= job
-          dropped++
+          last = Option.getOrUndefined(yield* Queue.poll(queue))
+          droppedUnreported++
         }
-        if (oldest !== undefined) {
-          yield* dropLog.log(
-            "dropped",
-            Effect.logWarning(
-              `monitor: event hooks are behind (${QUEUE_CAPACITY} runs queued): dropped the oldest, ${dropped} run(s) for ${describeDelivery(oldest.delivery)}`
-            )
+        if (last === undefined) return
+        const logged = yield* dropLog.log(
+          "dropped",
+          Effect.logWarning(
+            `monitor: event hooks are behind (${QUEUE_CAPACITY} runs queued): dropped the ${droppedUnreported} oldest run(s), the last for ${
+              describeDelivery(last.delivery)
+            }`
           )
-        }
+        )
+        if (logged) droppedUnreported = 0
       }))
 
     // The workers: at most `concurrency` hook runs at once.
