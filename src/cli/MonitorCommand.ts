@@ -5,6 +5,7 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as EventHooksConfig from "../domain/EventHooksConfig.js"
 import * as ListenAddress from "../metrics/ListenAddress.js"
 import * as MonitorLogger from "../monitor/MonitorLogger.js"
 import * as ServiceCommands from "./ServiceCommands.js"
@@ -55,6 +56,39 @@ export const flags = {
       "With --metrics-addr: also export restarts, health, last exit code and start time per box"
     )
   ),
+  onEvent: Options.text("on-event").pipe(
+    Options.withDescription(
+      "Run CMD (by sh -c) for each event that passes --on-event-filter: the event as JSON on stdin, its fields in A3S_* variables (repeatable; see docs/behaviour.md)"
+    ),
+    Options.repeated
+  ),
+  /** Validated here (an unknown event is a usage error, exit 2); kept as text, normalised. */
+  onEventFilter: Options.text("on-event-filter").pipe(
+    Options.withDescription(
+      `With --on-event: the events to run it for, comma-separated (default ${EventHooksConfig.formatFilter(EventHooksConfig.DEFAULT_FILTER)}; unhealthy: a health change to unhealthy; or any event type)`
+    ),
+    Options.mapEffect((text) =>
+      Either.match(EventHooksConfig.parseFilter(text), {
+        onLeft: (message) => Either.left(ValidationError.invalidValue(HelpDoc.p(message))),
+        onRight: (filter) => Either.right(EventHooksConfig.formatFilter(filter))
+      })
+    ),
+    Options.optional
+  ),
+  onEventTimeout: Options.integer("on-event-timeout").pipe(
+    Options.withDescription(
+      `Seconds a hook run may take before its process group is killed: an integer >= 1 (default ${EventHooksConfig.DEFAULT_TIMEOUT_SECS})`
+    ),
+    Options.withDefault(EventHooksConfig.DEFAULT_TIMEOUT_SECS),
+    Options.filterMap(atLeast(1), "--on-event-timeout must be an integer >= 1 (seconds)")
+  ),
+  onEventConcurrency: Options.integer("on-event-concurrency").pipe(
+    Options.withDescription(
+      `At most this many hook runs at once, the rest queue: an integer >= 1 (default ${EventHooksConfig.DEFAULT_CONCURRENCY})`
+    ),
+    Options.withDefault(EventHooksConfig.DEFAULT_CONCURRENCY),
+    Options.filterMap(atLeast(1), "--on-event-concurrency must be an integer >= 1")
+  ),
   standby: Options.boolean("standby").pipe(
     Options.withDescription(
       "If another monitor supervises this home, wait and take over when it exits (default: exit 1)"
@@ -70,6 +104,11 @@ export interface MonitorFlags {
   readonly metricsPerBox: boolean
   /** `--standby`: wait for the home's lease instead of failing when another monitor holds it. */
   readonly standby?: boolean
+  /** `--on-event CMD` (repeatable) and its settings; absent: no hooks, defaults. */
+  readonly onEvent?: ReadonlyArray<string>
+  readonly onEventFilter?: Option.Option<string>
+  readonly onEventTimeout?: number
+  readonly onEventConcurrency?: number
 }
 
 /**

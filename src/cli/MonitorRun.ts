@@ -1,7 +1,9 @@
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as EventHooksConfig from "../domain/EventHooksConfig.js"
 import * as ListenAddress from "../metrics/ListenAddress.js"
 import type { MetricsListenFailed } from "../metrics/MetricsServer.js"
 import * as Heartbeat from "../monitor/Heartbeat.js"
@@ -25,8 +27,20 @@ import * as v8 from "node:v8"
 export const configFrom = (options: MonitorFlags): Effect.Effect<MonitorConfigShape> =>
   Effect.map(Home.home, (home) => ({
     ...Monitor.configFor(home, { interval: options.interval, livenessTickMillis: options.livenessTick }),
-    metricsAddr: Option.flatMap(options.metricsAddr, (text) => Either.getRight(ListenAddress.parse(text)))
+    metricsAddr: Option.flatMap(options.metricsAddr, (text) => Either.getRight(ListenAddress.parse(text))),
+    hooks: hooksFrom(options)
   }))
+
+/** The event hooks' configuration from the `--on-event*` flags (already validated by the parser). */
+export const hooksFrom = (options: MonitorFlags): EventHooksConfig.EventHooksConfig => ({
+  commands: options.onEvent ?? [],
+  filter: Option.match(options.onEventFilter ?? Option.none(), {
+    onNone: () => EventHooksConfig.DEFAULT_FILTER,
+    onSome: (text) => Either.getOrElse(EventHooksConfig.parseFilter(text), () => EventHooksConfig.DEFAULT_FILTER)
+  }),
+  timeout: Duration.seconds(options.onEventTimeout ?? EventHooksConfig.DEFAULT_TIMEOUT_SECS),
+  concurrency: options.onEventConcurrency ?? EventHooksConfig.DEFAULT_CONCURRENCY
+})
 
 /**
  * The metrics server (`--metrics-addr`), or nothing. Its modules (HTTP server, prom-client)

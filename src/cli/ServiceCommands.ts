@@ -10,6 +10,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as EventHooksConfig from "../domain/EventHooksConfig.js"
 import * as ListenAddress from "../metrics/ListenAddress.js"
 import { commandLine, describeFailure, shellWord } from "../service/Errors.js"
 import * as ServiceInstaller from "../service/ServiceInstaller.js"
@@ -173,7 +174,8 @@ export interface InstallFlags {
 
 /**
  * The monitor's other flags, as arguments the installed service must carry too (only those that
- * differ from the monitor's defaults: `--log-format text`, `--liveness-tick 100`, no per-box metrics),
+ * differ from the monitor's defaults: `--log-format text`, `--liveness-tick 100`, no per-box metrics,
+ * no hooks, `--on-event-timeout 10`, `--on-event-concurrency 4`; each `--on-event` and the filter as given),
  * and always `--standby`: a service that finds a monitor started by hand on its home waits and takes
  * over when that one exits, rather than exiting 1 every RestartSec until the service manager's start
  * limit gives up on it (which would leave the boxes unsupervised once the hand-started one is gone).
@@ -183,10 +185,22 @@ export const carriedMonitorArgs = (flags: {
   readonly livenessTick?: number
   readonly metricsPerBox?: boolean
   readonly standby?: boolean
+  readonly onEvent?: ReadonlyArray<string>
+  readonly onEventFilter?: Option.Option<string>
+  readonly onEventTimeout?: number
+  readonly onEventConcurrency?: number
 }): ReadonlyArray<string> => [
   ...(flags.logFormat !== undefined && flags.logFormat !== "text" ? ["--log-format", flags.logFormat] : []),
   ...(flags.livenessTick !== undefined && flags.livenessTick !== 100 ? ["--liveness-tick", String(flags.livenessTick)] : []),
   ...(flags.metricsPerBox === true ? ["--metrics-per-box"] : []),
+  ...(flags.onEvent ?? []).flatMap((command) => ["--on-event", command]),
+  ...(flags.onEventFilter !== undefined && Option.isSome(flags.onEventFilter) ? ["--on-event-filter", flags.onEventFilter.value] : []),
+  ...(flags.onEventTimeout !== undefined && flags.onEventTimeout !== EventHooksConfig.DEFAULT_TIMEOUT_SECS
+    ? ["--on-event-timeout", String(flags.onEventTimeout)]
+    : []),
+  ...(flags.onEventConcurrency !== undefined && flags.onEventConcurrency !== EventHooksConfig.DEFAULT_CONCURRENCY
+    ? ["--on-event-concurrency", String(flags.onEventConcurrency)]
+    : []),
   "--standby"
 ]
 

@@ -2,6 +2,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as EventHooksConfig from "./EventHooksConfig.js"
 import type { ListenAddress } from "./ListenAddress.js"
 
 export type { ListenAddress } from "./ListenAddress.js"
@@ -28,6 +29,8 @@ export interface MonitorConfigShape {
   /** At most this many health probes run at once. */
   readonly probeConcurrency: number
   readonly metricsAddr: Option.Option<ListenAddress>
+  /** The event hooks (`--on-event CMD`, ...); no commands: off. */
+  readonly hooks: EventHooksConfig.EventHooksConfig
 }
 
 export class MonitorConfig extends Context.Tag("a3s-box/MonitorConfig")<MonitorConfig, MonitorConfigShape>() {}
@@ -40,7 +43,8 @@ export const defaults = (home: string): MonitorConfigShape => ({
   backoffCap: Duration.seconds(60),
   backoffReset: Duration.seconds(30),
   probeConcurrency: 16,
-  metricsAddr: Option.none()
+  metricsAddr: Option.none(),
+  hooks: EventHooksConfig.defaults
 })
 
 /** `/healthz` staleness threshold: `max(3 × interval, 30 s)` (SPEC §8). */

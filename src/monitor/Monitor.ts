@@ -4,7 +4,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as EventHooks from "../events/EventHooks.js"
 import { EventJournal } from "../events/EventJournal.js"
+import * as HookRunner from "../events/HookRunner.js"
 import * as NodeEventJournal from "../events/NodeEventJournal.js"
 import * as LocalBoxRuntime from "../runtime/LocalBoxRuntime.js"
 import type { BoxRuntime } from "../runtime/BoxRuntime.js"
@@ -89,7 +91,8 @@ export const journalLife: Layer.Layer<never, never, EventJournal | MonitorLease.
  * host's services (the same MonitorStats and StateStore the supervisor uses), only once this
  * monitor holds the home, and before the supervisor starts, so that a failure to build it
  * (a port in use) stops the monitor before it supervises anything. It may provide the
- * heartbeat's `Heartbeat.MetricsEndpoint`. The one composition root of the monitor's stack:
+ * heartbeat's `Heartbeat.MetricsEndpoint`. The event hooks (`config.hooks`, none: nothing runs)
+ * start just before the supervisor, so they see its first events. The one composition root of the monitor's stack:
  * `a3s-box monitor` (src/cli/MonitorRun.ts) runs this layer.
  */
 export const layer = <ROut = never, E = never>(
@@ -101,6 +104,7 @@ export const layer = <ROut = never, E = never>(
 ) => {
   const beside = (options.beside ?? Layer.empty) as Layer.Layer<ROut, E, HostServices | MonitorLease.HeldLease>
   return Supervisor.layer.pipe(
+    Layer.provideMerge(EventHooks.layer(config.hooks).pipe(Layer.provide(HookRunner.layer))),
     Layer.provideMerge(Heartbeat.layer()),
     Layer.provideMerge(beside),
     Layer.provideMerge(journalLife),

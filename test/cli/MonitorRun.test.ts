@@ -7,7 +7,9 @@ import * as Option from "effect/Option"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { services, youngGenerationFlag } from "../../src/cli/MonitorRun.js"
+import * as Duration from "effect/Duration"
+import { hooksFrom, services, youngGenerationFlag } from "../../src/cli/MonitorRun.js"
+import * as EventHooksConfig from "../../src/domain/EventHooksConfig.js"
 import * as Heartbeat from "../../src/monitor/Heartbeat.js"
 import * as Monitor from "../../src/monitor/Monitor.js"
 import * as MonitorLease from "../../src/monitor/MonitorLease.js"
@@ -24,6 +26,22 @@ describe("the monitor's young generation cap", () => {
     expect(youngGenerationFlag(["--max-old-space-size=100", "--semi-space-growth-factor=2"], "--max-semi-space")).toBe(
       "--max-semi-space-size=1"
     )
+  })
+})
+
+describe("MonitorRun.hooksFrom: the --on-event flags as the hooks' config", () => {
+  const base = { interval: 5, logFormat: "text", livenessTick: 100, metricsAddr: Option.none(), metricsPerBox: false } as const
+  it("no --on-event: no commands, the defaults", () => {
+    expect(hooksFrom(base)).toEqual(EventHooksConfig.defaults)
+  })
+  it("the commands, the filter, the timeout and the concurrency as given", () => {
+    expect(hooksFrom({
+      ...base,
+      onEvent: ["a", "b"],
+      onEventFilter: Option.some("unhealthy,stop"),
+      onEventTimeout: 3,
+      onEventConcurrency: 1
+    })).toEqual({ commands: ["a", "b"], filter: ["unhealthy", "stop"], timeout: Duration.seconds(3), concurrency: 1 })
   })
 })
 

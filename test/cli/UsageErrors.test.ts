@@ -36,6 +36,9 @@ describe("UsageErrors.message: @effect/cli's usage errors, as the real parser ra
     [["monitor", "frob"], "CommandMismatch", "Error: unknown argument 'frob' for `a3s-box monitor` (see `a3s-box monitor --help`)"],
     [["monitor", "--interval", "0"], "InvalidValue", "Error: --interval must be an integer >= 1 (seconds) (see `a3s-box monitor --help`)"],
     [["monitor", "--log-format", "xml"], "InvalidValue", "Error: invalid --log-format 'xml': expected one of text, json (see `a3s-box monitor --help`)"],
+    [["monitor", "--on-event", "true", "--on-event-filter", "die,crash"], "InvalidValue", "Error: --on-event-filter: unknown event 'crash' (accepted: unhealthy, create, start, die, restart, backoff, health_status, stop, gave-up, destroy, monitor-start, monitor-stop, takeover, state-corrupt, state-recovered) (see `a3s-box monitor --help`)"],
+    [["monitor", "--on-event-timeout", "0"], "InvalidValue", "Error: --on-event-timeout must be an integer >= 1 (seconds) (see `a3s-box monitor --help`)"],
+    [["monitor", "--on-event-concurrency", "0"], "InvalidValue", "Error: --on-event-concurrency must be an integer >= 1 (see `a3s-box monitor --help`)"],
     [["completion", "fish"], "InvalidArgument", "Error: invalid argument 'fish': expected one of bash, zsh (see `a3s-box completion --help`)"]
   ])("a3s-box %j: %s", (args, tag, expected) =>
     Effect.gen(function*() {

@@ -551,6 +551,30 @@ describe("monitor --install/--uninstall flags", () => {
     expect(ServiceCommands.carriedMonitorArgs({ standby: true })).toEqual(["--standby"])
   })
 
+  it("the event hooks' flags are carried: every --on-event, the filter as given, non-default timeout and concurrency", () => {
+    const hook = `curl -sS --data-binary @- 'https://hooks.example/x?a=1&b=$A3S_BOX_NAME' # 100%`
+    expect(ServiceCommands.carriedMonitorArgs({
+      onEvent: [hook, "notify-send \"$A3S_EVENT\""],
+      onEventFilter: Option.some("die,unhealthy"),
+      onEventTimeout: 30,
+      onEventConcurrency: 2
+    })).toEqual([
+      "--on-event",
+      hook,
+      "--on-event",
+      "notify-send \"$A3S_EVENT\"",
+      "--on-event-filter",
+      "die,unhealthy",
+      "--on-event-timeout",
+      "30",
+      "--on-event-concurrency",
+      "2",
+      "--standby"
+    ])
+    expect(ServiceCommands.carriedMonitorArgs({ onEvent: [], onEventFilter: Option.none(), onEventTimeout: 10, onEventConcurrency: 4 }))
+      .toEqual(["--standby"])
+  })
+
   it("the fix for a stale unit re-installs with every flag the unit had", () => {
     const argv = ["/old/node", "/x.mjs", "monitor", "--interval", "7", "--log-format", "json", "--metrics-addr", "[::1]:9"]
     expect(ServiceCommands.reinstallCommand(argv, Option.some("/h"), "/h")).toBe(

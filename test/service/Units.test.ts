@@ -17,6 +17,18 @@ const unit = (s: Units.ServiceSpec) => Either.getOrThrow(Units.systemdUnit(s))
 const plist = (s: Units.ServiceSpec) => Either.getOrThrow(Units.launchdPlist(s))
 const line = (text: string, key: string) => text.split("\n").find((l) => l.startsWith(`${key}=`))
 
+describe("hook commands in the unit", () => {
+  const hooks = ["--on-event", `curl -sS --data-binary @- 'https://h.example/x?a=1&b=$A3S_BOX_NAME' # 100% \\ "q"`, "--on-event-filter", "die,unhealthy", "--standby"]
+  it("systemd: an --on-event command with quotes, $, % and backslashes comes back as given", () => {
+    const parsed = Option.getOrThrow(Units.parseSystemdUnit(unit(spec({ extraArgs: hooks }))))
+    expect(parsed.argv.slice(-hooks.length)).toEqual(hooks)
+  })
+  it("launchd: the same command comes back as given", () => {
+    const parsed = Option.getOrThrow(Units.parseLaunchdPlist(plist(spec({ extraArgs: hooks }))))
+    expect(parsed.argv.slice(-hooks.length)).toEqual(hooks)
+  })
+})
+
 describe("systemdUnit", () => {
   it("renders the whole unit for plain paths", () => {
     expect(unit(spec({ metricsAddr: Option.some("127.0.0.1:9464") }))).toBe(
