@@ -27,8 +27,11 @@ export * as NodeStateStore from "./state/NodeStateStore.js"
 export * as StateStore from "./state/StateStore.js"
 export * as SyncFileSystem from "./platform/SyncFileSystem.js"
 
-// events: the event journal (events.jsonl)
+// events: the event journal (events.jsonl) and the hooks run on its events
+export * as EventHooks from "./events/EventHooks.js"
+export * as EventHooksConfig from "./domain/EventHooksConfig.js"
 export * as EventJournal from "./events/EventJournal.js"
+export * as HookRunner from "./events/HookRunner.js"
 export * as InMemoryEventJournal from "./events/InMemoryEventJournal.js"
 export * as NodeEventJournal from "./events/NodeEventJournal.js"
 
