@@ -1,0 +1,79 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { afterEach, beforeAll, describe, expect, it } from "vitest"
+import { requireBuild, waitFor, World } from "./e2e.js"
+
+/**
+ * Issue 14 end to end: the built CLI, a real box killed with SIGKILL, a real monitor with an
+ * `--on-event` hook. What happened must be in `a3s-box events` (read back from events.jsonl)
+ * and must have reached the hook.
+ */
+
+let world: World
+
+beforeAll(() => requireBuild())
+
+afterEach(async () => {
+  await world.cleanup()
+})
+
+type Event = Record<string, unknown> & { readonly seq: number; readonly type: string }
+
+const events = (w: World, ...args: ReadonlyArray<string>): ReadonlyArray<Event> => {
+  const result = w.cli("events", "--since", "1m", "--format", "json", ...args)
+  expect(result.stderr).toBe("")
+  expect(result.status).toBe(0)
+  return result.stdout.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line) as Event)
+}
+
+describe("the event journal and hooks (end to end)", () => {
+  it("a box killed with SIGKILL: die (signal) and restart crash in `events`, and the hook got both", async () => {
+    const w = (world = new World())
+    const hookOutput = path.join(w.home, "hook.out")
+    const run = w.cli("run", "-d", "--name", "web", "--restart", "always", "--", "sleep", "1000")
+    expect(run.status).toBe(0)
+    const before = w.box("web")!
+    await w.startMonitor(
+      "--interval",
+      "5",
+      "--on-event",
+      `printf '%s %s %s %s ' "$A3S_EVENT" "$A3S_BOX_NAME" "$A3S_BOX_ID" "$A3S_EXIT_CODE" >> '${hookOutput}'; cat >> '${hookOutput}'`
+    )
+    process.kill(before.pid!, "SIGKILL")
+    await waitFor("the box to be restarted", () => {
+      const box = w.box("web")
+      return box !== undefined && box.status === "running" && box.pid !== before.pid ? box : undefined
+    })
+
+    const journal = await waitFor("die and restart in the journal", () => {
+      const all = events(w)
+      return all.some((e) => e.type === "restart") ? all : undefined
+    })
+    const types = journal.map((e) => e.type)
+    expect(types[0]).toBe("create")
+    expect(types).toContain("monitor-start")
+    const die = journal.find((e) => e.type === "die")!
+    expect(die).toMatchObject({ box_id: before.id, box_name: "web", exit_code: 137, signal: "SIGKILL" })
+    const restart = journal.find((e) => e.type === "restart")!
+    expect(restart).toMatchObject({ box_id: before.id, box_name: "web", reason: "crash", attempt: 1 })
+    expect(restart.seq).toBeGreaterThan(die.seq)
+    // Sequence numbers from the CLI and the monitor: unique and increasing.
+    const seqs = journal.map((e) => e.seq)
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs)
+    expect(new Set(seqs).size).toBe(seqs.length)
+    // The filters select the same events.
+    expect(events(w, "--filter", "event=die,restart", "--filter", "box=web").map((e) => e.seq)).toEqual([die.seq, restart.seq])
+
+    // The hook ran for both (die and restart are in the default filter), with the event on stdin.
+    const lines = await waitFor("the hook's output for die and restart", () => {
+      const text = fs.existsSync(hookOutput) ? fs.readFileSync(hookOutput, "utf8") : ""
+      const got = text.split("\n").filter((line) => line !== "")
+      return got.some((l) => l.startsWith("die ")) && got.some((l) => l.startsWith("restart ")) ? got : undefined
+    })
+    const dieLine = lines.find((l) => l.startsWith("die "))!
+    expect(dieLine.startsWith(`die web ${before.id} 137 {`)).toBe(true)
+    expect(JSON.parse(dieLine.slice(dieLine.indexOf("{")))).toMatchObject({ seq: die.seq, type: "die", signal: "SIGKILL" })
+    const restartLine = lines.find((l) => l.startsWith("restart "))!
+    expect(JSON.parse(restartLine.slice(restartLine.indexOf("{")))).toMatchObject({ seq: restart.seq, reason: "crash" })
+  })
+})
