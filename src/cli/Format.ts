@@ -1,4 +1,4 @@
-import { type BoxRecord, hasHealthCheck, lastExitOf, restartsByReasonOf, shortIdOf } from "../domain/BoxRecord.js"
+import { type BoxRecord, hasHealthCheck, lastExitOf, nextRestartOf, restartsByReasonOf, shortIdOf } from "../domain/BoxRecord.js"
 import { signalOfExitCode } from "../domain/ExitSignal.js"
 import { type InvalidRecord, invalidRecordProblem } from "../domain/StateFileCodec.js"
 import * as BoxStatus from "../domain/BoxStatus.js"
@@ -14,10 +14,10 @@ export const isListedByDefault = (box: Pick<BoxRecord, "status">): boolean =>
  * `running (healthy, Restarts: 2)`, `running (health: starting)`, `dead (Exit 3)`, `stopped (Exit 143)`,
  * `dead (Killed: SIGKILL, Restarts: 3 (2 crash, 1 unhealthy))`. A dead box whose code says a
  * signal killed it (`ExitSignal.signalOfExitCode`: 128 + N) shows the signal; a box the user
- * stopped shows its code (the stop's own signal is no news). How long the monitor's backoff
- * still holds a dead box is not shown: it lives in the monitor's memory, not in the record.
+ * stopped shows its code (the stop's own signal is no news). A dead box the monitor is backing
+ * off (`next_restart_at` after `nowMillis`) ends with `, restarting in 8s`.
  */
-export const statusText = (box: BoxRecord): string => {
+export const statusText = (box: BoxRecord, nowMillis: number): string => {
   const notes: Array<string> = []
   if (BoxStatus.isActive(box)) {
     if (hasHealthCheck(box)) {
@@ -30,7 +30,9 @@ export const statusText = (box: BoxRecord): string => {
   }
   const restarts = restartsText(box)
   if (restarts !== null) notes.push(`Restarts: ${restarts}`)
-  return notes.length === 0 ? box.status : `${box.status} (${notes.join(", ")})`
+  const status = notes.length === 0 ? box.status : `${box.status} (${notes.join(", ")})`
+  const next = nextRestartOf(box, nowMillis)
+  return next === null ? status : `${status}, restarting in ${Math.ceil((next - nowMillis) / 1000)}s`
 }
 
 /**
@@ -50,11 +52,18 @@ export const restartsText = (box: BoxRecord): string | null => {
   return detail === "" ? String(box.restart_count) : `${box.restart_count} (${detail})`
 }
 
-/** A record as `inspect` shows it: issue 14's fields always there (null, zeros) even on records older than them. */
-export const inspectJson = (box: BoxRecord): BoxRecord => ({
+/** A record as `inspect` shows it (`inspectJson`). */
+export type InspectView = Omit<BoxRecord, "next_restart_at"> & { readonly next_restart_at: string | null }
+
+/**
+ * A record as `inspect` shows it: issue 14's fields always there (null, zeros) even on records
+ * older than them; `next_restart_at` only while the box is backing off (after `nowMillis`), else null.
+ */
+export const inspectJson = (box: BoxRecord, nowMillis: number): InspectView => ({
   ...box,
   last_exit: lastExitOf(box),
-  restarts_by_reason: restartsByReasonOf(box)
+  restarts_by_reason: restartsByReasonOf(box),
+  next_restart_at: nextRestartOf(box, nowMillis) === null ? null : box.next_restart_at!
 })
 
 const plural = (n: number, unit: string): string => `${n} ${unit}${n === 1 ? "" : "s"}`
@@ -114,7 +123,7 @@ export const psTable = (
   return table(
     PS_HEADER,
     [
-      ...sorted.map((box) => [box.name, box.short_id, statusText(box), createdText(box.created_at, nowMillis), commandText(box.cmd)]),
+      ...sorted.map((box) => [box.name, box.short_id, statusText(box, nowMillis), createdText(box.created_at, nowMillis), commandText(box.cmd)]),
       ...invalid.map(invalidRow)
     ]
   )

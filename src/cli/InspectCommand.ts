@@ -1,6 +1,7 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Console from "effect/Console"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Boxes from "../boxes/Boxes.js"
 import type { BoxRecord } from "../domain/BoxRecord.js"
@@ -23,7 +24,8 @@ export const command = Command.make("inspect", {
       if (resolved._tag === "Right") found.push(resolved.right)
       else failures.push(resolved.left)
     }
-    yield* Console.log(JSON.stringify(found.map(Format.inspectJson), null, 2))
+    const now = yield* Clock.currentTimeMillis
+    yield* Console.log(JSON.stringify(found.map((box) => Format.inspectJson(box, now)), null, 2))
     if (failures.length > 0) return yield* new BoxFailures({ failures })
   })
 ).pipe(Command.withDescription("Show the full records of boxes as JSON"))

@@ -67,7 +67,13 @@ export const BoxRecord = Schema.Struct({
    * back as it was read. Read them through `lastExitOf` / `restartsByReasonOf`.
    */
   last_exit: Schema.optional(Schema.NullOr(LastExit)),
-  restarts_by_reason: Schema.optional(RestartsByReason)
+  restarts_by_reason: Schema.optional(RestartsByReason),
+  /**
+   * When the monitor will next try to restart this dead box (RFC 3339), written with the death
+   * or the failed boot that started its backoff wait; gone once it is restarted. A time in the
+   * past means nothing (a monitor that died meanwhile): read it through `nextRestartOf`.
+   */
+  next_restart_at: Schema.optional(Schema.String)
 }).annotations({ identifier: "BoxRecord", parseOptions: { onExcessProperty: "preserve" } })
 
 export type BoxRecord = typeof BoxRecord.Type
@@ -98,6 +104,20 @@ export const lastExitOf = (box: Pick<BoxRecord, "last_exit">): LastExit | null =
 /** The box's restarts by reason, zeros for a record that has none. */
 export const restartsByReasonOf = (box: Pick<BoxRecord, "restarts_by_reason">): RestartsByReason =>
   box.restarts_by_reason ?? noRestarts
+
+/** When a dead box's backoff wait ends (epoch ms), if the record says so and that is after `now`. */
+export const nextRestartOf = (box: Pick<BoxRecord, "status" | "next_restart_at">, now: number): number | null => {
+  if (box.status !== "dead" || box.next_restart_at === undefined) return null
+  const at = Date.parse(box.next_restart_at)
+  return Number.isFinite(at) && at > now ? at : null
+}
+
+/** The record without `next_restart_at` (a box no longer waiting out a backoff). */
+export const withoutNextRestart = (box: BoxRecord): BoxRecord => {
+  if (box.next_restart_at === undefined) return box
+  const { next_restart_at: _, ...rest } = box
+  return rest
+}
 
 /** One more restart for `reason` in the record's counts (`restart_count` is the caller's: manual restarts leave it). */
 export const countRestart = (box: BoxRecord, reason: keyof RestartsByReason): RestartsByReason => {

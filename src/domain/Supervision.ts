@@ -1,6 +1,6 @@
 import * as Data from "effect/Data"
 import type { BoxRecord } from "./BoxRecord.js"
-import { countRestart, hasHealthCheck, isActive, markDead } from "./BoxRecord.js"
+import { countRestart, hasHealthCheck, isActive, markDead, withoutNextRestart } from "./BoxRecord.js"
 import { isDead, isRunning, isStopped, isUnhealthy } from "./BoxStatus.js"
 import { type Liveness, type Observations, reconcile } from "./Reconcile.js"
 import * as RestartPolicy from "./RestartPolicy.js"
@@ -111,7 +111,7 @@ export const journalReason = (reason: RestartReason): "crash" | "unhealthy" => r
 
 /** SPEC §7: the record of a box the monitor has just restarted (for `reason`: a crash by default). */
 export const recordRestart = (box: BoxRecord, boot: Boot, now: number, reason: RestartReason = "dead"): BoxRecord => ({
-  ...box,
+  ...withoutNextRestart(box),
   restarts_by_reason: countRestart(box, journalReason(reason)),
   status: "running",
   pid: boot.pid,
@@ -320,14 +320,29 @@ export const commitCycle = (
   observations: Observations,
   reports: ReadonlyArray<ProbeReport>,
   boots: ReadonlyArray<{ readonly decided: BoxRecord; readonly boot: Boot; readonly reason?: RestartReason }>,
-  now: number
+  now: number,
+  waits: ReadonlyMap<string, number> = new Map()
 ) =>
 (records: ReadonlyArray<BoxRecord>): readonly [CycleCommit, ReadonlyArray<BoxRecord>] => {
   const reconciled = reconcile(records, observations, now)
   const [, probed] = applyProbes(reports)(reconciled.records)
   const healthChanges = reports.length === 0 ? [] : healthChangesOf(reconciled.records, probed)
-  const [outcomes, next] = recordRestarts(boots, now)(probed)
+  const [outcomes, restarted] = recordRestarts(boots, now)(probed)
+  const next = recordWaits(waits)(restarted)
   return [{ outcomes, died: reconciled.died, removed: reconciled.removed, healthChanges, records: next }, next] as const
+}
+
+/**
+ * The backoff waits decided this cycle (box id -> when the wait ends, epoch ms) in the records,
+ * as `next_restart_at`, for `ps` and `inspect`: on each box still dead, the others untouched.
+ */
+export const recordWaits = (waits: ReadonlyMap<string, number>) =>
+(records: ReadonlyArray<BoxRecord>): ReadonlyArray<BoxRecord> => {
+  if (waits.size === 0) return records
+  return records.map((box) => {
+    const until = waits.get(box.id)
+    return until === undefined || !isDead(box) ? box : { ...box, next_restart_at: timestamp(until) }
+  })
 }
 
 /** A box whose `health_status` a write changed. */

@@ -2,6 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Format from "../../src/cli/Format.js"
 import { healthCheck, makeBox } from "../monitor/boxes.js"
 
+const NOW = Date.parse("2026-06-01T12:00:00.000Z")
+
 describe("Format.statusText", () => {
   it.each([
     ["a plain running box", makeBox({ status: "running" }), "running"],
@@ -56,17 +58,43 @@ describe("Format.statusText", () => {
       "running (Restarts: 0 (1 manual))"
     ]
   ])("%s", (_, box, expected) => {
-    expect(Format.statusText(box)).toBe(expected)
+    expect(Format.statusText(box, NOW)).toBe(expected)
+  })
+
+  it("a dead box the monitor is backing off: `, restarting in Ns` until its next restart time, then nothing", () => {
+    const box = makeBox({
+      status: "dead",
+      exit_code: 137,
+      restart_count: 3,
+      restarts_by_reason: { crash: 2, unhealthy: 1, manual: 0 },
+      next_restart_at: new Date(NOW + 7_200).toISOString()
+    })
+    expect(Format.statusText(box, NOW)).toBe("dead (Killed: SIGKILL, Restarts: 3 (2 crash, 1 unhealthy)), restarting in 8s")
+    expect(Format.statusText(box, NOW + 7_200)).toBe("dead (Killed: SIGKILL, Restarts: 3 (2 crash, 1 unhealthy))")
+    // Only a dead box waits: a stopped one with a stale time says nothing of it.
+    expect(Format.statusText({ ...box, status: "stopped" }, NOW)).toBe("stopped (Exit 137, Restarts: 3 (2 crash, 1 unhealthy))")
   })
 })
 
 describe("Format.inspectJson", () => {
   it("gives an older record issue 14's fields with their defaults, and keeps a newer one's", () => {
     const old = makeBox({ status: "dead" })
-    expect(Format.inspectJson(old)).toEqual({ ...old, last_exit: null, restarts_by_reason: { crash: 0, unhealthy: 0, manual: 0 } })
+    expect(Format.inspectJson(old, NOW)).toEqual({
+      ...old,
+      last_exit: null,
+      restarts_by_reason: { crash: 0, unhealthy: 0, manual: 0 },
+      next_restart_at: null
+    })
     const last_exit = { code: 1, signal: null, at: "2026-01-01T00:00:00.000Z" }
     const newer = makeBox({ status: "dead", last_exit, restarts_by_reason: { crash: 1, unhealthy: 0, manual: 0 } })
-    expect(Format.inspectJson(newer)).toEqual(newer)
+    expect(Format.inspectJson(newer, NOW)).toEqual({ ...newer, next_restart_at: null })
+  })
+
+  it("has the next restart time of a box that is backing off, null once it has passed", () => {
+    const next_restart_at = new Date(NOW + 5_000).toISOString()
+    const box = makeBox({ status: "dead", next_restart_at })
+    expect(Format.inspectJson(box, NOW).next_restart_at).toBe(next_restart_at)
+    expect(Format.inspectJson(box, NOW + 5_000).next_restart_at).toBeNull()
   })
 })
 

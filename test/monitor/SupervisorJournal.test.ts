@@ -57,8 +57,12 @@ describe("Supervisor: the event journal (issue 14)", () => {
         { type: "die", box_id: box.id, box_name: "loop", exit_code: 3, signal: null },
         { type: "backoff", box_id: box.id, box_name: "loop", until: "1970-01-01T00:00:06.000Z", attempt: 1 }
       ])
+      // The record says when (ps: `restarting in 1s`; inspect: next_restart_at) ...
+      expect(box).toMatchObject({ status: "dead", next_restart_at: "1970-01-01T00:00:06.000Z" })
       yield* advanceUntil(bootCountIs(h, "loop", 2))
       expect((yield* eventsOf(h, "loop")).slice(4).map((e) => e.type)).toEqual(["restart", "start"])
+      // ... until the restart is recorded.
+      expect((yield* h.box("loop")).next_restart_at).toBeUndefined()
     }))
 
   it.scoped("a failed boot is journalled as its backoff", () =>
@@ -67,7 +71,9 @@ describe("Supervisor: the event journal (issue 14)", () => {
       yield* h.runtime.failNextBoots(1, "no such file")
       yield* settle
       expect(yield* eventsOf(h, "nope")).toMatchObject([{ type: "backoff", until: "1970-01-01T00:00:01.000Z", attempt: 1 }])
+      expect((yield* h.box("nope")).next_restart_at).toBe("1970-01-01T00:00:01.000Z")
       yield* advanceUntil(bootCountIs(h, "nope", 1))
+      expect((yield* h.box("nope")).next_restart_at).toBeUndefined()
       expect((yield* eventsOf(h, "nope")).map((e) => e.type)).toEqual(["backoff", "restart", "start"])
     }))
 

@@ -47,6 +47,8 @@ export interface CycleDecision {
    * the write recorded (`JournalEvents.ofCommit`).
    */
   readonly events: ReadonlyArray<NewBoxEvent>
+  /** The backoff waits announced this cycle (box id -> when each ends, epoch ms): the write records them (`Supervision.recordWaits`). */
+  readonly waits: ReadonlyMap<string, number>
 }
 
 /**
@@ -85,6 +87,7 @@ export const decideCycle = (
 ): CycleDecision => {
   const logs: Array<LogLine> = []
   const events: Array<NewBoxEvent> = []
+  const waits = new Map<string, number>()
   let next = state
   let observations = observed
   let recheck: ReadonlyArray<string> = []
@@ -132,6 +135,7 @@ export const decideCycle = (
         annotations: { event: "backing_off", backoff_remaining_secs: Backoff.seconds(decision.remaining) }
       })
       events.push(JournalEvents.backoff(box, decision.until, decision.next.failures))
+      waits.set(box.id, decision.until)
     }
   }
   next = updateAll(next, changes)
@@ -144,7 +148,7 @@ export const decideCycle = (
       annotations: { event: "restarting", policy: box.restart_policy, exit_code: box.exit_code }
     })
   }
-  return { state: next, boots, stops, logs, recheck, observations, reports, changed: reconciled.changed, events }
+  return { state: next, boots, stops, logs, recheck, observations, reports, changed: reconciled.changed, events, waits }
 }
 
 /** A restart attempt that failed at `now`: the box backs off; the line to log, and the journal's entry of the wait. */
@@ -154,11 +158,13 @@ export const restartFailed = (
   reason: string,
   now: number,
   backoff: Backoff.Machine
-): { readonly state: State; readonly log: LogLine; readonly event: NewBoxEvent } => {
+): { readonly state: State; readonly log: LogLine; readonly event: NewBoxEvent; readonly until: number } => {
   const { next, wait } = backoff.attemptFailed(state.backoffs.get(candidate.box.id), now)
+  const until = now + Duration.toMillis(wait)
   return {
     state: update(state, Change.RestartFailed({ id: candidate.box.id, next })),
-    event: JournalEvents.backoff(candidate.box, now + Duration.toMillis(wait), next.failures),
+    event: JournalEvents.backoff(candidate.box, until, next.failures),
+    until,
     log: {
       level: "Error",
       message: `monitor: failed to restart box ${nameOf(candidate.box)}): ${reason} (next retry in ${Backoff.formatSeconds(wait)})`,

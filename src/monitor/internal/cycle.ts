@@ -126,6 +126,7 @@ export const run = (ctx: CycleContext, initial: State): Effect.Effect<State> =>
     yield* writeLogs(decision.logs)
     // The journal's entries of this cycle, appended once its write is done and its boots released.
     const journalled: Array<NewBoxEvent> = []
+    const waits = new Map(decision.waits)
     if (decision.recheck.length > 0) {
       yield* FiberSet.run(ctx.timers, Effect.zipRight(Effect.sleep(EXIT_CODE_POLL), ctx.offer(SupervisorEvent.Recheck({ ids: decision.recheck }))))
     }
@@ -148,6 +149,7 @@ export const run = (ctx: CycleContext, initial: State): Effect.Effect<State> =>
         const failed = restartFailed(state, candidate, attempt.left.reason, at, backoff)
         state = failed.state
         journalled.push(failed.event)
+        waits.set(candidate.box.id, failed.until)
         yield* stats.restarted(candidate.reason, "error")
         yield* writeLogs([failed.log])
       }
@@ -155,13 +157,14 @@ export const run = (ctx: CycleContext, initial: State): Effect.Effect<State> =>
     now = yield* Clock.currentTimeMillis
     const bootedAt = now
     let wrote = false
-    if (decision.changed || decision.reports.length > 0 || booted.length > 0) {
+    if (decision.changed || decision.reports.length > 0 || booted.length > 0 || waits.size > 0) {
       wrote = true
       const commit = Supervision.commitCycle(
         decision.observations,
         decision.reports,
         booted.map((b) => ({ decided: b.candidate.box, boot: b.booted, reason: b.candidate.reason })),
-        now
+        now,
+        waits
       )
       const written = yield* Effect.either(store.modify(commit))
       // Not written: what this cycle found is looked at again next time (a full cycle).
