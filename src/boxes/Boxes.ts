@@ -3,10 +3,14 @@
  * with the box runtime. The state store only reads, decodes and writes under its lock; this
  * module, above both the store and the runtime, is the one place that puts them together.
  */
+import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { BoxRecord } from "../domain/BoxRecord.js"
 import { needsLivenessCheck, type Observations, reconcile } from "../domain/Reconcile.js"
+import { destroyed, died } from "../domain/BoxEvent.js"
+import { EventJournal } from "../events/EventJournal.js"
 import { BoxRuntime, type BoxRuntimeShape } from "../runtime/BoxRuntime.js"
 import * as Liveness from "../runtime/Liveness.js"
 import {
@@ -43,7 +47,10 @@ const notUpdated = (store: StateStoreShape, error: StateFileUnavailable): Effect
  * Reads and reconciles (SPEC §3): active boxes whose process is gone are marked dead (or
  * removed with `auto_remove`), written back under the lock only if something changed. When
  * that write fails (`isWriteFailure`: a read-only home), it says so once on stderr and returns
- * the records as reconciled in memory.
+ * the records as reconciled in memory. The deaths it recorded (`last_exit` with the time) go to
+ * the event journal when there is one (`die`, and `destroy` for an `auto_remove` box): a `ps`
+ * that finds a box dead is what recorded it (issue 14). The journal is optional here, so that
+ * whatever only reads the boxes (a host's status page, a test) need not provide one.
  */
 export const load: Effect.Effect<ReadonlyArray<BoxRecord>, StateError, StateStore | BoxRuntime> = Effect.gen(
   function*() {
@@ -56,9 +63,21 @@ export const load: Effect.Effect<ReadonlyArray<BoxRecord>, StateError, StateStor
     // Something died: apply it under the lock to a fresh read, so that a concurrent writer
     // is not clobbered. Pure: an observation only applies to the incarnation it was made
     // for, so a box restarted meanwhile (new pid) is left to the next load.
-    return yield* store.modify((current) => {
-      const result = reconcile(current, observations)
-      return [result.records, result.records]
-    }).pipe(Effect.catchIf(isWriteFailure, (error) => Effect.as(notUpdated(store, error), inMemory.records)))
+    const now = yield* Clock.currentTimeMillis
+    const written = yield* store.modify((current) => {
+      const result = reconcile(current, observations, now)
+      return [result, result.records]
+    }).pipe(Effect.either)
+    if (written._tag === "Left") {
+      if (!isWriteFailure(written.left)) return yield* Effect.fail(written.left)
+      yield* notUpdated(store, written.left)
+      return inMemory.records
+    }
+    const { died: dead, records: reconciled, removed } = written.right
+    const journal = yield* Effect.serviceOption(EventJournal)
+    if (Option.isSome(journal) && (dead.length > 0 || removed.length > 0)) {
+      yield* journal.value.append([...dead.map(died), ...removed.flatMap((box) => [died(box), destroyed(box)])])
+    }
+    return reconciled
   }
 ).pipe(Effect.withSpan("Boxes.load"))

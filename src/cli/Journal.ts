@@ -1,7 +1,6 @@
 import * as Effect from "effect/Effect"
-import type { NewBoxEvent } from "../domain/BoxEvent.js"
+import { about, type NewBoxEvent } from "../domain/BoxEvent.js"
 import type { BoxRecord } from "../domain/BoxRecord.js"
-import { signalOfExitCode } from "../domain/ExitSignal.js"
 import { EventJournal } from "../events/EventJournal.js"
 
 /**
@@ -9,17 +8,11 @@ import { EventJournal } from "../events/EventJournal.js"
  * succeeded: the entries, built from the records as written, and `append` (never fails).
  */
 
-const about = (box: BoxRecord) => ({ box_id: box.id, box_name: box.name })
+export { destroyed, died } from "../domain/BoxEvent.js"
 
 export const created = (box: BoxRecord): NewBoxEvent => ({ type: "create", ...about(box), cmd: box.cmd })
 export const started = (box: BoxRecord): NewBoxEvent => ({ type: "start", ...about(box), pid: box.pid })
 export const stopped = (box: BoxRecord): NewBoxEvent => ({ type: "stop", ...about(box), exit_code: box.exit_code })
-export const died = (box: BoxRecord): NewBoxEvent => ({
-  type: "die",
-  ...about(box),
-  exit_code: box.exit_code,
-  signal: signalOfExitCode(box.exit_code)
-})
 /** A `restart` by the user; `attempt` counts its manual restarts (the record's `restarts_by_reason.manual`). */
 export const restarted = (box: BoxRecord, attempt: number): NewBoxEvent => ({
   type: "restart",
@@ -27,7 +20,6 @@ export const restarted = (box: BoxRecord, attempt: number): NewBoxEvent => ({
   reason: "manual",
   attempt
 })
-export const destroyed = (box: BoxRecord): NewBoxEvent => ({ type: "destroy", ...about(box) })
 
 export const append = (events: ReadonlyArray<NewBoxEvent>): Effect.Effect<void, never, EventJournal> =>
   Effect.flatMap(EventJournal, (journal) => journal.append(events))

@@ -1,4 +1,6 @@
 import * as Schema from "effect/Schema"
+import type { BoxRecord } from "./BoxRecord.js"
+import { signalOfExitCode } from "./ExitSignal.js"
 
 /**
  * One entry of the event journal (`<home>/events.jsonl`, issue 14): a change in a box's life,
@@ -101,3 +103,20 @@ export type NewBoxEvent = DistributiveOmit<BoxEvent, "seq" | "time"> & { readonl
 /** Whether the event is about a box (has `box_id` and `box_name`). */
 export const isBoxEvent = (event: BoxEvent): event is Extract<BoxEvent, { readonly box_id: string }> =>
   "box_id" in event
+
+/** The fields that name a box in its events. */
+export const about = (box: Pick<BoxRecord, "id" | "name">) => ({ box_id: box.id, box_name: box.name })
+
+/**
+ * A box's death as recorded (by the monitor, a command's reconcile, an attached `run`): the exit
+ * code, and the signal it says (`ExitSignal.signalOfExitCode`: 128 + N).
+ */
+export const died = (box: BoxRecord): NewBoxEvent => ({
+  type: "die",
+  ...about(box),
+  exit_code: box.exit_code,
+  signal: signalOfExitCode(box.exit_code)
+})
+
+/** A box's record removed (`rm`, or an `auto_remove` box's death). */
+export const destroyed = (box: BoxRecord): NewBoxEvent => ({ type: "destroy", ...about(box) })

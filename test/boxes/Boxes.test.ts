@@ -2,6 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Boxes from "../../src/boxes/Boxes.js"
+import { EventJournal } from "../../src/events/EventJournal.js"
+import * as InMemoryEventJournal from "../../src/events/InMemoryEventJournal.js"
 import * as InMemoryStateStore from "../../src/state/InMemoryStateStore.js"
 import { InMemoryStateStoreControl } from "../../src/state/InMemoryStateStore.js"
 import { capturedConsole } from "../service/CapturedConsole.js"
@@ -34,6 +36,28 @@ describe("Boxes.load", () => {
       yield* Boxes.load
       expect(yield* control.writes).toBe(1)
     }).pipe(Effect.provide(services((pid) => pid === 100, new Map([["b", 3]])))))
+
+  it.effect("journals the deaths it recorded (die with the code and signal; die then destroy for auto_remove), with last_exit", () =>
+    Effect.gen(function*() {
+      const journal = yield* InMemoryEventJournal.make
+      const records = yield* Boxes.load.pipe(Effect.provideService(EventJournal, journal))
+      expect(records.find((r) => r.id === "b")!.last_exit).toEqual({ code: 137, signal: "SIGKILL", at: "1970-01-01T00:00:00.000Z" })
+      expect((yield* journal.events).map(({ seq: _s, time: _t, ...event }) => event)).toEqual([
+        { type: "die", box_id: "b", box_name: "box-b", exit_code: 137, signal: "SIGKILL" },
+        { type: "die", box_id: "d", box_name: "box-d", exit_code: null, signal: null },
+        { type: "destroy", box_id: "d", box_name: "box-d" }
+      ])
+      // Nothing died since: nothing more in the journal.
+      yield* Boxes.load.pipe(Effect.provideService(EventJournal, journal))
+      expect(yield* journal.events).toHaveLength(3)
+    }).pipe(Effect.provide(Layer.merge(
+      InMemoryStateStore.layer([
+        boxRecord("a", { status: "running", pid: 100 }),
+        boxRecord("b", { status: "running", pid: 200 }),
+        boxRecord("d", { status: "running", pid: 300, auto_remove: true })
+      ]),
+      stubRuntime({ isAlive: (pid) => pid === 100, exitCodes: new Map([["b", 137]]) })
+    ))))
 
   it.effect("all alive: the records as read, nothing written", () =>
     Effect.gen(function*() {

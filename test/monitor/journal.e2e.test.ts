@@ -76,4 +76,22 @@ describe("the event journal and hooks (end to end)", () => {
     const restartLine = lines.find((l) => l.startsWith("restart "))!
     expect(JSON.parse(restartLine.slice(restartLine.indexOf("{")))).toMatchObject({ seq: restart.seq, reason: "crash" })
   })
+
+  it("no monitor: the `ps` that finds a box dead journals its death", async () => {
+    const w = (world = new World())
+    expect(w.cli("run", "-d", "--name", "lone", "--", "sleep", "1000").status).toBe(0)
+    const box = w.box("lone")!
+    process.kill(box.pid!, "SIGKILL")
+    // The wrapper reaps it and writes its exit code: wait for that, or ps would record it unknown.
+    const exitFile = path.join(box.box_dir, "exit_code")
+    await waitFor("the box's exit code", () => fs.existsSync(exitFile) && fs.readFileSync(exitFile, "utf8").trim() === "137")
+    const ps = w.cli("ps", "-a")
+    expect(ps.stdout).toContain("dead (Killed: SIGKILL)")
+    const died = events(w, "--filter", "event=die")
+    expect(died).toHaveLength(1)
+    expect(died[0]).toMatchObject({ box_id: box.id, box_name: "lone", exit_code: 137, signal: "SIGKILL" })
+    // The next ps finds nothing new.
+    w.cli("ps", "-a")
+    expect(events(w, "--filter", "event=die")).toHaveLength(1)
+  })
 })

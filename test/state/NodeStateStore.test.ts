@@ -537,7 +537,8 @@ describe("NodeStateStore: load reconciles (SPEC §3)", () => {
               pid_start_time: null,
               health_status: "none",
               health_retries: 0,
-              exit_code: 137
+              exit_code: 137,
+              last_exit: { code: 137, signal: "SIGKILL", at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) }
             }
             : r
         )

@@ -4,26 +4,17 @@
  * write (`Supervision.CycleCommit`: the truth of what the state file now says), its backoff
  * waits and give-ups from its decision (they live in the monitor's memory, not in the file).
  */
-import type { NewBoxEvent } from "../../domain/BoxEvent.js"
+import { about, destroyed, died, type NewBoxEvent } from "../../domain/BoxEvent.js"
 import type { BoxRecord } from "../../domain/BoxRecord.js"
-import { signalOfExitCode } from "../../domain/ExitSignal.js"
 import * as RestartPolicy from "../../domain/RestartPolicy.js"
 import * as Supervision from "../../domain/Supervision.js"
 
-const about = (box: BoxRecord) => ({ box_id: box.id, box_name: box.name })
+export { died }
 
 /** The output of a failed probe, as much of its tail as a journal line should carry. */
 export const OUTPUT_TAIL_CHARS = 512
 
 const tail = (text: string): string => text.length <= OUTPUT_TAIL_CHARS ? text : text.slice(-OUTPUT_TAIL_CHARS)
-
-/** A death, with the exit code as recorded and the signal it says (see `ExitSignal.signalOfExitCode`). */
-export const died = (box: BoxRecord): NewBoxEvent => ({
-  type: "die",
-  ...about(box),
-  exit_code: box.exit_code,
-  signal: signalOfExitCode(box.exit_code)
-})
 
 /** A restart the monitor recorded (`box` as recorded: its `restart_count` is the attempt), then its start. */
 export const restarted = (box: BoxRecord, reason: Supervision.RestartReason): ReadonlyArray<NewBoxEvent> => [
@@ -74,7 +65,7 @@ export const ofCommit = (
 ): ReadonlyArray<NewBoxEvent> => {
   const events: Array<NewBoxEvent> = []
   for (const box of commit.died) events.push(died(box))
-  for (const box of commit.removed) events.push(died(box), { type: "destroy", ...about(box) })
+  for (const box of commit.removed) events.push(died(box), destroyed(box))
   if (commit.healthChanges.length > 0) {
     const output = new Map<string, string>()
     for (const report of [...reports].sort((a, b) => a.at - b.at)) {
