@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
@@ -12,22 +12,11 @@ import { EventJournal } from "../../src/events/EventJournal.js"
 import * as HookRunner from "../../src/events/HookRunner.js"
 import * as InMemoryEventJournal from "../../src/events/InMemoryEventJournal.js"
 import { pidRuns } from "../support/pidRuns.js"
-import { removeDir } from "../support/removeDir.js"
+import { leftovers } from "../support/Leftovers.js"
 
 /** Real `sh -c` hooks, fed from an in-memory journal's `append`, on the live clock. */
 
-const dirs: Array<string> = []
-const pids: Array<number> = []
-afterEach(() => {
-  for (const pid of pids.splice(0)) {
-    try {
-      process.kill(pid, "SIGKILL")
-    } catch {
-      // gone, as it should be
-    }
-  }
-  for (const dir of dirs.splice(0)) removeDir(dir)
-})
+const { dirs, pids } = leftovers()
 
 const tempDir = () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "a3s-hooks-"))

@@ -42,6 +42,7 @@ export interface StateBox {
   readonly stopped_by_user?: boolean
   readonly health_status?: string
   readonly exit_code?: number | null
+  readonly box_dir: string
 }
 
 export interface LogEntry {

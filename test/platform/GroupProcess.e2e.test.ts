@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -7,20 +7,9 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as GroupProcess from "../../src/platform/GroupProcess.js"
 import { pidRuns } from "../support/pidRuns.js"
-import { removeDir } from "../support/removeDir.js"
+import { leftovers } from "../support/Leftovers.js"
 
-const dirs: Array<string> = []
-const pids: Array<number> = []
-afterEach(() => {
-  for (const pid of pids.splice(0)) {
-    try {
-      process.kill(pid, "SIGKILL")
-    } catch {
-      // gone, as it should be
-    }
-  }
-  for (const dir of dirs.splice(0)) removeDir(dir)
-})
+const { dirs, pids } = leftovers()
 
 
 const until = (check: () => boolean, ms = 2_000) =>
