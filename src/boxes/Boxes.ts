@@ -43,6 +43,15 @@ const notUpdated = (store: StateStoreShape, error: StateFileUnavailable): Effect
     return Console.error(notUpdatedMessage(error))
   })
 
+/** The deaths a load recorded, in the journal when there is one (see `load`). */
+const journalDeaths = (dead: ReadonlyArray<BoxRecord>, removed: ReadonlyArray<BoxRecord>): Effect.Effect<void> =>
+  dead.length === 0 && removed.length === 0
+    ? Effect.void
+    : Effect.flatMap(Effect.serviceOption(EventJournal), (journal) =>
+      Option.isNone(journal)
+        ? Effect.void
+        : journal.value.append([...dead.map(died), ...removed.flatMap((box) => [died(box), destroyed(box)])]))
+
 /**
  * Reads and reconciles (SPEC §3): active boxes whose process is gone are marked dead (or
  * removed with `auto_remove`), written back under the lock only if something changed. When
@@ -64,20 +73,13 @@ export const load: Effect.Effect<ReadonlyArray<BoxRecord>, StateError, StateStor
     // is not clobbered. Pure: an observation only applies to the incarnation it was made
     // for, so a box restarted meanwhile (new pid) is left to the next load.
     const now = yield* Clock.currentTimeMillis
-    const written = yield* store.modify((current) => {
+    return yield* store.modify((current) => {
       const result = reconcile(current, observations, now)
       return [result, result.records]
-    }).pipe(Effect.either)
-    if (written._tag === "Left") {
-      if (!isWriteFailure(written.left)) return yield* Effect.fail(written.left)
-      yield* notUpdated(store, written.left)
-      return inMemory.records
-    }
-    const { died: dead, records: reconciled, removed } = written.right
-    const journal = yield* Effect.serviceOption(EventJournal)
-    if (Option.isSome(journal) && (dead.length > 0 || removed.length > 0)) {
-      yield* journal.value.append([...dead.map(died), ...removed.flatMap((box) => [died(box), destroyed(box)])])
-    }
-    return reconciled
+    }).pipe(
+      Effect.tap((result) => journalDeaths(result.died, result.removed)),
+      Effect.map((result) => result.records),
+      Effect.catchIf(isWriteFailure, (error) => Effect.as(notUpdated(store, error), inMemory.records))
+    )
   }
 ).pipe(Effect.withSpan("Boxes.load"))

@@ -63,7 +63,7 @@ export const inspectJson = (box: BoxRecord, nowMillis: number): InspectView => (
   ...box,
   last_exit: lastExitOf(box),
   restarts_by_reason: restartsByReasonOf(box),
-  next_restart_at: nextRestartOf(box, nowMillis) === null ? null : box.next_restart_at!
+  next_restart_at: nextRestartOf(box, nowMillis) === null ? null : box.next_restart_at ?? null
 })
 
 const plural = (n: number, unit: string): string => `${n} ${unit}${n === 1 ? "" : "s"}`

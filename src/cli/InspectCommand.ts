@@ -1,7 +1,7 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
-import * as Console from "effect/Console"
 import * as Clock from "effect/Clock"
+import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Boxes from "../boxes/Boxes.js"
 import type { BoxRecord } from "../domain/BoxRecord.js"
