@@ -29,7 +29,10 @@ const events = (w: World, ...args: ReadonlyArray<string>): ReadonlyArray<Event> 
 describe("the event journal and hooks (end to end)", () => {
   it("a box killed with SIGKILL: die (signal) and restart crash in `events`, and the hook got both", async () => {
     const w = (world = new World())
-    const hookOutput = path.join(w.home, "hook.out")
+    // One file per hook run: die and restart run concurrently (up to 4 hooks at once), so their
+    // output must not share a file, or the lines interleave.
+    const hookDir = path.join(w.home, "hook-out")
+    fs.mkdirSync(hookDir)
     const run = w.cli("run", "-d", "--name", "web", "--restart", "always", "--", "sleep", "1000")
     expect(run.status).toBe(0)
     const before = w.box("web")!
@@ -37,7 +40,7 @@ describe("the event journal and hooks (end to end)", () => {
       "--interval",
       "5",
       "--on-event",
-      `printf '%s %s %s %s ' "$A3S_EVENT" "$A3S_BOX_NAME" "$A3S_BOX_ID" "$A3S_EXIT_CODE" >> '${hookOutput}'; cat >> '${hookOutput}'`
+      `{ printf '%s %s %s %s ' "$A3S_EVENT" "$A3S_BOX_NAME" "$A3S_BOX_ID" "$A3S_EXIT_CODE"; cat; } > '${hookDir}'/"$A3S_EVENT_SEQ".tmp && mv '${hookDir}'/"$A3S_EVENT_SEQ".tmp '${hookDir}'/"$A3S_EVENT_SEQ".out`
     )
     process.kill(before.pid!, "SIGKILL")
     await waitFor("the box to be restarted", () => {
@@ -66,8 +69,9 @@ describe("the event journal and hooks (end to end)", () => {
 
     // The hook ran for both (die and restart are in the default filter), with the event on stdin.
     const lines = await waitFor("the hook's output for die and restart", () => {
-      const text = fs.existsSync(hookOutput) ? fs.readFileSync(hookOutput, "utf8") : ""
-      const got = text.split("\n").filter((line) => line !== "")
+      const got = fs.readdirSync(hookDir).filter((name) => name.endsWith(".out")).map((name) =>
+        fs.readFileSync(path.join(hookDir, name), "utf8").trim()
+      )
       return got.some((l) => l.startsWith("die ")) && got.some((l) => l.startsWith("restart ")) ? got : undefined
     })
     const dieLine = lines.find((l) => l.startsWith("die "))!
