@@ -53,17 +53,28 @@ export const restartsText = (box: BoxRecord): string | null => {
 }
 
 /** A record as `inspect` shows it (`inspectJson`). */
-export type InspectView = Omit<BoxRecord, "next_restart_at"> & { readonly next_restart_at: string | null }
+export type InspectView =
+  & Omit<BoxRecord, "next_restart_at" | "backoff_failures" | "restart_delay_secs" | "restart_max_delay_secs">
+  & {
+    readonly next_restart_at: string | null
+    readonly backoff_failures: number
+    readonly restart_delay_secs: number
+    readonly restart_max_delay_secs: number
+  }
 
 /**
  * A record as `inspect` shows it: issue 14's fields always there (null, zeros) even on records
- * older than them; `next_restart_at` only while the box is backing off (after `nowMillis`), else null.
+ * older than them; `next_restart_at` only while the box is backing off (after `nowMillis`), else null;
+ * issue 15's backoff position and bounds as they apply (the SPEC §5 defaults where the record has none).
  */
 export const inspectJson = (box: BoxRecord, nowMillis: number): InspectView => ({
   ...box,
   last_exit: lastExitOf(box),
   restarts_by_reason: restartsByReasonOf(box),
-  next_restart_at: nextRestartOf(box, nowMillis) === null ? null : box.next_restart_at ?? null
+  next_restart_at: nextRestartOf(box, nowMillis) === null ? null : box.next_restart_at ?? null,
+  backoff_failures: box.backoff_failures ?? 0,
+  restart_delay_secs: box.restart_delay_secs ?? 1,
+  restart_max_delay_secs: box.restart_max_delay_secs ?? 60
 })
 
 const plural = (n: number, unit: string): string => `${n} ${unit}${n === 1 ? "" : "s"}`

@@ -64,6 +64,14 @@ export const flags = {
     Options.optional
   ),
   stopTimeout: seconds("stop-timeout", "Seconds to wait after the stop signal before SIGKILL (default 10)"),
+  restartDelay: Options.float("restart-delay").pipe(
+    Options.withDescription("Seconds the monitor waits before the first restart that follows a failed one; doubles per failure (default 1)"),
+    Options.optional
+  ),
+  restartMaxDelay: Options.float("restart-max-delay").pipe(
+    Options.withDescription("The longest wait between restarts, in seconds (default 60)"),
+    Options.optional
+  ),
   quiet: SupervisionWarning.quietOption,
   cmd: Args.text({ name: "CMD" }).pipe(
     Args.withDescription("The command and its arguments; put `--` before it when an argument starts with '-'"),

@@ -22,6 +22,8 @@ export interface RunFlags {
   readonly healthStartPeriod: Option.Option<number>
   readonly stopSignal: Option.Option<string>
   readonly stopTimeout: Option.Option<number>
+  readonly restartDelay: Option.Option<number>
+  readonly restartMaxDelay: Option.Option<number>
   readonly cmd: ReadonlyArray<string>
 }
 
@@ -39,6 +41,9 @@ export interface RunSpec {
   readonly healthCheck: HealthCheck | null
   readonly stopSignal: string | null
   readonly stopTimeout: number | null
+  /** `--restart-delay` / `--restart-max-delay` (seconds; null: the SPEC §5 defaults, 1 and 60). */
+  readonly restartDelay: number | null
+  readonly restartMaxDelay: number | null
   readonly cmd: ReadonlyArray<string>
 }
 
@@ -82,6 +87,42 @@ const optionalCheck = <A>(
   value: Option.Option<number>,
   check: (value: number) => Either.Either<A, InvalidFlag>
 ): Either.Either<A | null, InvalidFlag> => Option.match(value, { onNone: () => Either.right(null), onSome: check })
+
+/** The longest backoff bound accepted: a day. */
+const MAX_RESTART_DELAY_SECS = 86_400
+
+const restartDelaySeconds = (flag: string) => (value: number): Either.Either<number, InvalidFlag> =>
+  Number.isFinite(value) && value > 0 && value <= MAX_RESTART_DELAY_SECS
+    ? Either.right(value)
+    : Either.left(
+      new InvalidFlag({ flag, value: String(value), reason: `must be a number of seconds above 0 and at most ${MAX_RESTART_DELAY_SECS}` })
+    )
+
+/** The box's own backoff bounds (SPEC §5): the cap may not be below the first wait (given, or the default 1). */
+const restartDelaysOf = (
+  flags: RunFlags
+): Either.Either<{ readonly delay: number | null; readonly maxDelay: number | null }, InvalidFlag> =>
+  Either.gen(function*() {
+    const delay = yield* optionalCheck(flags.restartDelay, restartDelaySeconds("--restart-delay"))
+    const maxDelay = yield* optionalCheck(flags.restartMaxDelay, restartDelaySeconds("--restart-max-delay"))
+    if (maxDelay !== null && maxDelay < (delay ?? 1)) {
+      return yield* Either.left(
+        new InvalidFlag({
+          flag: "--restart-max-delay",
+          value: String(maxDelay),
+          reason: delay === null
+            ? "must be at least the first wait, 1 second by default (set --restart-delay too)"
+            : `must be at least --restart-delay (${delay})`
+        })
+      )
+    }
+    if (delay !== null && maxDelay === null && delay > 60) {
+      return yield* Either.left(
+        new InvalidFlag({ flag: "--restart-delay", value: String(delay), reason: "is above the default cap of 60 seconds: set --restart-max-delay too" })
+      )
+    }
+    return { delay, maxDelay }
+  })
 
 const healthCheckOf = (flags: RunFlags): Either.Either<HealthCheck | null, InvalidFlag> =>
   Either.gen(function*() {
@@ -146,6 +187,7 @@ export const validate = (
     const env = yield* parseEnv(flags.env)
     const healthCheck = yield* healthCheckOf(flags)
     const stopTimeout = yield* optionalCheck(flags.stopTimeout, atLeast("--stop-timeout", 0, " seconds"))
+    const restartDelays = yield* restartDelaysOf(flags)
     let stopSignal: string | null = null
     if (Option.isSome(flags.stopSignal)) {
       const signal = Signal.parseSignal(flags.stopSignal.value)
@@ -167,6 +209,8 @@ export const validate = (
       healthCheck,
       stopSignal,
       stopTimeout,
+      restartDelay: restartDelays.delay,
+      restartMaxDelay: restartDelays.maxDelay,
       cmd: flags.cmd
     }
   })

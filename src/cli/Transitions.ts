@@ -1,5 +1,5 @@
 import * as path from "node:path"
-import { type BoxRecord, hasHealthCheck, lastExit, shortIdOf } from "../domain/BoxRecord.js"
+import { type BoxRecord, hasHealthCheck, lastExit, shortIdOf, withoutBackoff } from "../domain/BoxRecord.js"
 import type { BootedBox } from "../runtime/BoxRuntime.js"
 import { boxesDir } from "../state/Home.js"
 import type { RunSpec } from "./RunSpec.js"
@@ -39,13 +39,18 @@ export const newRecord = (
     health_retries: 0,
     health_last_check: null,
     stop_signal: spec.stopSignal,
-    stop_timeout: spec.stopTimeout
+    stop_timeout: spec.stopTimeout,
+    ...(spec.restartDelay === null ? {} : { restart_delay_secs: spec.restartDelay }),
+    ...(spec.restartMaxDelay === null ? {} : { restart_max_delay_secs: spec.restartMaxDelay })
   }
 }
 
-/** The box's process was booted by the user (`run`, `start`): not an automatic restart, so `restart_count` stays. */
+/**
+ * The box's process was booted by the user (`run`, `start`): not an automatic restart, so
+ * `restart_count` stays; its backoff is over (`withoutBackoff`).
+ */
 export const started = (box: BoxRecord, booted: Pick<BootedBox, "pid" | "pidStartTime">, now: string): BoxRecord => ({
-  ...box,
+  ...withoutBackoff(box),
   status: "running",
   pid: booted.pid,
   pid_start_time: booted.pidStartTime,

@@ -3,7 +3,8 @@ import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 
 /**
- * Restart backoff of one box (SPEC §5), kept in the monitor's memory.
+ * Restart backoff of one box (SPEC §5), kept in the monitor's memory and in the box's record
+ * (`backoff_failures`, `next_restart_at`: a new monitor resumes it, see `resume`).
  *
  * The waits come from an Effect `Schedule`: `exponential(base)` united with `spaced(cap)`
  * (a union takes the shorter delay), so 1, 2, 4, 8, 16, 32, 60, 60, ... s with the
@@ -24,6 +25,9 @@ export interface BackoffConfig {
 }
 
 export const defaultConfig: BackoffConfig = { base: "1 second", cap: "60 seconds", reset: "30 seconds" }
+
+/** A box's own first wait and/or cap (`run --restart-delay/--restart-max-delay`), instead of the monitor's. */
+export type Bounds = Partial<Pick<BackoffConfig, "base" | "cap">>
 
 /** The waits between restart attempts of a box that keeps failing: its n-th output is the wait after the n-th failure. */
 export const schedule = (config: Pick<BackoffConfig, "base" | "cap">): Schedule.Schedule<Duration.Duration> =>
@@ -66,21 +70,46 @@ export type Decision =
  */
 export interface Machine {
   readonly config: BackoffConfig
-  /** A box needs a restart (it is dead, or must be restarted because it is unhealthy). */
-  readonly decide: (current: Backoff | undefined, now: number) => Decision
+  /**
+   * A box needs a restart (it is dead, or must be restarted because it is unhealthy). `bounds`:
+   * the box's own, if it has them (else the machine's); a box's bounds never change.
+   */
+  readonly decide: (current: Backoff | undefined, now: number, bounds?: Bounds) => Decision
   /** The restart booted and was recorded at `now`. */
   readonly booted: (current: Backoff | undefined, now: number) => Backoff
   /** The restart attempt at `now` failed (boot or record failed): wait before the next one. */
-  readonly attemptFailed: (current: Backoff | undefined, now: number) => { readonly wait: Duration.Duration; readonly next: Backoff }
+  readonly attemptFailed: (
+    current: Backoff | undefined,
+    now: number,
+    bounds?: Bounds
+  ) => { readonly wait: Duration.Duration; readonly next: Backoff }
   /** The box was seen running at `now`: after `reset` of running, its backoff is forgotten. */
   readonly running: (current: Backoff | undefined, now: number) => Backoff | undefined
+  /**
+   * The backoff a new monitor reads back from a record: `failures` failed restarts so far (the
+   * schedule stepped as many times), in `phase` (a wait announced by the monitor before it is
+   * logged again: `announced` false).
+   */
+  readonly resume: (failures: number, phase: Phase, bounds?: Bounds) => Backoff
 }
 
 export const machine = (config: BackoffConfig = defaultConfig): Machine => {
-  const sched = schedule(config)
+  const own = schedule(config)
+  // One schedule per distinct pair of box bounds (a handful in practice), made on first use.
+  const byBounds = new Map<string, Schedule.Schedule<Duration.Duration>>()
+  const scheduleOf = (bounds: Bounds | undefined) => {
+    if (bounds === undefined || (bounds.base === undefined && bounds.cap === undefined)) return own
+    const base = bounds.base ?? config.base
+    const cap = bounds.cap ?? config.cap
+    const key = `${Duration.toMillis(base)}/${Duration.toMillis(cap)}`
+    let sched = byBounds.get(key)
+    if (sched === undefined) byBounds.set(key, sched = schedule({ base, cap }))
+    return sched
+  }
   const resetMillis = Duration.toMillis(config.reset)
 
-  const fail = (current: Backoff | undefined, now: number, announced: boolean) => {
+  const fail = (current: Backoff | undefined, now: number, announced: boolean, bounds: Bounds | undefined) => {
+    const sched = scheduleOf(bounds)
     const [scheduleState, wait] = Effect.runSync(
       sched.step(now, undefined, current === undefined ? sched.initial : current.scheduleState)
     )
@@ -92,13 +121,13 @@ export const machine = (config: BackoffConfig = defaultConfig): Machine => {
     return { wait, next }
   }
 
-  const decide = (current: Backoff | undefined, now: number): Decision => {
+  const decide = (current: Backoff | undefined, now: number, bounds?: Bounds): Decision => {
     if (current === undefined) return { _tag: "RestartNow", next: undefined }
     const phase = current.phase
     if (phase._tag === "Up") {
       // Up long enough: this crash is a new story and is restarted at once.
       if (now - phase.since >= resetMillis) return { _tag: "RestartNow", next: undefined }
-      const { next, wait } = fail(current, now, true)
+      const { next, wait } = fail(current, now, true, bounds)
       return { _tag: "Wait", until: now + Duration.toMillis(wait), remaining: wait, announce: true, next }
     }
     if (now >= phase.until) return { _tag: "RestartNow", next: current }
@@ -116,14 +145,21 @@ export const machine = (config: BackoffConfig = defaultConfig): Machine => {
     decide,
     booted: (current, now) => ({
       failures: current?.failures ?? 0,
-      scheduleState: current === undefined ? sched.initial : current.scheduleState,
+      scheduleState: current === undefined ? own.initial : current.scheduleState,
       phase: { _tag: "Up", since: now }
     }),
-    attemptFailed: (current, now) => fail(current, now, true),
+    attemptFailed: (current, now, bounds) => fail(current, now, true, bounds),
     running: (current, now) =>
       current !== undefined && current.phase._tag === "Up" && now - current.phase.since >= resetMillis
         ? undefined
-        : current
+        : current,
+    resume: (failures, phase, bounds) => {
+      const sched = scheduleOf(bounds)
+      let scheduleState = sched.initial
+      // Past the cap every step is the same: stepping more changes nothing the waits show.
+      for (let i = 0; i < Math.min(failures, 64); i++) scheduleState = Effect.runSync(sched.step(0, undefined, scheduleState))[0]
+      return { failures, scheduleState, phase }
+    }
   }
 }
 

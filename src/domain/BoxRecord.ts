@@ -1,3 +1,4 @@
+import * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
 import { signalOfExitCode } from "./ExitSignal.js"
 import { HealthCheck } from "./HealthCheck.js"
@@ -73,7 +74,17 @@ export const BoxRecord = Schema.Struct({
    * or the failed boot that started its backoff wait; gone once it is restarted. A time in the
    * past means nothing (a monitor that died meanwhile): read it through `nextRestartOf`.
    */
-  next_restart_at: Schema.optional(Schema.String)
+  next_restart_at: Schema.optional(Schema.String),
+  /**
+   * Issue 15: the box's backoff position, consecutive failed restarts (SPEC §5), written by the
+   * monitor with each restart it records and each wait it announces, so that a new monitor (a
+   * restarted one, a standby taking over) continues the backoff instead of starting it over.
+   * Absent: none (see SupervisorState's `resumeBackoffs`).
+   */
+  backoff_failures: Schema.optional(Schema.Number),
+  /** `run --restart-delay` / `--restart-max-delay` (seconds): the box's first backoff wait and cap; absent: the monitor's (1 and 60). */
+  restart_delay_secs: Schema.optional(Schema.Number),
+  restart_max_delay_secs: Schema.optional(Schema.Number)
 }).annotations({ identifier: "BoxRecord", parseOptions: { onExcessProperty: "preserve" } })
 
 export type BoxRecord = typeof BoxRecord.Type
@@ -112,10 +123,29 @@ export const nextRestartOf = (box: Pick<BoxRecord, "status" | "next_restart_at">
   return Number.isFinite(at) && at > now ? at : null
 }
 
+/** The box's own backoff bounds (SPEC §5 defaults where it has none): see `Backoff.Bounds`. */
+export const backoffBoundsOf = (
+  box: Pick<BoxRecord, "restart_delay_secs" | "restart_max_delay_secs">
+): { readonly base?: Duration.Duration; readonly cap?: Duration.Duration } | undefined =>
+  box.restart_delay_secs === undefined && box.restart_max_delay_secs === undefined ? undefined : {
+    ...(box.restart_delay_secs === undefined ? {} : { base: Duration.seconds(box.restart_delay_secs) }),
+    ...(box.restart_max_delay_secs === undefined ? {} : { cap: Duration.seconds(box.restart_max_delay_secs) })
+  }
+
 /** The record without `next_restart_at` (a box no longer waiting out a backoff). */
 export const withoutNextRestart = (box: BoxRecord): BoxRecord => {
   if (box.next_restart_at === undefined) return box
   const { next_restart_at: _, ...rest } = box
+  return rest
+}
+
+/**
+ * The record without its backoff position (`next_restart_at`, `backoff_failures`): a box its
+ * user started, whose next crash is a new story (as `docker start` resets the restart delay).
+ */
+export const withoutBackoff = (box: BoxRecord): BoxRecord => {
+  if (box.backoff_failures === undefined) return withoutNextRestart(box)
+  const { backoff_failures: _, ...rest } = withoutNextRestart(box)
   return rest
 }
 

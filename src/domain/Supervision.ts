@@ -109,9 +109,18 @@ export interface Boot {
 /** The journal's (and `restarts_by_reason`'s) name for why the monitor restarted a box. */
 export const journalReason = (reason: RestartReason): "crash" | "unhealthy" => reason === "dead" ? "crash" : "unhealthy"
 
-/** SPEC §7: the record of a box the monitor has just restarted (for `reason`: a crash by default). */
-export const recordRestart = (box: BoxRecord, boot: Boot, now: number, reason: RestartReason = "dead"): BoxRecord => ({
-  ...withoutNextRestart(box),
+/**
+ * SPEC §7: the record of a box the monitor has just restarted (for `reason`: a crash by default),
+ * with its backoff position (`failures` so far: a new monitor resumes it, issue 15).
+ */
+export const recordRestart = (
+  box: BoxRecord,
+  boot: Boot,
+  now: number,
+  reason: RestartReason = "dead",
+  failures = 0
+): BoxRecord => ({
+  ...withBackoffFailures(withoutNextRestart(box), failures),
   restarts_by_reason: countRestart(box, journalReason(reason)),
   status: "running",
   pid: boot.pid,
@@ -123,6 +132,28 @@ export const recordRestart = (box: BoxRecord, boot: Boot, now: number, reason: R
   health_retries: 0,
   health_last_check: null
 })
+
+/** The record with `backoff_failures` (dropped at 0: a record nobody backed off is written back as it was read). */
+const withBackoffFailures = (box: BoxRecord, failures: number): BoxRecord => {
+  if (failures > 0) return box.backoff_failures === failures ? box : { ...box, backoff_failures: failures }
+  if (box.backoff_failures === undefined) return box
+  const { backoff_failures: _, ...rest } = box
+  return rest
+}
+
+/** A restart the monitor booted, to record: the dead record it decided on, the process, why, and its backoff position. */
+export interface BootToRecord {
+  readonly decided: BoxRecord
+  readonly boot: Boot
+  readonly reason?: RestartReason
+  readonly failures?: number
+}
+
+/** A backoff wait announced: when it ends (epoch ms) and the failed restarts behind it. */
+export interface Wait {
+  readonly until: number
+  readonly failures: number
+}
 
 /** What became of each boot when the restarts of one cycle were recorded. */
 export type RecordOutcome = Data.TaggedEnum<{
@@ -138,7 +169,7 @@ export const RecordOutcome = Data.taggedEnum<RecordOutcome>()
  * stops the process it booted, so nothing runs unrecorded).
  */
 export const recordRestarts = (
-  boots: ReadonlyArray<{ readonly decided: BoxRecord; readonly boot: Boot; readonly reason?: RestartReason }>,
+  boots: ReadonlyArray<BootToRecord>,
   now: number
 ) =>
 (records: ReadonlyArray<BoxRecord>): readonly [ReadonlyArray<RecordOutcome>, ReadonlyArray<BoxRecord>] => {
@@ -152,7 +183,7 @@ export const recordRestarts = (
       outcomes.set(current.id, RecordOutcome.Dropped({ reason: droppedReason(current) }))
       return current
     }
-    const restarted = recordRestart(current, entry.boot, now, entry.reason)
+    const restarted = recordRestart(current, entry.boot, now, entry.reason, entry.failures)
     outcomes.set(current.id, RecordOutcome.Recorded({ box: restarted }))
     changed = true
     return restarted
@@ -319,9 +350,9 @@ export interface CycleCommit {
 export const commitCycle = (
   observations: Observations,
   reports: ReadonlyArray<ProbeReport>,
-  boots: ReadonlyArray<{ readonly decided: BoxRecord; readonly boot: Boot; readonly reason?: RestartReason }>,
+  boots: ReadonlyArray<BootToRecord>,
   now: number,
-  waits: ReadonlyMap<string, number> = new Map()
+  waits: ReadonlyMap<string, Wait> = new Map()
 ) =>
 (records: ReadonlyArray<BoxRecord>): readonly [CycleCommit, ReadonlyArray<BoxRecord>] => {
   const reconciled = reconcile(records, observations, now)
@@ -333,15 +364,18 @@ export const commitCycle = (
 }
 
 /**
- * The backoff waits decided this cycle (box id -> when the wait ends, epoch ms) in the records,
- * as `next_restart_at`, for `ps` and `inspect`: on each box still dead, the others untouched.
+ * The backoff waits decided this cycle (box id -> wait) in the records, as `next_restart_at`
+ * (for `ps` and `inspect`, and a new monitor) and `backoff_failures` (a new monitor): on each
+ * box still dead, the others untouched.
  */
-export const recordWaits = (waits: ReadonlyMap<string, number>) =>
+export const recordWaits = (waits: ReadonlyMap<string, Wait>) =>
 (records: ReadonlyArray<BoxRecord>): ReadonlyArray<BoxRecord> => {
   if (waits.size === 0) return records
   return records.map((box) => {
-    const until = waits.get(box.id)
-    return until === undefined || !isDead(box) ? box : { ...box, next_restart_at: timestamp(until) }
+    const wait = waits.get(box.id)
+    return wait === undefined || !isDead(box)
+      ? box
+      : { ...withBackoffFailures(box, wait.failures), next_restart_at: timestamp(wait.until) }
   })
 }
 

@@ -83,11 +83,16 @@ describe("Format.inspectJson", () => {
       ...old,
       last_exit: null,
       restarts_by_reason: { crash: 0, unhealthy: 0, manual: 0 },
-      next_restart_at: null
+      next_restart_at: null,
+      backoff_failures: 0,
+      restart_delay_secs: 1,
+      restart_max_delay_secs: 60
     })
     const last_exit = { code: 1, signal: null, at: "2026-01-01T00:00:00.000Z" }
     const newer = makeBox({ status: "dead", last_exit, restarts_by_reason: { crash: 1, unhealthy: 0, manual: 0 } })
-    expect(Format.inspectJson(newer, NOW)).toEqual({ ...newer, next_restart_at: null })
+    expect(Format.inspectJson(newer, NOW)).toMatchObject({ ...newer, next_restart_at: null })
+    const bounded = makeBox({ status: "dead", backoff_failures: 3, restart_delay_secs: 5, restart_max_delay_secs: 12 })
+    expect(Format.inspectJson(bounded, NOW)).toMatchObject({ backoff_failures: 3, restart_delay_secs: 5, restart_max_delay_secs: 12 })
   })
 
   it("has the next restart time of a box that is backing off, null once it has passed", () => {

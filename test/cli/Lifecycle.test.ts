@@ -44,6 +44,8 @@ const spec = (overrides: Partial<RunSpec> = {}): RunSpec => ({
   healthCheck: null,
   stopSignal: null,
   stopTimeout: null,
+  restartDelay: null,
+  restartMaxDelay: null,
   cmd: ["sleep", "100"],
   ...overrides
 })

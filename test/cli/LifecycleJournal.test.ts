@@ -29,6 +29,8 @@ const spec: RunSpec = {
   healthCheck: null,
   stopSignal: null,
   stopTimeout: null,
+  restartDelay: null,
+  restartMaxDelay: null,
   cmd: ["sleep", "100"]
 }
 

@@ -17,6 +17,8 @@ const flags = (overrides: Partial<RunSpec.RunFlags> = {}): RunSpec.RunFlags => (
   healthStartPeriod: Option.none(),
   stopSignal: Option.none(),
   stopTimeout: Option.none(),
+  restartDelay: Option.none(),
+  restartMaxDelay: Option.none(),
   cmd: ["sleep", "100"],
   ...overrides
 })
@@ -48,6 +50,8 @@ describe("RunSpec.validate", () => {
       healthCheck: null,
       stopSignal: null,
       stopTimeout: null,
+      restartDelay: null,
+      restartMaxDelay: null,
       cmd: ["sleep", "100"]
     })
   })
@@ -65,7 +69,9 @@ describe("RunSpec.validate", () => {
       healthRetries: Option.some(4),
       healthStartPeriod: Option.some(0),
       stopSignal: Option.some("int"),
-      stopTimeout: Option.some(0)
+      stopTimeout: Option.some(0),
+      restartDelay: Option.some(0.5),
+      restartMaxDelay: Option.some(120)
     }))
     expect(spec).toEqual({
       name: "web-1.a_b",
@@ -83,8 +89,15 @@ describe("RunSpec.validate", () => {
       },
       stopSignal: "SIGINT",
       stopTimeout: 0,
+      restartDelay: 0.5,
+      restartMaxDelay: 120,
       cmd: ["sleep", "100"]
     })
+  })
+
+  it("takes a restart delay or a cap alone (the other one's default stays)", () => {
+    expect(specOf(flags({ restartDelay: Option.some(5) }))).toMatchObject({ restartDelay: 5, restartMaxDelay: null })
+    expect(specOf(flags({ restartMaxDelay: Option.some(10) }))).toMatchObject({ restartDelay: null, restartMaxDelay: 10 })
   })
 
   it("gives a health check docker's defaults", () => {
@@ -116,6 +129,12 @@ describe("RunSpec.validate", () => {
     ["an empty --health-cmd", flags({ healthCmd: Option.some("  ") }), "invalid --health-cmd"],
     ["a negative stop timeout", flags({ stopTimeout: Option.some(-1) }), "invalid --stop-timeout '-1': must be an integer of at least 0 seconds"],
     ["an unknown stop signal", flags({ stopSignal: Option.some("SIGNOPE") }), "invalid --stop-signal 'SIGNOPE'"],
+    ["a restart delay of 0", flags({ restartDelay: Option.some(0) }), "invalid --restart-delay '0': must be a number of seconds above 0 and at most 86400"],
+    ["a negative restart max delay", flags({ restartMaxDelay: Option.some(-5) }), "invalid --restart-max-delay '-5': must be a number of seconds above 0"],
+    ["a restart delay over a day", flags({ restartDelay: Option.some(86_401), restartMaxDelay: Option.some(90_000) }), "invalid --restart-delay '86401'"],
+    ["a max delay below the delay", flags({ restartDelay: Option.some(10), restartMaxDelay: Option.some(5) }), "invalid --restart-max-delay '5': must be at least --restart-delay (10)"],
+    ["a max delay below the default first wait", flags({ restartMaxDelay: Option.some(0.5) }), "must be at least the first wait, 1 second by default (set --restart-delay too)"],
+    ["a delay above the default cap", flags({ restartDelay: Option.some(90) }), "invalid --restart-delay '90': is above the default cap of 60 seconds: set --restart-max-delay too"],
     ["a name with a space", flags({ name: Option.some("my box") }), "invalid --name 'my box'"],
     ["a name starting with a dash", flags({ name: Option.some("-x") }), "invalid --name '-x'"]
   ])("rejects %s", (_, input, message) => {

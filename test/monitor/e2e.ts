@@ -43,6 +43,9 @@ export interface StateBox {
   readonly health_status?: string
   readonly exit_code?: number | null
   readonly box_dir: string
+  readonly started_at?: string | null
+  readonly next_restart_at?: string
+  readonly backoff_failures?: number
 }
 
 export interface LogEntry {

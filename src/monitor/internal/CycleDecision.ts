@@ -6,7 +6,7 @@
 import * as Duration from "effect/Duration"
 import * as Backoff from "../../domain/Backoff.js"
 import type { NewBoxEvent } from "../../domain/BoxEvent.js"
-import type { BoxRecord } from "../../domain/BoxRecord.js"
+import { backoffBoundsOf, type BoxRecord } from "../../domain/BoxRecord.js"
 import { isDead } from "../../domain/BoxStatus.js"
 import { type Observations, reconcile } from "../../domain/Reconcile.js"
 import * as RestartPolicy from "../../domain/RestartPolicy.js"
@@ -47,8 +47,8 @@ export interface CycleDecision {
    * the write recorded (`JournalEvents.ofCommit`).
    */
   readonly events: ReadonlyArray<NewBoxEvent>
-  /** The backoff waits announced this cycle (box id -> when each ends, epoch ms): the write records them (`Supervision.recordWaits`). */
-  readonly waits: ReadonlyMap<string, number>
+  /** The backoff waits announced this cycle (box id -> wait): the write records them (`Supervision.recordWaits`). */
+  readonly waits: ReadonlyMap<string, Supervision.Wait>
 }
 
 /**
@@ -87,7 +87,7 @@ export const decideCycle = (
 ): CycleDecision => {
   const logs: Array<LogLine> = []
   const events: Array<NewBoxEvent> = []
-  const waits = new Map<string, number>()
+  const waits = new Map<string, Supervision.Wait>()
   let next = state
   let observations = observed
   let recheck: ReadonlyArray<string> = []
@@ -123,7 +123,7 @@ export const decideCycle = (
       stops.push(box)
       continue
     }
-    const decision = backoff.decide(entry, now)
+    const decision = backoff.decide(entry, now, backoffBoundsOf(box))
     changes.push(Change.BackoffSet({ id: box.id, backoff: decision.next }))
     if (decision._tag === "RestartNow") {
       boots.push(candidate)
@@ -135,7 +135,7 @@ export const decideCycle = (
         annotations: { event: "backing_off", backoff_remaining_secs: Backoff.seconds(decision.remaining) }
       })
       events.push(JournalEvents.backoff(box, decision.until, decision.next.failures))
-      waits.set(box.id, decision.until)
+      waits.set(box.id, { until: decision.until, failures: decision.next.failures })
     }
   }
   next = updateAll(next, changes)
@@ -158,13 +158,13 @@ export const restartFailed = (
   reason: string,
   now: number,
   backoff: Backoff.Machine
-): { readonly state: State; readonly log: LogLine; readonly event: NewBoxEvent; readonly until: number } => {
-  const { next, wait } = backoff.attemptFailed(state.backoffs.get(candidate.box.id), now)
+): { readonly state: State; readonly log: LogLine; readonly event: NewBoxEvent; readonly wait: Supervision.Wait } => {
+  const { next, wait } = backoff.attemptFailed(state.backoffs.get(candidate.box.id), now, backoffBoundsOf(candidate.box))
   const until = now + Duration.toMillis(wait)
   return {
     state: update(state, Change.RestartFailed({ id: candidate.box.id, next })),
     event: JournalEvents.backoff(candidate.box, until, next.failures),
-    until,
+    wait: { until, failures: next.failures },
     log: {
       level: "Error",
       message: `monitor: failed to restart box ${nameOf(candidate.box)}): ${reason} (next retry in ${Backoff.formatSeconds(wait)})`,

@@ -6,7 +6,7 @@
  */
 import * as Data from "effect/Data"
 import type * as Backoff from "../../domain/Backoff.js"
-import { type BoxRecord, isActive } from "../../domain/BoxRecord.js"
+import { backoffBoundsOf, type BoxRecord, isActive } from "../../domain/BoxRecord.js"
 import { isDead, isRunning } from "../../domain/BoxStatus.js"
 import type * as Supervision from "../../domain/Supervision.js"
 
@@ -33,6 +33,8 @@ export interface State {
   readonly awaitedExits: ReadonlyMap<string, Supervision.AwaitedExit>
   /** Per-box restart backoff (SPEC §5). */
   readonly backoffs: ReadonlyMap<string, Backoff.Backoff>
+  /** Whether the backoffs the records carry have been read back (once, at the first cycle: `resumeBackoffs`). */
+  readonly backoffsResumed: boolean
   /** Boxes the monitor stopped for being unhealthy and marked dead: restart them whatever their exit code. */
   readonly killedForHealth: ReadonlySet<string>
   /** Dead boxes whose policy's restarts are used up, already logged as such (once per death). */
@@ -70,6 +72,7 @@ export const initial: State = {
   suspects: new Set(),
   awaitedExits: new Map(),
   backoffs: new Map(),
+  backoffsResumed: false,
   killedForHealth: new Set(),
   gaveUp: new Set(),
   busy: new Set(),
@@ -266,7 +269,10 @@ const byIdOf = (records: ReadonlyArray<BoxRecord>): ReadonlyMap<string, BoxRecor
 }
 
 /** Refreshes the memory from freshly loaded records: what no longer applies to them is dropped. */
-const remember = (state: State, records: ReadonlyArray<BoxRecord>, now: number, backoff: Backoff.Machine): State => {
+const remember = (initial: State, records: ReadonlyArray<BoxRecord>, now: number, backoff: Backoff.Machine): State => {
+  const state = initial.backoffsResumed
+    ? initial
+    : { ...initial, backoffsResumed: true, backoffs: resumeBackoffs(initial.backoffs, records, backoff) }
   const { backoffs, gaveUp, killedForHealth, lastProbes } = state
   if (backoffs.size === 0 && killedForHealth.size === 0 && lastProbes.size === 0 && gaveUp.size === 0) {
     return state.known === records ? state : { ...state, known: records }
@@ -296,6 +302,40 @@ const remember = (state: State, records: ReadonlyArray<BoxRecord>, now: number, 
     killedForHealth: keptKilled,
     lastProbes: keptProbes
   }
+}
+
+/**
+ * Issue 15: the backoff a monitor before this one left in the records, read back at this
+ * monitor's first cycle so that a restarted monitor (or a standby taking over) continues a crash
+ * loop's backoff instead of restarting it at once and starting over:
+ * - a dead box with `next_restart_at` is waiting until then (a time already past: restarted at
+ *   once, its failures kept);
+ * - a box with `backoff_failures` and no wait was restarted by the monitor at `started_at`: up
+ *   since then, so a death before the 30 s reset is one more failure, and 30 s up forgets it.
+ * Later records need no reading back: only a monitor writes these fields, and this one knows its own.
+ */
+const resumeBackoffs = (
+  backoffs: ReadonlyMap<string, Backoff.Backoff>,
+  records: ReadonlyArray<BoxRecord>,
+  backoff: Backoff.Machine
+): ReadonlyMap<string, Backoff.Backoff> => {
+  let resumed: Map<string, Backoff.Backoff> | undefined
+  for (const box of records) {
+    if (backoffs.has(box.id) || !(isDead(box) || isActive(box))) continue
+    const failures = box.backoff_failures ?? 0
+    const until = isDead(box) && box.next_restart_at !== undefined ? Date.parse(box.next_restart_at) : Number.NaN
+    const since = box.started_at === null ? Number.NaN : Date.parse(box.started_at)
+    const phase: Backoff.Phase | undefined = Number.isFinite(until)
+      ? { _tag: "Waiting", until, announced: false }
+      : failures > 0 && Number.isFinite(since)
+      ? { _tag: "Up", since }
+      : undefined
+    if (phase === undefined) continue
+    // A wait is behind at least one failure (a record of issue 14's has the wait alone).
+    const entry = backoff.resume(phase._tag === "Waiting" ? Math.max(1, failures) : failures, phase, backoffBoundsOf(box))
+    ;(resumed ??= new Map(backoffs)).set(box.id, entry)
+  }
+  return resumed ?? backoffs
 }
 
 /** Applies changes in order. */

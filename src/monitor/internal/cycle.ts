@@ -149,7 +149,7 @@ export const run = (ctx: CycleContext, initial: State): Effect.Effect<State> =>
         const failed = restartFailed(state, candidate, attempt.left.reason, at, backoff)
         state = failed.state
         journalled.push(failed.event)
-        waits.set(candidate.box.id, failed.until)
+        waits.set(candidate.box.id, failed.wait)
         yield* stats.restarted(candidate.reason, "error")
         yield* writeLogs([failed.log])
       }
@@ -162,7 +162,12 @@ export const run = (ctx: CycleContext, initial: State): Effect.Effect<State> =>
       const commit = Supervision.commitCycle(
         decision.observations,
         decision.reports,
-        booted.map((b) => ({ decided: b.candidate.box, boot: b.booted, reason: b.candidate.reason })),
+        booted.map((b) => ({
+          decided: b.candidate.box,
+          boot: b.booted,
+          reason: b.candidate.reason,
+          failures: state.backoffs.get(b.candidate.box.id)?.failures ?? 0
+        })),
         now,
         waits
       )
