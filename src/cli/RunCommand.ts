@@ -55,6 +55,17 @@ export const flags = {
     Options.withDescription("Health check command, run with `sh -c`; exit 0 means healthy"),
     Options.optional
   ),
+  healthHttp: Options.text("health-http").pipe(
+    Options.withDescription("Health check by HTTP GET of this http:// URL, made by the monitor (no process): 2xx or 3xx means healthy"),
+    Options.optional
+  ),
+  healthTcp: Options.text("health-tcp").pipe(
+    Options.withDescription("Health check by TCP connect to [HOST:]PORT (HOST default 127.0.0.1), made by the monitor: accepted means healthy"),
+    Options.optional
+  ),
+  healthAnyHost: Options.boolean("health-any-host").pipe(
+    Options.withDescription("Let --health-http/--health-tcp probe a host other than this machine")
+  ),
   healthInterval: seconds("health-interval", "Seconds between health checks (default 30, at least 1)"),
   healthTimeout: seconds("health-timeout", "Seconds a health check may run (default 5, at least 1)"),
   healthRetries: seconds("health-retries", "Consecutive failures that make the box unhealthy (default 3, at least 1)"),

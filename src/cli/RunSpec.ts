@@ -2,7 +2,8 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as path from "node:path"
 import * as BoxEnvironment from "../domain/BoxEnvironment.js"
-import type { HealthCheck } from "../domain/HealthCheck.js"
+import * as HealthCheck from "../domain/HealthCheck.js"
+import * as LocalHosts from "../platform/LocalHosts.js"
 import * as RestartPolicy from "../domain/RestartPolicy.js"
 import * as Signal from "../runtime/Signal.js"
 import * as BoxNames from "./BoxNames.js"
@@ -16,6 +17,9 @@ export interface RunFlags {
   readonly env: ReadonlyArray<string>
   readonly workdir: Option.Option<string>
   readonly healthCmd: Option.Option<string>
+  readonly healthHttp: Option.Option<string>
+  readonly healthTcp: Option.Option<string>
+  readonly healthAnyHost: boolean
   readonly healthInterval: Option.Option<number>
   readonly healthTimeout: Option.Option<number>
   readonly healthRetries: Option.Option<number>
@@ -38,7 +42,7 @@ export interface RunSpec {
   readonly baseEnv: Readonly<Record<string, string>>
   /** Absolute. */
   readonly workdir: string
-  readonly healthCheck: HealthCheck | null
+  readonly healthCheck: HealthCheck.HealthCheck | null
   readonly stopSignal: string | null
   readonly stopTimeout: number | null
   /** `--restart-delay` / `--restart-max-delay` (seconds; null: the SPEC §5 defaults, 1 and 60). */
@@ -124,32 +128,87 @@ const restartDelaysOf = (
     return { delay, maxDelay }
   })
 
-const healthCheckOf = (flags: RunFlags): Either.Either<HealthCheck | null, InvalidFlag> =>
+/** What the check does: a command, or a GET or a connect made by the monitor (`HealthCheck`). */
+type Probe =
+  | { readonly cmd: ReadonlyArray<string> }
+  | { readonly cmd: ReadonlyArray<string>; readonly http: string }
+  | { readonly cmd: ReadonlyArray<string>; readonly tcp: string }
+
+const ANY_HOST_HINT = "only this machine's addresses are probed unless --health-any-host is given"
+
+const probeOf = (
+  flags: RunFlags,
+  timeoutSecs: number,
+  isThisMachine: (host: string) => boolean
+): Either.Either<Probe | null, InvalidFlag> =>
+  Either.gen(function*() {
+    const given = (
+      [["--health-cmd", flags.healthCmd], ["--health-http", flags.healthHttp], ["--health-tcp", flags.healthTcp]] as const
+    ).filter(([, value]) => Option.isSome(value))
+    if (given.length > 1) {
+      return yield* Either.left(
+        new InvalidFlag({
+          flag: given[1]![0],
+          value: Option.getOrElse(given[1]![1], () => ""),
+          reason: `a box has one health check: give only one of ${given.map(([flag]) => flag).join(" and ")}`
+        })
+      )
+    }
+    const checkHost = (flag: string, value: string, host: string) =>
+      flags.healthAnyHost || isThisMachine(host)
+        ? Either.void
+        : Either.left(new InvalidFlag({ flag, value, reason: `${host} is not this machine: ${ANY_HOST_HINT}` }))
+    if (Option.isSome(flags.healthCmd)) {
+      const cmd = flags.healthCmd.value
+      if (cmd.trim() === "") {
+        return yield* Either.left(new InvalidFlag({ flag: "--health-cmd", value: cmd, reason: "must not be empty" }))
+      }
+      return { cmd: ["sh", "-c", cmd] }
+    }
+    if (Option.isSome(flags.healthHttp)) {
+      const text = flags.healthHttp.value
+      const url = HealthCheck.parseHttpUrl(text)
+      if (typeof url === "string") return yield* Either.left(new InvalidFlag({ flag: "--health-http", value: text, reason: url }))
+      yield* checkHost("--health-http", text, HealthCheck.hostOfUrl(url))
+      return { http: url.href, cmd: HealthCheck.httpFallbackCmd(url.href, timeoutSecs) }
+    }
+    if (Option.isSome(flags.healthTcp)) {
+      const text = flags.healthTcp.value
+      const target = HealthCheck.parseTcpTarget(text)
+      if (typeof target === "string") return yield* Either.left(new InvalidFlag({ flag: "--health-tcp", value: text, reason: target }))
+      yield* checkHost("--health-tcp", text, target.host)
+      return { tcp: HealthCheck.tcpTargetText(target), cmd: HealthCheck.tcpFallbackCmd(target) }
+    }
+    return null
+  })
+
+const healthCheckOf = (
+  flags: RunFlags,
+  isThisMachine: (host: string) => boolean
+): Either.Either<HealthCheck.HealthCheck | null, InvalidFlag> =>
   Either.gen(function*() {
     const interval = yield* optionalCheck(flags.healthInterval, atLeast("--health-interval", 1, " second"))
     const timeout = yield* optionalCheck(flags.healthTimeout, atLeast("--health-timeout", 1, " second"))
     const retries = yield* optionalCheck(flags.healthRetries, atLeast("--health-retries", 1, ""))
     const startPeriod = yield* optionalCheck(flags.healthStartPeriod, atLeast("--health-start-period", 0, " seconds"))
-    if (Option.isNone(flags.healthCmd)) {
+    const probe = yield* probeOf(flags, timeout ?? 5, isThisMachine)
+    if (probe === null) {
       const stray = [
         ["--health-interval", interval],
         ["--health-timeout", timeout],
         ["--health-retries", retries],
-        ["--health-start-period", startPeriod]
+        ["--health-start-period", startPeriod],
+        ["--health-any-host", flags.healthAnyHost ? "true" : null]
       ].find(([, value]) => value !== null)
       if (stray !== undefined) {
         return yield* Either.left(
-          new InvalidFlag({ flag: String(stray[0]), value: String(stray[1]), reason: "needs --health-cmd" })
+          new InvalidFlag({ flag: String(stray[0]), value: String(stray[1]), reason: "needs --health-cmd, --health-http or --health-tcp" })
         )
       }
       return null
     }
-    const cmd = flags.healthCmd.value
-    if (cmd.trim() === "") {
-      return yield* Either.left(new InvalidFlag({ flag: "--health-cmd", value: cmd, reason: "must not be empty" }))
-    }
     return {
-      cmd: ["sh", "-c", cmd],
+      ...probe,
       interval_secs: interval ?? 30,
       timeout_secs: timeout ?? 5,
       retries: retries ?? 3,
@@ -161,12 +220,14 @@ const healthCheckOf = (flags: RunFlags): Either.Either<HealthCheck | null, Inval
  * Checks every flag of `run` before anything is written. `cwd` resolves a relative
  * `--workdir` and is the working directory when none is given, so that a restart by the
  * monitor runs the command where the first run did; `caller` (the environment `run` runs in)
- * gives the box's base variables, for the same reason.
+ * gives the box's base variables, for the same reason. `isThisMachine` says whether an HTTP or
+ * TCP check's host is this machine (LocalHosts; a test gives its own).
  */
 export const validate = (
   flags: RunFlags,
   cwd: string,
-  caller: Readonly<Record<string, string | undefined>>
+  caller: Readonly<Record<string, string | undefined>>,
+  isThisMachine: (host: string) => boolean = LocalHosts.isThisMachine
 ): Either.Either<RunSpec, RunSpecError> =>
   Either.gen(function*() {
     const program = flags.cmd[0]
@@ -185,7 +246,7 @@ export const validate = (
     }
     yield* RestartPolicy.parse(flags.restart)
     const env = yield* parseEnv(flags.env)
-    const healthCheck = yield* healthCheckOf(flags)
+    const healthCheck = yield* healthCheckOf(flags, isThisMachine)
     const stopTimeout = yield* optionalCheck(flags.stopTimeout, atLeast("--stop-timeout", 0, " seconds"))
     const restartDelays = yield* restartDelaysOf(flags)
     let stopSignal: string | null = null

@@ -11,6 +11,9 @@ const flags = (overrides: Partial<RunSpec.RunFlags> = {}): RunSpec.RunFlags => (
   env: [],
   workdir: Option.none(),
   healthCmd: Option.none(),
+  healthHttp: Option.none(),
+  healthTcp: Option.none(),
+  healthAnyHost: false,
   healthInterval: Option.none(),
   healthTimeout: Option.none(),
   healthRetries: Option.none(),
@@ -98,6 +101,63 @@ describe("RunSpec.validate", () => {
   it("takes a restart delay or a cap alone (the other one's default stays)", () => {
     expect(specOf(flags({ restartDelay: Option.some(5) }))).toMatchObject({ restartDelay: 5, restartMaxDelay: null })
     expect(specOf(flags({ restartMaxDelay: Option.some(10) }))).toMatchObject({ restartDelay: null, restartMaxDelay: 10 })
+  })
+
+  describe("HTTP and TCP checks", () => {
+    const here = (host: string) => ["127.0.0.1", "localhost", "::1", "box-host"].includes(host)
+    const checkOf = (input: RunSpec.RunFlags) => {
+      const result = RunSpec.validate(input, "/srv", caller, here)
+      if (Either.isLeft(result)) throw new Error(result.left.message)
+      return result.right.healthCheck
+    }
+    const errorHere = (input: RunSpec.RunFlags) => {
+      const result = RunSpec.validate(input, "/srv", caller, here)
+      if (Either.isRight(result)) throw new Error("expected a validation error")
+      return result.left.message
+    }
+
+    it("--health-http records the URL, and a curl command for the original's readers", () => {
+      expect(checkOf(flags({ healthHttp: Option.some("http://127.0.0.1:8080/healthz"), healthTimeout: Option.some(2) }))).toEqual({
+        http: "http://127.0.0.1:8080/healthz",
+        cmd: ["curl", "-fsS", "-o", "/dev/null", "--max-time", "2", "http://127.0.0.1:8080/healthz"],
+        interval_secs: 30,
+        timeout_secs: 2,
+        retries: 3,
+        start_period_secs: 0
+      })
+      expect(checkOf(flags({ healthHttp: Option.some("http://box-host/") }))?.http).toBe("http://box-host/")
+      expect(checkOf(flags({ healthHttp: Option.some("http://[::1]:81/x?y=1") }))?.http).toBe("http://[::1]:81/x?y=1")
+    })
+
+    it("--health-tcp takes [HOST:]PORT, host 127.0.0.1 by default, and records a bash /dev/tcp command", () => {
+      expect(checkOf(flags({ healthTcp: Option.some("6379") }))).toMatchObject({
+        tcp: "127.0.0.1:6379",
+        cmd: ["bash", "-c", "exec 3<>'/dev/tcp/127.0.0.1/6379'"]
+      })
+      expect(checkOf(flags({ healthTcp: Option.some("localhost:5432") }))?.tcp).toBe("localhost:5432")
+      expect(checkOf(flags({ healthTcp: Option.some("[::1]:5432") }))?.tcp).toBe("[::1]:5432")
+    })
+
+    it("another host only with --health-any-host", () => {
+      expect(errorHere(flags({ healthHttp: Option.some("http://example.com/") }))).toBe(
+        "invalid --health-http 'http://example.com/': example.com is not this machine: only this machine's addresses are probed unless --health-any-host is given"
+      )
+      expect(errorHere(flags({ healthTcp: Option.some("10.1.2.3:80") }))).toContain("10.1.2.3 is not this machine")
+      expect(checkOf(flags({ healthTcp: Option.some("10.1.2.3:80"), healthAnyHost: true }))?.tcp).toBe("10.1.2.3:80")
+    })
+
+    it.each([
+      ["https", flags({ healthHttp: Option.some("https://127.0.0.1/") }), "invalid --health-http 'https://127.0.0.1/': only http:// URLs are supported (for https:// use --health-cmd with curl)"],
+      ["not a URL", flags({ healthHttp: Option.some("127.0.0.1:8080") }), "invalid --health-http '127.0.0.1:8080'"],
+      ["credentials", flags({ healthHttp: Option.some("http://u:p@127.0.0.1/") }), "a URL with credentials is not supported"],
+      ["port 0", flags({ healthTcp: Option.some("0") }), "invalid --health-tcp '0': expected [HOST:]PORT"],
+      ["a port too large", flags({ healthTcp: Option.some("localhost:70000") }), "the port must be a number from 1 to 65535, not '70000'"],
+      ["an IPv6 address without brackets", flags({ healthTcp: Option.some("::1:80") }), "put an IPv6 address in brackets"],
+      ["two checks", flags({ healthCmd: Option.some("true"), healthTcp: Option.some("80") }), "invalid --health-tcp '80': a box has one health check: give only one of --health-cmd and --health-tcp"],
+      ["--health-any-host alone", flags({ healthAnyHost: true }), "invalid --health-any-host 'true': needs --health-cmd, --health-http or --health-tcp"]
+    ])("rejects %s", (_, input, message) => {
+      expect(errorHere(input)).toContain(message)
+    })
   })
 
   it("gives a health check docker's defaults", () => {

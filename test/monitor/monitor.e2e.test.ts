@@ -1,3 +1,4 @@
+import * as net from "node:net"
 import { afterEach, beforeAll, describe, expect, it } from "vitest"
 import { isAlive, requireBuild, waitFor, World } from "./e2e.js"
 
@@ -15,6 +16,15 @@ afterEach(async () => {
 })
 
 const newWorld = () => (world = new World())
+
+/** A loopback port free a moment ago (the kernel's pick, released). */
+const freePort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
 
 /** `run -d`, returning the box's record once it is running. */
 const runDetached = (w: World, name: string, ...args: ReadonlyArray<string>) => {
@@ -104,6 +114,24 @@ describe("a3s-box monitor (end to end)", () => {
     expect(isAlive(before.pid!, before.pid_start_time)).toBe(false)
     expect(w.messages()).toContain(`monitor: box sick (${before.short_id}, policy: always) is unhealthy, restarting...`)
     expect(w.messages().filter((m) => m.startsWith(`monitor: health check of box sick`)).length).toBeGreaterThanOrEqual(2)
+  })
+
+  it("HTTP and TCP health checks (issue 15): a box that answers is healthy; one whose port is closed is restarted as unhealthy", async () => {
+    const w = newWorld()
+    const port = await freePort()
+    const closed = await freePort()
+    const server = `require("http").createServer((q, r) => r.end("ok")).listen(${port}, "127.0.0.1")`
+    runDetached(w, "web", "--health-http", `http://127.0.0.1:${port}/healthz`, "--health-interval", "1", "--", process.execPath, "-e", server)
+    const before = runDetached(w, "deaf", "--restart", "always", "--health-tcp", String(closed), "--health-interval", "1", "--health-retries", "2", "--", "sleep", "1000")
+    await w.startMonitor("--interval", "1")
+    await waitFor("the HTTP-checked box to be healthy", () => w.box("web")?.health_status === "healthy", 20_000)
+    const after = await waitFor("the TCP-checked box to be restarted", () => {
+      const box = w.box("deaf")
+      return box !== undefined && box.restart_count === 1 && box.status === "running" ? box : undefined
+    }, 20_000)
+    expect(after.pid).not.toBe(before.pid)
+    const reason = w.logs.find((l) => l.message.startsWith("monitor: health check of box deaf"))
+    expect(reason?.message).toContain(`health check TCP connect to 127.0.0.1:${closed} failed: connection refused`)
   })
 
   it("respects `stop`: a stopped box is not restarted", async () => {
