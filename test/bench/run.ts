@@ -5,7 +5,7 @@
  * (`--record` also writes test/bench/results.json, the committed record).
  *
  *   npm run bench                       everything (~8 minutes)
- *   npm run bench -- --only crash,cycle  some groups: startup, cycle, crash, hundred, metrics
+ *   npm run bench -- --only crash,cycle  some groups: startup, cycle, crash, hundred, metrics, probes
  *   npm run bench -- --quick            fewer trials (a smoke run, ~3 minutes)
  *
  * Every process a benchmark starts is killed (after checking it is still the same process) and
@@ -17,10 +17,11 @@ import { crashLatency } from "./crash.js"
 import { cycleCpu } from "./cycle.js"
 import { hundredBoxes } from "./hundred.js"
 import { metricsLatency } from "./metrics.js"
+import { probeCost } from "./probes.js"
 import { coldStart } from "./startup.js"
 import { BenchHome, cleanupAll, type Figure, machine, met, repoRoot, requireBuild } from "./support.js"
 
-const GROUPS = ["startup", "cycle", "crash", "hundred", "metrics"] as const
+const GROUPS = ["startup", "cycle", "crash", "hundred", "metrics", "probes"] as const
 type Group = (typeof GROUPS)[number]
 
 const args = process.argv.slice(2)
@@ -41,7 +42,8 @@ const groups: Record<Group, () => Promise<ReadonlyArray<Figure>>> = {
   crash: () => crashLatency(new BenchHome(), quick ? 7 : 20),
   hundred: () =>
     hundredBoxes(new BenchHome(), { killTrials: quick ? 2 : 6, idleWindows: quick ? 2 : 5, idleWindowMs: 12_000 }),
-  metrics: () => metricsLatency(new BenchHome(), quick ? 1 : 3, 10)
+  metrics: () => metricsLatency(new BenchHome(), quick ? 1 : 3, 10),
+  probes: () => probeCost(quick ? 1 : 2, quick ? 15_000 : 30_000)
 }
 
 const fmt = (n: number | undefined): string =>

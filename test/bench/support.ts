@@ -220,18 +220,19 @@ export class BenchHome {
     })
   }
 
-  /** Starts `count` boxes with `run -d`, `concurrency` CLI processes at a time. */
+  /** Starts `count` boxes with `run -d` (and `flags`), `concurrency` CLI processes at a time. */
   async runBoxes(
     count: number,
     nameOf: (i: number) => string,
     cmdOf: (i: number) => ReadonlyArray<string>,
-    concurrency = 4
+    concurrency = 4,
+    flags: ReadonlyArray<string> = []
   ): Promise<void> {
     let next = 0
     const worker = async () => {
       while (next < count) {
         const i = next++
-        await this.cliAsync("run", "-d", "--quiet", "--name", nameOf(i), "--restart", "always", "--", ...cmdOf(i))
+        await this.cliAsync("run", "-d", "--quiet", "--name", nameOf(i), "--restart", "always", ...flags, "--", ...cmdOf(i))
       }
     }
     await Promise.all(Array.from({ length: concurrency }, worker))
