@@ -1,4 +1,5 @@
 import { type BoxRecord, hasHealthCheck, lastExitOf, nextRestartOf, restartsByReasonOf, shortIdOf } from "../domain/BoxRecord.js"
+import * as LogLimits from "../domain/LogLimits.js"
 import { signalOfExitCode } from "../domain/ExitSignal.js"
 import { type InvalidRecord, invalidRecordProblem } from "../domain/StateFileCodec.js"
 import * as BoxStatus from "../domain/BoxStatus.js"
@@ -54,8 +55,13 @@ export const restartsText = (box: BoxRecord): string | null => {
 
 /** A record as `inspect` shows it (`inspectJson`). */
 export type InspectView =
-  & Omit<BoxRecord, "next_restart_at" | "backoff_failures" | "restart_delay_secs" | "restart_max_delay_secs">
+  & Omit<
+    BoxRecord,
+    "next_restart_at" | "backoff_failures" | "restart_delay_secs" | "restart_max_delay_secs" | "log_max_size" | "log_max_files"
+  >
   & {
+    readonly log_max_size: number
+    readonly log_max_files: number
     readonly next_restart_at: string | null
     readonly backoff_failures: number
     readonly restart_delay_secs: number
@@ -74,7 +80,9 @@ export const inspectJson = (box: BoxRecord, nowMillis: number): InspectView => (
   next_restart_at: nextRestartOf(box, nowMillis) === null ? null : box.next_restart_at ?? null,
   backoff_failures: box.backoff_failures ?? 0,
   restart_delay_secs: box.restart_delay_secs ?? 1,
-  restart_max_delay_secs: box.restart_max_delay_secs ?? 60
+  restart_max_delay_secs: box.restart_max_delay_secs ?? 60,
+  log_max_size: LogLimits.limitsOf(box).maxSize,
+  log_max_files: LogLimits.limitsOf(box).maxFiles
 })
 
 const plural = (n: number, unit: string): string => `${n} ${unit}${n === 1 ? "" : "s"}`

@@ -4,6 +4,9 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
+import { existsSync } from "node:fs"
+import * as LogLimits from "../domain/LogLimits.js"
+import * as LogRotation from "../platform/LogRotation.js"
 import { BoxFileError } from "./CliErrors.js"
 
 /** Copies a box's console log to stdout: all of it, its last lines, and/or following it as it grows. */
@@ -45,23 +48,64 @@ const fileError = (path: string, operation: string) => (error: { readonly messag
 
 const sizeOf = (size: FileSystem.Size | number): number => Number(size)
 
-/** Byte offset where the last `lines` lines of an open file begin (0 when it has fewer). */
-const tailOffset = (file: FileSystem.File, size: number, lines: number, path: string) =>
+/**
+ * Where the last `lines` lines of an open file begin: `Found`, or `More` with the line breaks
+ * seen (the file has fewer). `streamEnd`: the file ends the stream, so a newline that ends it
+ * ends the last line; an older rotated file's last newline separates it from the next file's.
+ */
+const tailOffset = (file: FileSystem.File, size: number, lines: number, path: string, streamEnd: boolean, seenBefore = 0) =>
   Effect.gen(function*() {
-    if (lines <= 0) return size
+    if (lines <= 0) return ScanStep.Found({ offset: size })
     let end = size
-    let seen = 0
+    let seen = seenBefore
     while (end > 0) {
       const start = Math.max(0, end - CHUNK)
       yield* file.seek(start, "start")
       const chunk = yield* file.readAlloc(end - start).pipe(Effect.mapError(fileError(path, "read")))
-      if (chunk._tag === "None") return 0
-      const step = scanBack(chunk.value, start, size, lines, seen)
-      if (step._tag === "Found") return step.offset
+      if (chunk._tag === "None") break
+      const step = scanBack(chunk.value, start, streamEnd ? size : size + 1, lines, seen)
+      if (step._tag === "Found") return step
       seen = step.seen
       end = start
     }
-    return 0
+    return ScanStep.More({ seen })
+  })
+
+/** A rotated file of the log, copied whole from `from` (it no longer grows). */
+const copyRotated = (fs: FileSystem.FileSystem, path: string, from: number, emit: (bytes: Uint8Array) => Effect.Effect<void>) =>
+  Effect.scoped(Effect.gen(function*() {
+    const file = yield* fs.open(path, { flag: "r" }).pipe(Effect.mapError(fileError(path, "open")))
+    yield* file.seek(from, "start")
+    while (true) {
+      const chunk = yield* file.readAlloc(CHUNK).pipe(Effect.mapError(fileError(path, "read")))
+      if (chunk._tag === "None" || chunk.value.length === 0) return
+      yield* emit(chunk.value)
+    }
+  }))
+
+/**
+ * Where the last `lines` lines of the log and its rotated files begin (oldest first in `files`,
+ * the live log last): the file's index and the offset in it.
+ */
+const tailAcross = (fs: FileSystem.FileSystem, files: ReadonlyArray<string>, lines: number | undefined) =>
+  Effect.gen(function*() {
+    if (lines === undefined) return { index: 0, offset: 0 }
+    let seen = 0
+    let streamEnd = true
+    for (let index = files.length - 1; index >= 0; index--) {
+      const path = files[index]!
+      const found = yield* Effect.scoped(Effect.gen(function*() {
+        const file = yield* fs.open(path, { flag: "r" }).pipe(Effect.mapError(fileError(path, "open")))
+        const size = sizeOf((yield* file.stat.pipe(Effect.mapError(fileError(path, "stat")))).size)
+        if (size === 0) return ScanStep.More({ seen })
+        const step = yield* tailOffset(file, size, lines, path, streamEnd, seen)
+        streamEnd = false
+        return step
+      })).pipe(Effect.catchTag("BoxFileError", () => Effect.succeed(ScanStep.More({ seen }))))
+      if (found._tag === "Found") return { index, offset: found.offset }
+      seen = found.seen
+    }
+    return { index: 0, offset: 0 }
   })
 
 export interface StreamOptions {
@@ -81,6 +125,8 @@ export interface StreamOptions {
    * `run` prints after Ctrl-C, while its box stops).
    */
   readonly position?: Ref.Ref<number> | undefined
+  /** Read the log's rotated files (`.K … .1`, LogLimits) before it, and `tail` across them (not with `position`). */
+  readonly rotated?: boolean | undefined
 }
 
 /**
@@ -110,15 +156,50 @@ export const stream = (options: StreamOptions) =>
       yield* Effect.sleep(poll)
     }
 
+    // The rotated files first, oldest first; `start` is where the output begins among them.
+    const files = options.rotated === true && options.position === undefined
+      ? LogRotation.filesOf(options.path, (file) => existsSync(file))
+      : [options.path]
+    const start = options.position === undefined ? yield* tailAcross(fs, files, options.tail) : { index: files.length - 1, offset: 0 }
+    for (let index = start.index; index < files.length - 1; index++) {
+      yield* copyRotated(fs, files[index]!, index === start.index ? start.offset : 0, emit).pipe(
+        Effect.catchTag("BoxFileError", () => Effect.void)
+      )
+    }
+
     yield* Effect.scoped(Effect.gen(function*() {
       const file = yield* fs.open(options.path, { flag: "r" }).pipe(Effect.mapError(fileError(options.path, "open")))
       const size = sizeOf((yield* file.stat.pipe(Effect.mapError(fileError(options.path, "stat")))).size)
       let position = options.position !== undefined
         ? Math.min(yield* Ref.get(options.position), size)
-        : options.tail === undefined ? 0 : yield* tailOffset(file, size, options.tail, options.path)
+        : start.index === files.length - 1 ? Math.min(start.offset, size) : 0
       yield* file.seek(position, "start")
+      // Following across rotations (the monitor's copytruncate, platform/LogRotation.ts): when the
+      // rotation record counts one more, the rest of what this reader was in is `.1`'s from
+      // `position - from`; then the live file from its start. More than one rotation since the
+      // last look (a box writing faster than a poll can keep up with): `.1` whole, what was before
+      // it is missed.
+      let rotations = options.rotated === true ? LogRotation.readRotation(options.path)?.rotations ?? 0 : 0
+      const followRotation = Effect.gen(function*() {
+        if (options.rotated !== true) return false
+        const rotation = LogRotation.readRotation(options.path)
+        if (rotation === undefined || rotation.rotations <= rotations) return false
+        const exact = rotation.rotations === rotations + 1 && position >= rotation.from && position <= rotation.cut
+        rotations = rotation.rotations
+        yield* copyRotated(fs, LogLimits.rotatedPath(options.path, 1), exact ? position - rotation.from : 0, emit).pipe(
+          Effect.catchTag("BoxFileError", () => Effect.void)
+        )
+        position = 0
+        yield* file.seek(0, "start")
+        return true
+      })
       let finishing = false
+      let cutSeen = false
       while (!closed) {
+        if (yield* followRotation) {
+          cutSeen = false
+          continue
+        }
         const chunk = yield* file.readAlloc(CHUNK).pipe(Effect.mapError(fileError(options.path, "read")))
         if (chunk._tag === "Some" && chunk.value.length > 0) {
           position += chunk.value.length
@@ -135,6 +216,13 @@ export const stream = (options: StreamOptions) =>
         }
         const now = sizeOf((yield* file.stat.pipe(Effect.mapError(fileError(options.path, "stat")))).size)
         if (now < position) {
+          // A rotation cuts the file before it writes its record: give the record one poll.
+          if (options.rotated === true && !cutSeen) {
+            cutSeen = true
+            yield* Effect.sleep(poll)
+            continue
+          }
+          cutSeen = false
           position = 0
           if (options.position !== undefined) yield* Ref.set(options.position, 0)
           yield* file.seek(0, "start")

@@ -37,6 +37,7 @@ export const command = Command.make("logs", {
     yield* LogStream.stream({
       path: box.console_log,
       tail: Option.getOrUndefined(tail),
+      rotated: true,
       // Following ends when the process that was running when `logs` started is gone.
       until: live ? Effect.map(runtime.liveness([{ pid, startTime: box.pid_start_time }], true), ([alive]) => alive !== true) : undefined
     })

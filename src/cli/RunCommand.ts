@@ -83,6 +83,14 @@ export const flags = {
     Options.withDescription("The longest wait between restarts, in seconds (default 60)"),
     Options.optional
   ),
+  logMaxSize: Options.text("log-max-size").pipe(
+    Options.withDescription("Rotate the console log when it reaches SIZE (512k, 10m, 1g; default 10m; 0: never)"),
+    Options.optional
+  ),
+  logMaxFiles: Options.integer("log-max-files").pipe(
+    Options.withDescription("Console log files kept, the live one included (default 3; 0: never rotate)"),
+    Options.optional
+  ),
   quiet: SupervisionWarning.quietOption,
   cmd: Args.text({ name: "CMD" }).pipe(
     Args.withDescription("The command and its arguments; put `--` before it when an argument starts with '-'"),

@@ -3,6 +3,7 @@ import * as Option from "effect/Option"
 import * as path from "node:path"
 import * as BoxEnvironment from "../domain/BoxEnvironment.js"
 import * as HealthCheck from "../domain/HealthCheck.js"
+import * as LogLimits from "../domain/LogLimits.js"
 import * as LocalHosts from "../platform/LocalHosts.js"
 import * as RestartPolicy from "../domain/RestartPolicy.js"
 import * as Signal from "../runtime/Signal.js"
@@ -28,6 +29,8 @@ export interface RunFlags {
   readonly stopTimeout: Option.Option<number>
   readonly restartDelay: Option.Option<number>
   readonly restartMaxDelay: Option.Option<number>
+  readonly logMaxSize: Option.Option<string>
+  readonly logMaxFiles: Option.Option<number>
   readonly cmd: ReadonlyArray<string>
 }
 
@@ -48,6 +51,9 @@ export interface RunSpec {
   /** `--restart-delay` / `--restart-max-delay` (seconds; null: the SPEC §5 defaults, 1 and 60). */
   readonly restartDelay: number | null
   readonly restartMaxDelay: number | null
+  /** `--log-max-size` (bytes) / `--log-max-files` (null: the defaults, 10 MiB and 3: LogLimits). */
+  readonly logMaxSize: number | null
+  readonly logMaxFiles: number | null
   readonly cmd: ReadonlyArray<string>
 }
 
@@ -100,6 +106,31 @@ const restartDelaySeconds = (flag: string) => (value: number): Either.Either<num
     ? Either.right(value)
     : Either.left(
       new InvalidFlag({ flag, value: String(value), reason: `must be a number of seconds above 0 and at most ${MAX_RESTART_DELAY_SECS}` })
+    )
+
+const logMaxSizeOf = (text: string): Either.Either<number, InvalidFlag> => {
+  const bytes = LogLimits.parseSize(text)
+  if (bytes !== undefined && (bytes === 0 || bytes >= LogLimits.MIN_LOG_MAX_SIZE)) return Either.right(bytes)
+  return Either.left(
+    new InvalidFlag({
+      flag: "--log-max-size",
+      value: text,
+      reason: bytes === undefined
+        ? "expected a size such as 512k, 10m or 1g (bytes without a unit; 0: never rotate)"
+        : `must be 0 (never rotate) or at least ${LogLimits.sizeText(LogLimits.MIN_LOG_MAX_SIZE)}`
+    })
+  )
+}
+
+const logMaxFilesOf = (files: number): Either.Either<number, InvalidFlag> =>
+  Number.isInteger(files) && files >= 0 && files <= LogLimits.MAX_LOG_MAX_FILES
+    ? Either.right(files)
+    : Either.left(
+      new InvalidFlag({
+        flag: "--log-max-files",
+        value: String(files),
+        reason: `must be a whole number from 1 to ${LogLimits.MAX_LOG_MAX_FILES} (0: never rotate)`
+      })
     )
 
 /** The box's own backoff bounds (SPEC §5): the cap may not be below the first wait (given, or the default 1). */
@@ -249,6 +280,8 @@ export const validate = (
     const healthCheck = yield* healthCheckOf(flags, isThisMachine)
     const stopTimeout = yield* optionalCheck(flags.stopTimeout, atLeast("--stop-timeout", 0, " seconds"))
     const restartDelays = yield* restartDelaysOf(flags)
+    const logMaxSize = Option.isSome(flags.logMaxSize) ? yield* logMaxSizeOf(flags.logMaxSize.value) : null
+    const logMaxFiles = yield* optionalCheck(flags.logMaxFiles, logMaxFilesOf)
     let stopSignal: string | null = null
     if (Option.isSome(flags.stopSignal)) {
       const signal = Signal.parseSignal(flags.stopSignal.value)
@@ -272,6 +305,8 @@ export const validate = (
       stopTimeout,
       restartDelay: restartDelays.delay,
       restartMaxDelay: restartDelays.maxDelay,
+      logMaxSize,
+      logMaxFiles,
       cmd: flags.cmd
     }
   })

@@ -41,7 +41,9 @@ export const newRecord = (
     stop_signal: spec.stopSignal,
     stop_timeout: spec.stopTimeout,
     ...(spec.restartDelay === null ? {} : { restart_delay_secs: spec.restartDelay }),
-    ...(spec.restartMaxDelay === null ? {} : { restart_max_delay_secs: spec.restartMaxDelay })
+    ...(spec.restartMaxDelay === null ? {} : { restart_max_delay_secs: spec.restartMaxDelay }),
+    ...(spec.logMaxSize === null ? {} : { log_max_size: spec.logMaxSize }),
+    ...(spec.logMaxFiles === null ? {} : { log_max_files: spec.logMaxFiles })
   }
 }
 

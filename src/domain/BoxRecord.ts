@@ -84,7 +84,10 @@ export const BoxRecord = Schema.Struct({
   backoff_failures: Schema.optional(Schema.Number),
   /** `run --restart-delay` / `--restart-max-delay` (seconds): the box's first backoff wait and cap; absent: the monitor's (1 and 60). */
   restart_delay_secs: Schema.optional(Schema.Number),
-  restart_max_delay_secs: Schema.optional(Schema.Number)
+  restart_max_delay_secs: Schema.optional(Schema.Number),
+  /** `run --log-max-size` (bytes) / `--log-max-files`: its console log's cap (see LogLimits); absent: 10 MiB × 3. */
+  log_max_size: Schema.optional(Schema.Number),
+  log_max_files: Schema.optional(Schema.Number)
 }).annotations({ identifier: "BoxRecord", parseOptions: { onExcessProperty: "preserve" } })
 
 export type BoxRecord = typeof BoxRecord.Type

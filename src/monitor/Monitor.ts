@@ -13,7 +13,9 @@ import type { BoxRuntime } from "../runtime/BoxRuntime.js"
 import * as SyncFileSystem from "../platform/SyncFileSystem.js"
 import * as NodeStateStore from "../state/NodeStateStore.js"
 import type { StateStore } from "../state/StateStore.js"
+import * as Home from "../state/Home.js"
 import * as Heartbeat from "./Heartbeat.js"
+import * as LogRotator from "./LogRotator.js"
 import * as MonitorConfig from "./MonitorConfig.js"
 import * as MonitorLease from "./MonitorLease.js"
 import * as MonitorStats from "./MonitorStats.js"
@@ -104,6 +106,7 @@ export const layer = <ROut = never, E = never>(
 ) => {
   const beside = (options.beside ?? Layer.empty) as Layer.Layer<ROut, E, HostServices | MonitorLease.HeldLease>
   return Supervisor.layer.pipe(
+    Layer.provide(LogRotator.layer(Home.monitorLogPath(config.home))),
     Layer.provideMerge(EventHooks.layer(config.hooks).pipe(Layer.provide(HookRunner.layer))),
     Layer.provideMerge(Heartbeat.layer()),
     Layer.provideMerge(beside),

@@ -23,6 +23,7 @@ import * as LivenessTick from "./internal/livenessTick.js"
 import { SupervisorEvent } from "./internal/SupervisorEvent.js"
 import * as SupervisorState from "./internal/SupervisorState.js"
 import * as Workers from "./internal/workers.js"
+import { LogRotator } from "./LogRotator.js"
 import { MonitorConfig } from "./MonitorConfig.js"
 import { MonitorStats } from "./MonitorStats.js"
 
@@ -55,7 +56,8 @@ import { MonitorStats } from "./MonitorStats.js"
  *   the monitor did not boot, and the state file's stamp while it is not watched.
  *
  * Needs only `StateStore`, `BoxRuntime`, `MonitorConfig`, `MonitorStats`, `EventJournal` (where
- * what it records is told, after each write: issue 14) and the `Clock`.
+ * what it records is told, after each write: issue 14) and the `Clock`; given a `LogRotator`, it
+ * tells it the records after each cycle (the logs to keep under their caps: issue 15).
  */
 export interface SupervisorShape {
   /** Asks for a poll cycle as soon as possible (coalesced with any already pending). */
@@ -80,6 +82,8 @@ export const make: Effect.Effect<
   const config = yield* MonitorConfig
   const stats = yield* MonitorStats
   const journal = yield* EventJournal
+  // Optional: a host's monitor keeps its boxes' logs under their caps (issue 15); in-memory stacks have none.
+  const rotator = yield* Effect.serviceOption(LogRotator)
   const backoff = Backoff.machine({ base: config.backoffBase, cap: config.backoffCap, reset: config.backoffReset })
 
   const events = yield* Queue.unbounded<SupervisorEvent>()
@@ -219,6 +223,7 @@ export const make: Effect.Effect<
         state = yield* runCycle(state)
         // What came while the cycle ran: the next cycle looks at it.
         state = yield* handleAll(state, yield* Queue.takeAll(events), true)
+        if (rotator._tag === "Some") yield* keepGoing("log rotation", rotator.value.track(state.known), undefined)
       }
       yield* publishPlan(state, false)
       probeAt = yield* keepGoing("health checks", startDueProbes(state), null)

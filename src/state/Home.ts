@@ -17,4 +17,6 @@ export const stateLockPath = (homeDir: string): string => path.join(homeDir, "bo
 export const eventsFilePath = (homeDir: string): string => path.join(homeDir, "events.jsonl")
 /** The journal's append lock directory (FileLock.ts). */
 export const eventsLockPath = (homeDir: string): string => path.join(homeDir, "events.jsonl.lk")
+/** `<home>/monitor.log`: where the launchd agent sends the monitor's stdout and stderr (rotated by the monitor: LogRotator). */
+export const monitorLogPath = (homeDir: string): string => path.join(homeDir, "monitor.log")
 export const boxesDir = (homeDir: string): string => path.join(homeDir, "boxes")

@@ -86,7 +86,9 @@ describe("Format.inspectJson", () => {
       next_restart_at: null,
       backoff_failures: 0,
       restart_delay_secs: 1,
-      restart_max_delay_secs: 60
+      restart_max_delay_secs: 60,
+      log_max_size: 10 * 1024 * 1024,
+      log_max_files: 3
     })
     const last_exit = { code: 1, signal: null, at: "2026-01-01T00:00:00.000Z" }
     const newer = makeBox({ status: "dead", last_exit, restarts_by_reason: { crash: 1, unhealthy: 0, manual: 0 } })

@@ -46,6 +46,8 @@ const spec = (overrides: Partial<RunSpec> = {}): RunSpec => ({
   stopTimeout: null,
   restartDelay: null,
   restartMaxDelay: null,
+  logMaxSize: null,
+  logMaxFiles: null,
   cmd: ["sleep", "100"],
   ...overrides
 })

@@ -31,6 +31,8 @@ const spec: RunSpec = {
   stopTimeout: null,
   restartDelay: null,
   restartMaxDelay: null,
+  logMaxSize: null,
+  logMaxFiles: null,
   cmd: ["sleep", "100"]
 }
 

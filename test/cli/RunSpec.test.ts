@@ -22,6 +22,8 @@ const flags = (overrides: Partial<RunSpec.RunFlags> = {}): RunSpec.RunFlags => (
   stopTimeout: Option.none(),
   restartDelay: Option.none(),
   restartMaxDelay: Option.none(),
+  logMaxSize: Option.none(),
+  logMaxFiles: Option.none(),
   cmd: ["sleep", "100"],
   ...overrides
 })
@@ -55,6 +57,8 @@ describe("RunSpec.validate", () => {
       stopTimeout: null,
       restartDelay: null,
       restartMaxDelay: null,
+      logMaxSize: null,
+      logMaxFiles: null,
       cmd: ["sleep", "100"]
     })
   })
@@ -74,7 +78,9 @@ describe("RunSpec.validate", () => {
       stopSignal: Option.some("int"),
       stopTimeout: Option.some(0),
       restartDelay: Option.some(0.5),
-      restartMaxDelay: Option.some(120)
+      restartMaxDelay: Option.some(120),
+      logMaxSize: Option.some("512k"),
+      logMaxFiles: Option.some(5)
     }))
     expect(spec).toEqual({
       name: "web-1.a_b",
@@ -94,6 +100,8 @@ describe("RunSpec.validate", () => {
       stopTimeout: 0,
       restartDelay: 0.5,
       restartMaxDelay: 120,
+      logMaxSize: 512 * 1024,
+      logMaxFiles: 5,
       cmd: ["sleep", "100"]
     })
   })
@@ -101,6 +109,30 @@ describe("RunSpec.validate", () => {
   it("takes a restart delay or a cap alone (the other one's default stays)", () => {
     expect(specOf(flags({ restartDelay: Option.some(5) }))).toMatchObject({ restartDelay: 5, restartMaxDelay: null })
     expect(specOf(flags({ restartMaxDelay: Option.some(10) }))).toMatchObject({ restartDelay: null, restartMaxDelay: 10 })
+  })
+
+  it("--log-max-size takes 512k, 10m, 1g, plain bytes and 0; --log-max-files 0 to 100", () => {
+    const sizes: ReadonlyArray<readonly [string, number]> = [
+      ["512k", 512 * 1024],
+      ["10m", 10 * 1024 * 1024],
+      ["1g", 1024 ** 3],
+      ["1G", 1024 ** 3],
+      ["10MiB", 10 * 1024 * 1024],
+      ["1.5m", 1.5 * 1024 * 1024],
+      ["4096", 4096],
+      ["0", 0]
+    ]
+    for (const [text, bytes] of sizes) {
+      expect(specOf(flags({ logMaxSize: Option.some(text) })).logMaxSize).toBe(bytes)
+    }
+    expect(specOf(flags({ logMaxFiles: Option.some(1) })).logMaxFiles).toBe(1)
+    expect(specOf(flags({ logMaxFiles: Option.some(0) })).logMaxFiles).toBe(0)
+    expect(errorOf(flags({ logMaxSize: Option.some("ten megs") }))).toBe(
+      "invalid --log-max-size 'ten megs': expected a size such as 512k, 10m or 1g (bytes without a unit; 0: never rotate)"
+    )
+    expect(errorOf(flags({ logMaxSize: Option.some("100") }))).toContain("must be 0 (never rotate) or at least 4k")
+    expect(errorOf(flags({ logMaxFiles: Option.some(-1) }))).toBe("invalid --log-max-files '-1': must be a whole number from 1 to 100 (0: never rotate)")
+    expect(errorOf(flags({ logMaxFiles: Option.some(101) }))).toContain("invalid --log-max-files '101'")
   })
 
   describe("HTTP and TCP checks", () => {

@@ -40,7 +40,7 @@ const checkXmlText = (what: string, s: string): Either.Either<string, Unrenderab
     )
     : Either.right(s)
 
-/** `<home>/monitor.log`: where launchd sends the monitor's stdout and stderr. */
+/** `<home>/monitor.log` (state/Home's `monitorLogPath`, with the plist's POSIX separators): where launchd sends the monitor's stdout and stderr. */
 export const launchdLogPath = (home: string): string => path.posix.join(home, "monitor.log")
 
 /** The launchd LaunchAgent plist (`com.a3s-box.monitor.plist`) for a spec. */
