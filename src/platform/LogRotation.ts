@@ -34,7 +34,8 @@ const COPY_ROUNDS = 4
 const LINE_SEARCH = 64 * 1024
 const NEWLINE = 10
 
-const readAt = (fd: number, buffer: Buffer, position: number): number => readSync(fd, buffer, 0, buffer.length, position)
+const readAt = (fd: number, buffer: Buffer, position: number, length = buffer.length): number =>
+  readSync(fd, buffer, 0, Math.min(length, buffer.length), position)
 
 /** The first line start at or after `from` (within LINE_SEARCH), else `from`. */
 const lineStart = (fd: number, from: number, end: number): number => {
@@ -63,8 +64,9 @@ const copyNewest = (fd: number, out: number, maxSize: number): { readonly from: 
       position = from
       ftruncateSync(out, 0)
     }
+    // Never past `end`: what the box wrote since is the next round's, measured against the cap.
     while (position < end) {
-      const n = readAt(fd, buffer, position)
+      const n = readAt(fd, buffer, position, end - position)
       if (n === 0) break
       writeSync(out, buffer, 0, n, position - from)
       position += n

@@ -51,7 +51,10 @@ describe("console log rotation (end to end)", () => {
         return tail.stdout === "printed\n"
       }, 60_000)
       // The cap, 3 x 1 MiB, with a rotated file's allowance of an eighth over (platform/LogRotation.ts).
-      await waitFor("the log held at its cap", () => logBytes(boxDir) <= 3.25 * MIB, 10_000)
+      await waitFor("the log held at its cap", () => logBytes(boxDir) <= 3.25 * MIB, 30_000).catch((error: Error) => {
+        const files = readdirSync(boxDir).map((name) => `${name} ${statSync(path.join(boxDir, name)).size}`).join(", ")
+        throw new Error(`${error.message}: ${files}; the monitor said: ${w.output.join("").slice(-2000)}`)
+      })
     } finally {
       clearInterval(sampler)
     }

@@ -8,6 +8,7 @@ import * as Terminal from "@effect/platform/Terminal"
 import { afterEach, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -109,6 +110,27 @@ describe("LogRotation.rotateIfOver", () => {
     })
     expect(fs.readdirSync(path.dirname(log)).sort()).toEqual(["console.log", "console.log.rotation"])
     expect(fs.statSync(log).size).toBe(0)
+  })
+
+  it("holds a rotated file within an eighth over its size while a writer keeps appending as fast as it can", async () => {
+    const log = tempLog()
+    fs.writeFileSync(log, "")
+    const limits = { maxSize: 64 * 1024, maxFiles: 2 }
+    // `yes` appends (O_APPEND, as a box's stdout) far faster than one copy round: the file grows
+    // between the copy's size check and its reads.
+    const writer = spawn("sh", ["-c", `exec yes 0123456789abcdef >> "$0"`, log], { stdio: "ignore" })
+    try {
+      let rotations = 0
+      while (rotations < 40) {
+        const outcome = LogRotation.rotateIfOver(log, limits)
+        if (outcome._tag !== "Rotated") continue
+        rotations++
+        expect(fs.statSync(LogLimits.rotatedPath(log, 1)).size).toBeLessThanOrEqual(limits.maxSize + limits.maxSize / 8)
+      }
+    } finally {
+      writer.kill("SIGKILL")
+      await new Promise((resolve) => writer.once("exit", resolve))
+    }
   })
 
   it("lists the files oldest first, stopping at the first gap", () => {
