@@ -26,7 +26,8 @@ import * as ThrottledLog from "../platform/ThrottledLog.js"
  * A log is looked at on its first change, then at most every CHECK_GAP while it keeps changing:
  * a box that logs a line a second costs one look a second, and the live file can exceed its size
  * by what the box writes in CHECK_GAP (plus the rotation itself). Without a watch (inotify's
- * watches used up, a file system without them) the log is looked at every FALLBACK.
+ * watches used up, a file system without them) the log is looked at every FALLBACK; with one,
+ * every SAFETY_NET too (an idle monitor of many boxes must not wake for their logs: issue 13).
  *
  * The supervisor tells it the records after each cycle (`track`); without a monitor, nothing
  * rotates (nothing restarts either): say so in docs/behaviour.md.
@@ -40,10 +41,11 @@ export class LogRotator extends Context.Tag("a3s-box/LogRotator")<LogRotator, Lo
 
 const CHECK_GAP = Duration.millis(100)
 const FALLBACK = Duration.seconds(5)
+const SAFETY_NET = Duration.seconds(60)
 
 /**
  * Watches the log until the scope closes: the returned effect ends at its first change after
- * this call (at once when it cannot be watched; after FALLBACK at most). Armed before the look,
+ * this call (after FALLBACK when it cannot be watched; after SAFETY_NET at most). Armed before the look,
  * so a write during the look is not missed.
  */
 const watchOnce = (log: string): Effect.Effect<Effect.Effect<void>, never, Scope.Scope> =>
@@ -62,7 +64,7 @@ const watchOnce = (log: string): Effect.Effect<Effect.Effect<void>, never, Scope
       }),
       (w) => Effect.sync(() => w?.close())
     )
-    const wait = Deferred.await(changed).pipe(Effect.timeout(FALLBACK), Effect.ignore)
+    const wait = Deferred.await(changed).pipe(Effect.timeout(SAFETY_NET), Effect.ignore)
     return watcher === undefined ? Effect.sleep(FALLBACK) : wait
   })
 
