@@ -89,6 +89,7 @@ export const make: Effect.Effect<
   const events = yield* Queue.unbounded<SupervisorEvent>()
   const offer = (event: SupervisorEvent) => Effect.asVoid(Queue.offer(events, event))
   const exitWaiters = yield* FiberMap.make<string>()
+  const exitWatches = yield* FiberMap.make<string>()
   const stops = yield* FiberMap.make<string>()
   const probes = yield* FiberMap.make<string>()
   const timers = yield* FiberSet.make()
@@ -136,6 +137,11 @@ export const make: Effect.Effect<
       WatchLost: () => Effect.succeed(SupervisorState.update(state, SupervisorState.Change.Watched({ watched: false }))),
       Exited: ({ at, id, pid }) =>
         Effect.succeed(SupervisorState.update(state, SupervisorState.Change.ExitSeen({ id, pid, at, duringCycle }))),
+      ExitUnwatchable: ({ id, pid, reason }) =>
+        Effect.as(
+          Effect.logDebug(`monitor: box ${id}'s end is polled: ${reason}`),
+          SupervisorState.update(state, SupervisorState.Change.ExitUnwatchable({ id, pid }))
+        ),
       Gone: ({ ids }) => Effect.succeed(SupervisorState.update(state, SupervisorState.Change.CycleWanted({ full: false, suspects: ids }))),
       Recheck: ({ ids }) => Effect.succeed(SupervisorState.update(state, SupervisorState.Change.CycleWanted({ full: false, suspects: ids }))),
       Probed: ({ at, box, result }) =>
@@ -177,6 +183,25 @@ export const make: Effect.Effect<
       const { due, next } = Workers.dueProbes(state, now, (id) => FiberMap.unsafeHas(probes, id))
       for (const box of due) {
         yield* FiberMap.run(probes, box.id, Effect.interruptible(Workers.probe(runtime, probeSlots, offer, box)))
+      }
+      return next
+    })
+
+  /**
+   * After a cycle: the end of every active box not booted by this monitor is watched (a fiber per
+   * box in `exitWatches`), and the watches of boxes no longer active are dropped.
+   */
+  let watchedFrom: ReadonlyArray<unknown> | undefined
+  const watchExits = (state: SupervisorState.State) =>
+    Effect.gen(function*() {
+      const boxes = SupervisorState.exitsToWatch(state)
+      if (boxes.length === 0 && watchedFrom === state.known) return state
+      watchedFrom = state.known
+      const next = SupervisorState.update(state, SupervisorState.Change.ExitsWatched({ boxes }))
+      for (const [id] of [...exitWatches]) if (!next.exitWatched.has(id)) yield* FiberMap.remove(exitWatches, id)
+      for (const box of boxes) {
+        if (box.pid === null) continue
+        yield* FiberMap.run(exitWatches, box.id, Effect.interruptible(Workers.awaitExit(runtime, offer, { ...box, pid: box.pid })))
       }
       return next
     })
@@ -223,6 +248,7 @@ export const make: Effect.Effect<
         state = yield* runCycle(state)
         // What came while the cycle ran: the next cycle looks at it.
         state = yield* handleAll(state, yield* Queue.takeAll(events), true)
+        state = yield* keepGoing("exit watches", watchExits(state), state)
         if (rotator._tag === "Some") yield* keepGoing("log rotation", rotator.value.track(state.known), undefined)
       }
       yield* publishPlan(state, false)

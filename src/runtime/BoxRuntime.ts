@@ -2,6 +2,7 @@ import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import type { BoxRecord } from "../domain/BoxRecord.js"
 
 /** The box's process could not be started. */
@@ -81,6 +82,16 @@ export type ProbeResult = Data.TaggedEnum<{
 
 export const ProbeResult = Data.taggedEnum<ProbeResult>()
 
+/** Whether the end of a box's current run can be awaited (`BoxRuntimeShape.watchExit`). */
+export type ExitWatch = Data.TaggedEnum<{
+  /** `ended` completes once the run may have ended (its exit code was written): look at the box then. */
+  Watching: { readonly ended: Effect.Effect<void> }
+  /** It cannot be awaited (`reason`): its pid must be polled. */
+  Unwatchable: { readonly reason: string }
+}>
+
+export const ExitWatch = Data.taggedEnum<ExitWatch>()
+
 /** A process whose liveness is asked (`BoxRuntimeShape.liveness`): its pid and, when known, its start time. */
 export interface LivenessTarget {
   readonly pid: number
@@ -114,6 +125,16 @@ export interface BoxRuntimeShape {
    * The implementation picks its fast path (locally: `kill(pid, 0)` or one pass over /proc).
    */
   readonly liveness: (targets: ReadonlyArray<LivenessTarget>, verify: boolean) => Effect.Effect<ReadonlyArray<boolean>>
+  /**
+   * Awaits the end of the current run of a box this process did not boot (its parent is its
+   * wrapper, not us: `BootedBox.exited` cannot see it), for as long as the scope is open, so the
+   * monitor learns of it as of a child's exit instead of polling the pid (issue 13). Unwatchable
+   * when nothing proves a wrapper of this box will report the end (no pid, the run already
+   * ended, its parent is not its wrapper, no watch can be set up): poll it then. A watched box
+   * whose wrapper is killed (SIGKILL: nothing reports) is found by the poll cycle's liveness
+   * check, the safety net.
+   */
+  readonly watchExit: (box: BoxRecord) => Effect.Effect<ExitWatch, never, Scope.Scope>
   /** The exit code the box's last run left in `<box_dir>/exit_code`, if any. */
   readonly exitCode: (box: BoxRecord) => Effect.Effect<Option.Option<number>>
   /** Runs the health-check command with its hard timeout; a timed-out probe is killed. */

@@ -11,6 +11,7 @@ import {
   type BootedBox,
   BoxRuntime,
   type BoxRuntimeShape,
+  ExitWatch,
   type LivenessTarget,
   ProbeResult
 } from "./BoxRuntime.js"
@@ -254,10 +255,25 @@ export const make: Effect.Effect<{
       return result
     })
 
+  /** Like the local runtime: a box whose process this runtime started for its box dir (its "wrapper" reports the exit), still running. */
+  const watchExit = (box: BoxRecord) =>
+    Effect.map(Ref.get(state), (s): ExitWatch => {
+      if (box.pid === null) return ExitWatch.Unwatchable({ reason: "no pid is recorded" })
+      if (s.exitFiles.has(box.box_dir)) return ExitWatch.Unwatchable({ reason: "its run has already ended" })
+      const proc = s.processes.find((p) => p.pid === box.pid && p.alive)
+      if (proc === undefined) return ExitWatch.Unwatchable({ reason: `process ${box.pid} has exited` })
+      if (box.pid_start_time !== null && proc.startTime !== box.pid_start_time) {
+        return ExitWatch.Unwatchable({ reason: `pid ${box.pid} is another process now` })
+      }
+      if (proc.boxDir !== box.box_dir) return ExitWatch.Unwatchable({ reason: "its parent is not the box's wrapper" })
+      return ExitWatch.Watching({ ended: Effect.asVoid(Deferred.await(proc.exited)) })
+    })
+
   const runtime: BoxRuntimeShape = {
     boot,
     stop,
     liveness,
+    watchExit,
     exitCode: readExitCode,
     probe
   }

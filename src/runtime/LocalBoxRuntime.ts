@@ -4,6 +4,7 @@ import * as Layer from "effect/Layer"
 import { errnoCode } from "../platform/ErrorText.js"
 import { BoxRuntime, type BoxRuntimeShape } from "./BoxRuntime.js"
 import { makeBoot } from "./internal/boot.js"
+import { watchExit } from "./internal/exitWatch.js"
 import { BootedBoxes } from "./internal/bootedBoxes.js"
 import { readExitCode } from "./internal/boxFiles.js"
 import { makeLauncher } from "./internal/launcher.js"
@@ -15,8 +16,8 @@ import * as ProcessInfo from "./ProcessInfo.js"
  * The box runtime backed by real processes on this host. Its pieces are in `internal/`: the
  * wrapper program every box runs under (wrapper.sh, loaded as wrapperScript.ts), the launcher
  * that starts wrappers in batches and keeps a spare (launcher.ts, gate.ts), the boot
- * (boot.ts, over boxFiles.ts), the stop and the clean-up of a dead box's group (stop.ts), and the
- * health probe (probe.ts).
+ * (boot.ts, over boxFiles.ts), the stop and the clean-up of a dead box's group (stop.ts), the
+ * watch of the end of a run it did not boot (exitWatch.ts) and the health probe (probe.ts).
  */
 
 /** `<box_dir>/exit_code` (the wrapper writes each run's exit code there) and the wrapper's argv[0]: see BoxProcess. */
@@ -55,6 +56,7 @@ export const make: Effect.Effect<BoxRuntimeShape> = Effect.sync(() => {
     killRemains: (boxes) => Effect.withClock(killRemains(boxes), wallClock),
     liveness: (targets, verify) =>
       verify ? ProcessInfo.areAlive(targets) : Effect.sync(() => targets.map((target) => pidExists(target.pid))),
+    watchExit,
     exitCode: readExitCode,
     probe: (box) => Effect.withClock(probe(box), wallClock)
   })

@@ -61,6 +61,27 @@ describe("Supervisor: the liveness tick", () => {
       yield* advanceUntil(Effect.map(bootsOf(h, "own"), (n) => n >= 2), { step: "10 millis", within: "1 second" })
     }))
 
+  it.scoped("does not poll a box another process booted whose wrapper reports its end (run -d, issue 13): its death is an event, restarted at once", () =>
+    Effect.gen(function*() {
+      const asked: Array<ReadonlyArray<number>> = []
+      const h = yield* start([], { config: tickConfig, wrapRuntime: countingPidsExist(asked) })
+      yield* settle
+      // `run -d` booted it: the same runtime, but not this supervisor (no exit waiter of its own).
+      const spec = makeBox({ name: "detached", status: "created", restart_policy: "always" })
+      const process = yield* h.boxRuntime.boot(spec)
+      yield* h.store.put([{ ...spec, status: "running", pid: process.pid, pid_start_time: process.pidStartTime }])
+      yield* h.supervisor.wake
+      yield* TestClock.adjust("2 seconds")
+      expect(asked.filter((pids) => pids.includes(process.pid))).toEqual([])
+
+      // Killed: its end is an event, so it is back well before the next poll cycle (60 s) with
+      // the tick never having asked about it.
+      yield* h.runtime.kill(process.pid, 137)
+      yield* advanceUntil(Effect.map(bootsOf(h, "detached"), (n) => n >= 2), { step: "10 millis", within: "1 second" })
+      expect(asked.filter((pids) => pids.includes(process.pid))).toEqual([])
+      expect((yield* h.box("detached")).restart_count).toBe(1)
+    }))
+
   it.scoped("sleeps while the state file is watched and no pid needs polling; a reported change wakes a full cycle at once; a lost watch brings the polling back", () =>
     Effect.gen(function*() {
       let stamps = 0

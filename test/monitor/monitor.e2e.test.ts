@@ -69,8 +69,24 @@ describe("a3s-box monitor (end to end)", () => {
       expect(["trace", "debug", "info", "warn", "error", "fatal"]).toContain(entry["level"])
       expect(typeof entry["msg"]).toBe("string")
     }
-    // Not waiting for the 5 s poll: the liveness tick noticed it (generous bound for a loaded machine).
+    // Not waiting for the 5 s poll: its wrapper's exit code told the monitor (generous bound for a loaded machine).
     expect(latency).toBeLessThan(4_000)
+  })
+
+  it("learns of a run -d box's death from its wrapper, not by polling (issue 13): with the tick and the poll an hour apart, it is back at once", async () => {
+    const w = newWorld()
+    const before = runDetached(w, "detached", "--restart", "always", "--", "sleep", "1000")
+    await w.startMonitor("--interval", "3600", "--liveness-tick", "3600000")
+    // The first cycle (at start) arms the watch; then nothing else looks at the box for an hour.
+    await waitFor("the monitor's first cycle", () => w.messages().some((m) => m.startsWith("a3s-box monitor started")))
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    process.kill(before.pid!, "SIGKILL")
+    const after = await waitFor("the box to be restarted", () => {
+      const box = w.box("detached")
+      return box !== undefined && box.status === "running" && box.pid !== before.pid ? box : undefined
+    }, 20_000)
+    expect(after.restart_count).toBe(1)
+    expect(isAlive(after.pid!, after.pid_start_time)).toBe(true)
   })
 
   it("backs off a crash loop: 1 s, then 2 s between restarts", async () => {

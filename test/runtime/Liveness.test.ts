@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { BoxRecord } from "../../src/domain/BoxRecord.js"
-import type { BoxRuntimeShape } from "../../src/runtime/BoxRuntime.js"
+import { type BoxRuntimeShape, ExitWatch } from "../../src/runtime/BoxRuntime.js"
 import * as Liveness from "../../src/runtime/Liveness.js"
 import { recordIn } from "./support.js"
 
@@ -23,6 +23,7 @@ const fakeRuntime = (
     boot: () => Effect.die("unused"),
     stop: () => Effect.die("unused"),
     probe: () => Effect.die("unused"),
+    watchExit: () => Effect.succeed(ExitWatch.Unwatchable({ reason: "a stub" })),
     liveness: (procs, verify) =>
       batch
         ? Effect.sync(() => {

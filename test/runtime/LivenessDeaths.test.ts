@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { BoxRecord } from "../../src/domain/BoxRecord.js"
 import { reconcile } from "../../src/domain/Reconcile.js"
-import type { BoxRuntimeShape } from "../../src/runtime/BoxRuntime.js"
+import { type BoxRuntimeShape, ExitWatch } from "../../src/runtime/BoxRuntime.js"
 import * as Liveness from "../../src/runtime/Liveness.js"
 import * as ProcessInfo from "../../src/runtime/ProcessInfo.js"
 import { recordIn } from "./support.js"
@@ -24,6 +24,7 @@ const runtime = (calls: Array<string>): BoxRuntimeShape => ({
   boot: () => Effect.die("unused"),
   stop: () => Effect.die("unused"),
   probe: () => Effect.die("unused"),
+  watchExit: () => Effect.succeed(ExitWatch.Unwatchable({ reason: "a stub" })),
   liveness: (procs, verify) =>
     Effect.sync(() =>
       procs.map((p) => alive.has(p.pid) && (!verify || p.startTime === null || alive.get(p.pid) === p.startTime))

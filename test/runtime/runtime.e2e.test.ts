@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import * as TestContext from "effect/TestContext"
 import { spawn, spawnSync } from "node:child_process"
 import { chmodSync, existsSync, mkdirSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs"
@@ -432,6 +433,58 @@ describe("LocalBoxRuntime.boot, boxes of different environments", () => {
     expect(readText(`/proc/${readStat(aliceSpared.pid)!.ppid}/cmdline`).split("\0")).toContain("spare")
     await eventually("execed", () => readText(`/proc/${aliceSpared.pid}/cmdline`).startsWith("sleep"))
     await expectEnv(aliceSpared.pid, "alice")
+  })
+})
+
+describe("LocalBoxRuntime.watchExit (issue 13: the end of a box this process is not the parent of)", () => {
+  /** Arms the watch in a scope that stays open until `close`; `ended` settles when the watch says so. */
+  const watch = async (record: BoxRecord) => {
+    let settled = false
+    const scope = Effect.runSync(Scope.make())
+    const result = await run(Scope.extend(runtime.watchExit(record), scope))
+    const ended = result._tag === "Watching"
+      ? run(result.ended).then(() => { settled = true })
+      : Promise.resolve()
+    return { result, ended, settled: () => settled, close: () => run(Scope.close(scope, Exit.void)) }
+  }
+
+  it("a box whose parent is its wrapper: watched; the wrapper's exit code ends the wait, whoever killed it", async () => {
+    const record = box({ cmd: ["sleep", "30"] })
+    const rec = running(record, await boot(record))
+    const w = await watch(rec)
+    try {
+      expect(w.result._tag).toBe("Watching")
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(w.settled()).toBe(false)
+      process.kill(rec.pid!, "SIGKILL")
+      await w.ended
+      expect(readText(path.join(rec.box_dir, "exit_code"))).toBe("137\n")
+    } finally {
+      await w.close()
+    }
+  })
+
+  it("unwatchable: a run that has already ended, a pid reused by another process, a process no wrapper of the box started", async () => {
+    const record = box({ cmd: ["sleep", "30"] })
+    const booted = await boot(record)
+    const rec = running(record, booted)
+    process.kill(rec.pid!, "SIGKILL")
+    await run(booted.exited)
+    const ended = await watch(rec)
+    await ended.close()
+    expect(ended.result).toMatchObject({ _tag: "Unwatchable", reason: "its run has already ended" })
+
+    const stranger = foreign(["sleep", "30"])
+    const startTime = readStat(stranger.pid!)!.startTime
+    const other = box({ cmd: ["sleep", "30"] })
+    mkdirSync(other.box_dir, { recursive: true })
+    const notWrapped = await watch({ ...other, pid: stranger.pid!, pid_start_time: startTime })
+    await notWrapped.close()
+    expect(notWrapped.result._tag).toBe("Unwatchable")
+    expect(notWrapped.result._tag === "Unwatchable" && notWrapped.result.reason).toMatch(/is not the box's wrapper/)
+    const reused = await watch({ ...other, pid: stranger.pid!, pid_start_time: startTime + 1 })
+    await reused.close()
+    expect(reused.result).toMatchObject({ _tag: "Unwatchable", reason: `pid ${stranger.pid} is another process now` })
   })
 })
 

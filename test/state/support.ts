@@ -9,7 +9,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { BoxRecord } from "../../src/domain/BoxRecord.js"
-import { BoxRuntime } from "../../src/runtime/BoxRuntime.js"
+import { BoxRuntime, ExitWatch } from "../../src/runtime/BoxRuntime.js"
 import * as SyncFileSystem from "../../src/platform/SyncFileSystem.js"
 import * as NodeStateStore from "../../src/state/NodeStateStore.js"
 import type { StateStore } from "../../src/state/StateStore.js"
@@ -27,6 +27,7 @@ export const stubRuntime = (options: StubRuntimeOptions = {}): Layer.Layer<BoxRu
     boot: (box) => Effect.dieMessage(`stub runtime cannot boot ${box.name}`),
     stop: (box) => Effect.dieMessage(`stub runtime cannot stop ${box.name}`),
     probe: (box) => Effect.dieMessage(`stub runtime cannot probe ${box.name}`),
+    watchExit: () => Effect.succeed(ExitWatch.Unwatchable({ reason: "a stub" })),
     liveness: (targets, verify) =>
       Effect.sync(() => targets.map((t) => options.isAlive?.(t.pid, verify ? t.startTime : null) ?? true)),
     exitCode: (box: BoxRecord) => Effect.sync(() => Option.fromNullable(options.exitCodes?.get(box.id)))

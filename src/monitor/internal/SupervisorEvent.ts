@@ -18,8 +18,10 @@ export type SupervisorEvent = Data.TaggedEnum<{
   WatchStarted: {}
   /** The state file is not (or no longer) watched: the liveness tick polls its stamp. */
   WatchLost: { readonly reason: string }
-  /** A box the monitor booted exited (its exit waiter saw it at `at`). */
+  /** A box's run ended: the monitor booted it (its exit waiter saw it at `at`), or its end was watched (`BoxRuntime.watchExit`). */
   Exited: { readonly id: string; readonly pid: number; readonly at: number }
+  /** The end of this box's run cannot be watched (`reason`): the liveness tick polls its pid. */
+  ExitUnwatchable: { readonly id: string; readonly pid: number; readonly reason: string }
   /** The liveness tick found these boxes' pids gone. */
   Gone: { readonly ids: ReadonlyArray<string> }
   /** Deaths held back for their exit code: look at them again. */

@@ -53,8 +53,13 @@ export interface State {
   readonly lastStamp: string | undefined
   /** Whether the state file is watched (`StateStore.changes`); if not, the liveness tick polls its stamp. */
   readonly fileWatched: boolean
-  /** Boxes the monitor booted whose exit it awaits (id -> pid): the liveness tick does not poll them. */
+  /**
+   * Boxes whose exit is awaited (id -> pid): those the monitor booted (their exit waiters) and
+   * those whose end the runtime watches (`BoxRuntime.watchExit`). The liveness tick does not poll them.
+   */
   readonly exitWatched: ReadonlyMap<string, number>
+  /** Boxes whose end the runtime cannot watch (id -> pid): the liveness tick polls them. */
+  readonly exitUnwatchable: ReadonlyMap<string, number>
   /** The last state-file error logged, and when (an unchanged one is repeated once a minute: ThrottledLog.isDue). */
   readonly lastStateError: { readonly message: string; readonly at: number } | undefined
   /** The invalid records' problems already logged (SPEC §12): each is logged once while it lasts. */
@@ -83,6 +88,7 @@ export const initial: State = {
   lastStamp: undefined,
   fileWatched: false,
   exitWatched: new Map(),
+  exitUnwatchable: new Map(),
   lastStateError: undefined,
   reportedInvalid: new Set(),
   lastExitAt: Number.NEGATIVE_INFINITY,
@@ -132,6 +138,13 @@ export type Change = Data.TaggedEnum<{
   BootSettled: { readonly id: string; readonly recorded: boolean; readonly backoff: Backoff.Backoff | undefined }
   /** A box the monitor booted: its exit is awaited (an event), not polled. */
   ExitAwaited: { readonly id: string; readonly pid: number }
+  /**
+   * The end of these boxes' runs is watched from now on (`exitsToWatch`); what is remembered of
+   * boxes no longer active is forgotten.
+   */
+  ExitsWatched: { readonly boxes: ReadonlyArray<BoxRecord> }
+  /** The runtime cannot watch the end of this box's run: it is polled. */
+  ExitUnwatchable: { readonly id: string; readonly pid: number }
   /** A cycle's end: the file's stamp as of what it knows. */
   CycleEnded: { readonly stamp: string | undefined }
 }>
@@ -252,9 +265,41 @@ export const update = (state: State, change: Change): State => {
       }
     case "ExitAwaited":
       return { ...state, exitWatched: withEntry(state.exitWatched, change.id, change.pid) }
+    case "ExitsWatched": {
+      const active = new Set<string>()
+      for (const box of state.known) if (isActive(box) && box.pid !== null) active.add(box.id)
+      const exitWatched = new Map<string, number>()
+      for (const [id, pid] of state.exitWatched) if (active.has(id)) exitWatched.set(id, pid)
+      for (const box of change.boxes) if (box.pid !== null) exitWatched.set(box.id, box.pid)
+      const exitUnwatchable = new Map<string, number>()
+      for (const [id, pid] of state.exitUnwatchable) if (active.has(id)) exitUnwatchable.set(id, pid)
+      return { ...state, exitWatched, exitUnwatchable }
+    }
+    case "ExitUnwatchable":
+      return {
+        ...state,
+        exitWatched: state.exitWatched.get(change.id) === change.pid
+          ? withEntry(state.exitWatched, change.id, undefined)
+          : state.exitWatched,
+        exitUnwatchable: withEntry(state.exitUnwatchable, change.id, change.pid)
+      }
     case "CycleEnded":
       return { ...state, lastStamp: change.stamp }
   }
+}
+
+/**
+ * The active boxes whose run's end nobody awaits yet (no exit waiter, no watch) and that are not
+ * known to be unwatchable: their ends are to be watched through the runtime (issue 13).
+ */
+export const exitsToWatch = (state: State): ReadonlyArray<BoxRecord> => {
+  const boxes: Array<BoxRecord> = []
+  for (const box of state.known) {
+    if (!isActive(box) || box.pid === null) continue
+    if (state.exitWatched.get(box.id) === box.pid || state.exitUnwatchable.get(box.id) === box.pid) continue
+    boxes.push(box)
+  }
+  return boxes
 }
 
 /** Records by id, made once per records array (an unchanged file gives the very same array). */

@@ -45,6 +45,25 @@ export const probe = (
 }
 
 /**
+ * Awaits the end of the run of a box the monitor did not boot (issue 13: every box's exit is an
+ * event), for as long as the fiber lives; the owner hears of its end, or that it cannot be watched.
+ */
+export const awaitExit = (
+  runtime: BoxRuntimeShape,
+  offer: (event: SupervisorEvent) => Effect.Effect<void>,
+  box: BoxRecord & { readonly pid: number }
+): Effect.Effect<void> =>
+  Effect.scoped(Effect.gen(function*() {
+    const watch = yield* runtime.watchExit(box)
+    if (watch._tag === "Unwatchable") {
+      return yield* offer(SupervisorEvent.ExitUnwatchable({ id: box.id, pid: box.pid, reason: watch.reason }))
+    }
+    yield* watch.ended
+    const at = yield* Clock.currentTimeMillis
+    yield* offer(SupervisorEvent.Exited({ id: box.id, pid: box.pid, at }))
+  }))
+
+/**
  * SPEC §6: stop the unhealthy box gracefully, then re-read under the lock. A user stop or
  * removal, or a new incarnation, meanwhile wins; otherwise the box is marked dead and the next
  * cycle restarts it like a dead box.
