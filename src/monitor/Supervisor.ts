@@ -49,11 +49,12 @@ import { MonitorStats } from "./MonitorStats.js"
  *   milliseconds, as their wrappers get the CPU to report. The first exit asks for a cycle at
  *   once; the others of the burst wait until it has ended (no exit for 5 ms, or 60 ms after it
  *   began), so that they are restarted together by one cycle (one launch, one write).
- * - The **workers** are fibers in FiberMaps keyed by box: exit waiters, health checks (at most
+ * - The **workers** are fibers in FiberMaps keyed by box: exit waiters of the boxes it booted,
+ *   exit watches of the others (`BoxRuntime.watchExit`: their wrapper reports the end), health checks (at most
  *   `probeConcurrency` at once, each under a hard timeout) and unhealthy restarts (a graceful
  *   stop, then the box is marked dead under the lock and restarted by a cycle, SPEC §6).
  * - The **liveness tick** (`internal/livenessTick.ts`, 100 ms) polls the pids of active boxes
- *   the monitor did not boot, and the state file's stamp while it is not watched.
+ *   whose end is neither awaited nor watched, and the state file's stamp while it is not watched.
  *
  * Needs only `StateStore`, `BoxRuntime`, `MonitorConfig`, `MonitorStats`, `EventJournal` (where
  * what it records is told, after each write: issue 14) and the `Clock`; given a `LogRotator`, it

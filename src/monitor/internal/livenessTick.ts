@@ -1,10 +1,11 @@
 /**
  * The short liveness tick (every `MonitorConfig.livenessTick`, 100 ms): checks that the pids of
- * active boxes the monitor did not boot still exist (unverified liveness: `kill(pid, 0)`; a box it
- * booted is its child, whose exit is an event), and stats the state file while it is not watched.
+ * active boxes whose end is not an event still exist (unverified liveness: `kill(pid, 0)`; a box
+ * the monitor booted is its child, and the end of one its wrapper reports is watched: both are in
+ * `exitWatched`), and stats the state file while it is not watched.
  * What it finds goes to the owner as events; identity (pid start time) is verified by the cycle.
- * With nothing to poll it sleeps until the owner gives it a new plan: an idle monitor of boxes it
- * booted, whose state file is watched, wakes only for its poll cycles.
+ * With nothing to poll it sleeps until the owner gives it a new plan: an idle monitor whose state
+ * file is watched wakes only for its poll cycles.
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
