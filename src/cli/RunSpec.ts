@@ -93,9 +93,9 @@ const atLeast = (flag: string, min: number, unit: string) => (value: number): Ei
     ? Either.right(value)
     : Either.left(new InvalidFlag({ flag, value: String(value), reason: `must be an integer of at least ${min}${unit}` }))
 
-const optionalCheck = <A>(
-  value: Option.Option<number>,
-  check: (value: number) => Either.Either<A, InvalidFlag>
+const optionalCheck = <V, A>(
+  value: Option.Option<V>,
+  check: (value: V) => Either.Either<A, InvalidFlag>
 ): Either.Either<A | null, InvalidFlag> => Option.match(value, { onNone: () => Either.right(null), onSome: check })
 
 /** The longest backoff bound accepted: a day. */
@@ -280,7 +280,7 @@ export const validate = (
     const healthCheck = yield* healthCheckOf(flags, isThisMachine)
     const stopTimeout = yield* optionalCheck(flags.stopTimeout, atLeast("--stop-timeout", 0, " seconds"))
     const restartDelays = yield* restartDelaysOf(flags)
-    const logMaxSize = Option.isSome(flags.logMaxSize) ? yield* logMaxSizeOf(flags.logMaxSize.value) : null
+    const logMaxSize = yield* optionalCheck(flags.logMaxSize, logMaxSizeOf)
     const logMaxFiles = yield* optionalCheck(flags.logMaxFiles, logMaxFilesOf)
     let stopSignal: string | null = null
     if (Option.isSome(flags.stopSignal)) {

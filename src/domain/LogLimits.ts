@@ -1,3 +1,5 @@
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type { BoxRecord } from "./BoxRecord.js"
 
 /**
@@ -58,22 +60,16 @@ export const rotatedPath = (log: string, n: number): string => `${log}.${n}`
  */
 export const rotationPath = (log: string): string => `${log}.rotation`
 
-export interface Rotation {
-  readonly rotations: number
-  /** The live file's bytes [from, cut) are `.1`'s. */
-  readonly from: number
-  readonly cut: number
-}
+const Offset = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
+
+/** The rotation record; the live file's bytes [from, cut) are `.1`'s. */
+export const Rotation = Schema.Struct({ rotations: Offset, from: Offset, cut: Offset })
+export type Rotation = typeof Rotation.Type
+
+const decodeRotation = Schema.decodeUnknownOption(Schema.parseJson(Rotation))
 
 /** The rotation record's text, or undefined when it is not one (a follower then treats a cut as a truncation). */
-export const parseRotation = (text: string): Rotation | undefined => {
-  try {
-    const value: unknown = JSON.parse(text)
-    if (typeof value !== "object" || value === null) return undefined
-    const { cut, from, rotations } = value as Record<string, unknown>
-    const ok = [rotations, from, cut].every((n) => typeof n === "number" && Number.isSafeInteger(n) && n >= 0)
-    return ok ? { rotations: rotations as number, from: from as number, cut: cut as number } : undefined
-  } catch {
-    return undefined
-  }
-}
+export const parseRotation = (text: string): Rotation | undefined => Option.getOrUndefined(decodeRotation(text))
+
+/** The rotation record's text, one line. */
+export const renderRotation = (rotation: Rotation): string => `${JSON.stringify(rotation)}\n`

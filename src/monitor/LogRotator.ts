@@ -1,18 +1,18 @@
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
+import * as Either from "effect/Either"
 import * as FiberMap from "effect/FiberMap"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import { fstatSync, statSync, watch } from "node:fs"
+import { fstatSync, statSync } from "node:fs"
 import * as path from "node:path"
 import type { BoxRecord } from "../domain/BoxRecord.js"
 import { isActive } from "../domain/BoxStatus.js"
 import * as LogLimits from "../domain/LogLimits.js"
 import { errorText } from "../platform/ErrorText.js"
+import * as FileWatch from "../platform/FileWatch.js"
 import * as LogRotation from "../platform/LogRotation.js"
 import * as ThrottledLog from "../platform/ThrottledLog.js"
 
@@ -49,24 +49,10 @@ const SAFETY_NET = Duration.seconds(60)
  * so a write during the look is not missed.
  */
 const watchOnce = (log: string): Effect.Effect<Effect.Effect<void>, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    const changed = yield* Deferred.make<void>()
-    const done = () => Deferred.unsafeDone(changed, Exit.void)
-    const watcher = yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        try {
-          const w = watch(log, { persistent: false }, done)
-          w.on("error", done)
-          return w
-        } catch {
-          return undefined
-        }
-      }),
-      (w) => Effect.sync(() => w?.close())
-    )
-    const wait = Deferred.await(changed).pipe(Effect.timeout(SAFETY_NET), Effect.ignore)
-    return watcher === undefined ? Effect.sleep(FALLBACK) : wait
-  })
+  Effect.map(FileWatch.firstChange(log), Either.match({
+    onLeft: () => Effect.sleep(FALLBACK),
+    onRight: (changed) => changed.pipe(Effect.timeout(SAFETY_NET), Effect.ignore)
+  }))
 
 /** One log's fiber: arm the watch, look (rotate if due), wait for a change, and again. */
 const keepUnderCap = (log: string, limits: LogLimits.LogLimits, owner: string, throttled: ThrottledLog.ThrottledLog) =>

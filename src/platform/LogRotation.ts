@@ -1,6 +1,9 @@
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs"
 import * as LogLimits from "../domain/LogLimits.js"
-import { tempPath } from "./AtomicFile.js"
+import * as AtomicFile from "./AtomicFile.js"
 import { PRIVATE_FILE_MODE } from "./Directories.js"
 import { errnoCode } from "./ErrorText.js"
 
@@ -23,10 +26,12 @@ import { errnoCode } from "./ErrorText.js"
  * page-cache copies of at most a few MiB, rare.
  */
 
-export type Outcome =
-  | { readonly _tag: "NotDue"; readonly size: number }
-  | { readonly _tag: "Rotated"; readonly kept: number; readonly dropped: number; readonly cut: number }
-  | { readonly _tag: "Missing" }
+export type Outcome = Data.TaggedEnum<{
+  NotDue: { readonly size: number }
+  Rotated: { readonly kept: number; readonly dropped: number; readonly cut: number }
+  Missing: {}
+}>
+export const Outcome = Data.taggedEnum<Outcome>()
 
 const CHUNK = 1024 * 1024
 const COPY_ROUNDS = 4
@@ -93,16 +98,12 @@ export const readRotation = (log: string): LogLimits.Rotation | undefined => {
   }
 }
 
+/** The rotation record, replaced atomically (AtomicFile over synchronous node:fs); throws what the file system said. */
 const writeRotation = (log: string, rotation: LogLimits.Rotation): void => {
-  const file = LogLimits.rotationPath(log)
-  const temp = tempPath(file)
-  const fd = openSync(temp, "wx", PRIVATE_FILE_MODE)
-  try {
-    writeSync(fd, `${JSON.stringify(rotation)}\n`)
-  } finally {
-    closeSync(fd)
-  }
-  renameSync(temp, file)
+  const written = Effect.runSync(Effect.either(
+    AtomicFile.write(AtomicFile.nodeSync, LogLimits.rotationPath(log), LogLimits.renderRotation(rotation), { mode: PRIVATE_FILE_MODE })
+  ))
+  if (Either.isLeft(written)) throw written.left.cause
 }
 
 /**
@@ -114,21 +115,21 @@ export const rotateIfOver = (log: string, limits: LogLimits.LogLimits): Outcome 
   try {
     fd = openSync(log, "r+")
   } catch (error) {
-    if (errnoCode(error) === "ENOENT") return { _tag: "Missing" }
+    if (errnoCode(error) === "ENOENT") return Outcome.Missing()
     throw error
   }
   try {
     const size = fstatSync(fd).size
-    if (!LogLimits.rotates(limits) || size <= limits.maxSize) return { _tag: "NotDue", size }
+    if (!LogLimits.rotates(limits) || size <= limits.maxSize) return Outcome.NotDue({ size })
     const previous = readRotation(log)?.rotations ?? 0
     if (limits.maxFiles === 1) {
       const cut = fstatSync(fd).size
       ftruncateSync(fd, 0)
       writeRotation(log, { rotations: previous + 1, from: cut, cut })
-      return { _tag: "Rotated", kept: 0, dropped: cut, cut }
+      return Outcome.Rotated({ kept: 0, dropped: cut, cut })
     }
     const first = LogLimits.rotatedPath(log, 1)
-    const temp = tempPath(first)
+    const temp = AtomicFile.tempPath(first)
     const out = openSync(temp, "wx", PRIVATE_FILE_MODE)
     let copied: { readonly from: number; readonly cut: number }
     try {
@@ -150,7 +151,7 @@ export const rotateIfOver = (log: string, limits: LogLimits.LogLimits): Outcome 
     for (let n = limits.maxFiles - 1; n >= 2; n--) renameIfThere(LogLimits.rotatedPath(log, n - 1), LogLimits.rotatedPath(log, n))
     renameSync(temp, first)
     writeRotation(log, { rotations: previous + 1, from, cut })
-    return { _tag: "Rotated", kept: cut - from, dropped: from, cut }
+    return Outcome.Rotated({ kept: cut - from, dropped: from, cut })
   } finally {
     closeSync(fd)
   }

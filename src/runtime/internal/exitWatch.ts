@@ -1,9 +1,8 @@
 /**
  * The end of a box's run, awaited without polling, for a box whose parent is its wrapper (a box
  * from `run -d` or `start`, or one booted by an earlier monitor): the wrapper writes the run's
- * exit code to `<box_dir>/exit_code` the moment its `wait` returns (wrapper.sh), so one inotify
- * watch of the box dir (`fs.watch`: Node's loop shares one inotify descriptor between all its
- * watches, one watch per box) tells the monitor as fast as a child's exit would.
+ * exit code to `<box_dir>/exit_code` the moment its `wait` returns (wrapper.sh), so one watch of
+ * the box dir (platform/FileWatch.ts, one per box) tells the monitor as fast as a child's exit would.
  *
  * The watch is armed before the checks, so a run that ends during them is seen by one or the
  * other: an exit code already there, or the event. The box's parent must be proved its wrapper
@@ -11,15 +10,14 @@
  * spare launcher, whose command line names no box): a process started by another tool or a
  * wrapper already gone writes nothing, and must be polled.
  */
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import { existsSync, watch } from "node:fs"
+import { existsSync } from "node:fs"
 import * as path from "node:path"
 import type { BoxRecord } from "../../domain/BoxRecord.js"
-import { errorText } from "../../platform/ErrorText.js"
+import * as FileWatch from "../../platform/FileWatch.js"
 import * as ProcessInfo from "../../platform/ProcessInfo.js"
 import { argvOf, exitCodePath, isWrapperOf, stdoutOf, WRAPPER_NAME } from "../BoxProcess.js"
 import { ExitWatch } from "../BoxRuntime.js"
@@ -44,27 +42,11 @@ export const watchExit = (box: BoxRecord): Effect.Effect<ExitWatch, never, Scope
     const pid = box.pid
     if (pid === null) return ExitWatch.Unwatchable({ reason: "no pid is recorded" })
     const exitFile = exitCodePath(box)
-    const ended = yield* Deferred.make<void>()
-    const end = () => Deferred.unsafeDone(ended, Exit.void)
-    const watcher = yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        try {
-          // A boot clearing a stale exit code also makes an event: only a file that is there counts.
-          const w = watch(box.box_dir, { persistent: false }, (_event, name) => {
-            if (name === EXIT_FILE_NAME && existsSync(exitFile)) end()
-          })
-          // The watch is lost (the box dir removed, ...): let the monitor look at the box.
-          w.on("error", end)
-          return w
-        } catch (error) {
-          return errorText(error)
-        }
-      }),
-      (w) => Effect.sync(() => typeof w === "string" ? undefined : w.close())
-    )
-    if (typeof watcher === "string") return ExitWatch.Unwatchable({ reason: `cannot watch ${box.box_dir}: ${watcher}` })
+    // A boot clearing a stale exit code also makes an event: only a file that is there counts.
+    const watched = yield* FileWatch.firstChange(box.box_dir, (name) => name === EXIT_FILE_NAME && existsSync(exitFile))
+    if (Either.isLeft(watched)) return ExitWatch.Unwatchable({ reason: `cannot watch ${box.box_dir}: ${watched.left}` })
     if (existsSync(exitFile)) return ExitWatch.Unwatchable({ reason: "its run has already ended" })
     const why = yield* notWrapped(box, pid)
     if (why !== undefined) return ExitWatch.Unwatchable({ reason: why })
-    return ExitWatch.Watching({ ended: Deferred.await(ended) })
+    return ExitWatch.Watching({ ended: watched.right })
   })
