@@ -138,11 +138,8 @@ export const make: Effect.Effect<
       WatchLost: () => Effect.succeed(SupervisorState.update(state, SupervisorState.Change.Watched({ watched: false }))),
       Exited: ({ at, id, pid }) =>
         Effect.succeed(SupervisorState.update(state, SupervisorState.Change.ExitSeen({ id, pid, at, duringCycle }))),
-      ExitUnwatchable: ({ id, pid, reason }) =>
-        Effect.as(
-          Effect.logDebug(`monitor: box ${id}'s end is polled: ${reason}`),
-          SupervisorState.update(state, SupervisorState.Change.ExitUnwatchable({ id, pid }))
-        ),
+      ExitUnwatchable: ({ id, pid }) =>
+        Effect.succeed(SupervisorState.update(state, SupervisorState.Change.ExitsUnwatchable({ runs: [{ id, pid }] }))),
       Gone: ({ ids }) => Effect.succeed(SupervisorState.update(state, SupervisorState.Change.CycleWanted({ full: false, suspects: ids }))),
       Recheck: ({ ids }) => Effect.succeed(SupervisorState.update(state, SupervisorState.Change.CycleWanted({ full: false, suspects: ids }))),
       Probed: ({ at, box, result }) =>
@@ -174,8 +171,21 @@ export const make: Effect.Effect<
         })
     })
 
+  /**
+   * A batch's events in order, except that its unwatchable exits are one change at the end: they
+   * touch only the watch maps, which nothing else in a batch reads, and the first cycle at 10,000
+   * boxes brings 10,000 of them.
+   */
   const handleAll = (state: SupervisorState.State, batch: Iterable<SupervisorEvent>, duringCycle: boolean) =>
-    Effect.reduce(batch, state, (s, event) => handle(s, event, duringCycle))
+    Effect.gen(function*() {
+      let next = state
+      const unwatchable: Array<{ id: string; pid: number }> = []
+      for (const event of batch) {
+        if (event._tag === "ExitUnwatchable") unwatchable.push({ id: event.id, pid: event.pid })
+        else next = yield* handle(next, event, duringCycle)
+      }
+      return SupervisorState.update(next, SupervisorState.Change.ExitsUnwatchable({ runs: unwatchable }))
+    })
 
   /** Starts the probes that are due; returns when the next one will be. */
   const startDueProbes = (state: SupervisorState.State) =>

@@ -177,6 +177,24 @@ describe("SupervisorState.update (property)", () => {
     }))
   })
 
+  it("unwatchable exits: one change for a batch is the same as one per run; a watch is dropped only for the run found unwatchable", () => {
+    const arbRun = fc.record({ id: fc.constantFrom("a", "b", "c", "d"), pid: fc.integer({ min: 100, max: 103 }) })
+    fc.assert(fc.property(fc.array(arbRun, { maxLength: 6 }), fc.array(arbRun, { maxLength: 8 }), (awaited, runs) => {
+      let start = SupervisorState.initial
+      for (const run of awaited) start = SupervisorState.update(start, Change.ExitAwaited(run))
+      const batched = SupervisorState.update(start, Change.ExitsUnwatchable({ runs }))
+      const oneByOne = runs.reduce((s, run) => SupervisorState.update(s, Change.ExitsUnwatchable({ runs: [run] })), start)
+      expect([...batched.exitWatched].sort()).toStrictEqual([...oneByOne.exitWatched].sort())
+      expect([...batched.exitUnwatchable].sort()).toStrictEqual([...oneByOne.exitUnwatchable].sort())
+      for (const [id, pid] of start.exitWatched) {
+        const unwatchable = runs.some((run) => run.id === id && run.pid === pid)
+        expect(batched.exitWatched.get(id)).toBe(unwatchable ? undefined : pid)
+      }
+      for (const { id } of runs) expect(batched.exitUnwatchable.get(id)).toBe([...runs].reverse().find((run) => run.id === id)!.pid)
+      expect(SupervisorState.update(start, Change.ExitsUnwatchable({ runs: [] }))).toBe(start)
+    }))
+  })
+
   it("a stamp that moves asks for a full cycle; the same stamp, or none known yet, changes nothing", () => {
     const known = SupervisorState.update(SupervisorState.initial, Change.CycleEnded({ stamp: "1" }))
     expect(SupervisorState.update(SupervisorState.initial, Change.StampSeen({ stamp: "2" }))).toBe(SupervisorState.initial)

@@ -56,6 +56,7 @@ export const awaitExit = (
   Effect.scoped(Effect.gen(function*() {
     const watch = yield* runtime.watchExit(box)
     if (watch._tag === "Unwatchable") {
+      yield* Effect.logDebug(`monitor: box ${box.id}'s end is polled: ${watch.reason}`)
       return yield* offer(SupervisorEvent.ExitUnwatchable({ id: box.id, pid: box.pid, reason: watch.reason }))
     }
     yield* watch.ended
