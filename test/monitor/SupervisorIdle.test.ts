@@ -10,7 +10,8 @@ import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import type { BoxRecord } from "../../src/domain/BoxRecord.js"
-import type { BoxRuntimeShape } from "../../src/runtime/BoxRuntime.js"
+import * as SupervisorState from "../../src/monitor/internal/SupervisorState.js"
+import { type BoxRuntimeShape, ExitWatch } from "../../src/runtime/BoxRuntime.js"
 import { StateFileChange, type StateStoreShape } from "../../src/state/StateStore.js"
 import { makeBox } from "./boxes.js"
 import { advanceUntil, bootsOf, type Harness, settle, start } from "./harness.js"
@@ -160,5 +161,50 @@ describe("Supervisor: the liveness tick", () => {
       yield* settle
       expect(yield* bootsOf(h, "second")).toBe(0)
       yield* advanceUntil(Effect.map(bootsOf(h, "second"), (n) => n === 1), { step: "10 millis", within: "300 millis" })
+    }))
+})
+
+describe("Supervisor: boxes whose end is an event are checked only at the identity sweep (issue 13)", () => {
+  /** The runtime's verified liveness asks (a cycle's check), and a watch that never reports: a wrapper killed with SIGKILL. */
+  const silentWatches = (verified: Array<ReadonlyArray<number>>) => (runtime: BoxRuntimeShape): BoxRuntimeShape => ({
+    ...runtime,
+    liveness: (targets, verify) => {
+      if (verify) verified.push(targets.map((t) => t.pid))
+      return runtime.liveness(targets, verify)
+    },
+    watchExit: () => Effect.succeed(ExitWatch.Watching({ ended: Effect.never }))
+  })
+
+  it.scoped("a watched box is left out of the poll cycles between sweeps; its silent death is found by the sweep, within IDENTITY_SWEEP_MS", () =>
+    Effect.gen(function*() {
+      const verified: Array<ReadonlyArray<number>> = []
+      const h = yield* start([], {
+        config: { interval: Duration.seconds(5), livenessTick: Duration.millis(100) },
+        wrapRuntime: silentWatches(verified)
+      })
+      yield* settle
+      // `run -d` booted it: not this supervisor's child, so its end is watched.
+      const spec = makeBox({ name: "detached", status: "created", restart_policy: "always" })
+      const process = yield* h.boxRuntime.boot(spec)
+      yield* h.store.put([{ ...spec, status: "running", pid: process.pid, pid_start_time: process.pidStartTime }])
+      yield* h.supervisor.wake
+      yield* settle
+      const asks = () => verified.filter((pids) => pids.includes(process.pid)).length
+      // The first sweep (the monitor's first cycle, before the box was watched) checked it: from
+      // now on, poll cycles every 5 s leave it out.
+      const before = asks()
+      expect(before).toBeGreaterThan(0)
+      yield* TestClock.adjust("30 seconds")
+      expect(asks()).toBe(before)
+
+      // It dies and nothing reports it: not restarted by the poll cycles, but by the sweep.
+      yield* h.runtime.kill(process.pid, 137)
+      yield* TestClock.adjust("20 seconds")
+      expect(yield* bootsOf(h, "detached")).toBe(1)
+      yield* advanceUntil(Effect.map(bootsOf(h, "detached"), (n) => n >= 2), {
+        step: "1 second",
+        within: Duration.millis(SupervisorState.IDENTITY_SWEEP_MS)
+      })
+      expect(asks()).toBe(before + 1)
     }))
 })

@@ -27,7 +27,7 @@ import type { MonitorStatsShape } from "../MonitorStats.js"
 import { decideCycle, type LogLine, nameOf, restartFailed } from "./CycleDecision.js"
 import * as JournalEvents from "./journalEvents.js"
 import { SupervisorEvent } from "./SupervisorEvent.js"
-import { Change, type State, update } from "./SupervisorState.js"
+import { Change, exitIsEvent, identitySweepDue, type State, update } from "./SupervisorState.js"
 
 /** How often a death seen without an exit code is looked at again meanwhile. */
 const EXIT_CODE_POLL = Duration.millis(20)
@@ -78,6 +78,16 @@ const activeOf = (records: ReadonlyArray<BoxRecord>): ReadonlyArray<BoxRecord> =
   return active
 }
 
+/**
+ * The active boxes a full cycle checks: all of them at an identity sweep; between sweeps, those
+ * whose end is not an event (not awaited or watched) and the suspects (an event named them).
+ */
+const fullCycleTargets = (state: State, records: ReadonlyArray<BoxRecord>, sweep: boolean, suspects: ReadonlySet<string>) => {
+  const active = activeOf(records)
+  if (sweep || state.exitWatched.size === 0) return active
+  return active.filter((box) => !exitIsEvent(state, box) || suspects.has(box.id))
+}
+
 export const run = (ctx: CycleContext, initial: State): Effect.Effect<State> =>
   Effect.gen(function*() {
     const { backoff, runtime, stats, store } = ctx
@@ -110,15 +120,17 @@ export const run = (ctx: CycleContext, initial: State): Effect.Effect<State> =>
     const records = snapshot.right
     const full = state.fullCycleDue
     const targets = state.suspects
+    // SPEC §3, for every active box in a full cycle, else for the suspects only; between
+    // identity sweeps, a full cycle leaves out the boxes whose end is an event
+    // (SupervisorState.IDENTITY_SWEEP_MS). Only the deaths are observed (and the boxes awaiting
+    // their exit code): a live box's observation changes nothing (see Liveness.observeDeaths).
+    const sweep = full && identitySweepDue(state, startedAt)
+    const checked = full
+      ? fullCycleTargets(state, records, sweep, targets)
+      : records.filter((box) => needsLivenessCheck(box) && targets.has(box.id))
     state = update(state, Change.CycleStarted())
-    // SPEC §3, for every active box in a full cycle, else for the suspects only. Only the
-    // deaths are observed (and the boxes awaiting their exit code): a live box's observation
-    // changes nothing (see Liveness.observeDeaths).
-    const observed = yield* Liveness.observeDeaths(
-      runtime,
-      full ? activeOf(records) : records.filter((box) => needsLivenessCheck(box) && targets.has(box.id)),
-      state.awaitedExits
-    )
+    if (sweep) state = update(state, Change.IdentitySwept({ at: startedAt }))
+    const observed = yield* Liveness.observeDeaths(runtime, checked, state.awaitedExits)
     let now = yield* Clock.currentTimeMillis
     const observedMillis = now - startedAt
     const decision = decideCycle(state, records, observed, now, backoff)
