@@ -10,8 +10,13 @@
  * - monitor-booted: the same boxes once the monitor has restarted them (it is their parent, so
  *   it hears of the exit at once), each up for 30 s first so that its backoff has reset (a box
  *   that dies again within 30 s of a restart is restarted after a backoff wait, by design).
+ *
+ * Beside it, the peers (peers.ts: PM2 and the floor, each keeping as many `sleep` boxes up):
+ * after each of our trials, in both parts, one box of each peer is killed the same way and its
+ * supervisor's children polled every 1 ms until a new pid shows (ours, PM2, floor, ours, ...).
  */
 import { statSync } from "node:fs"
+import { peerFigure, peerKillOne, type PeerSlot, startPeers, stopPeers, withRatios } from "./peers.js"
 import { type BenchHome, figure, type Figure, isAlive, now, sleep, waitFor } from "./support.js"
 
 /** The state file's inode, mtime (ns) and size: replaced by a rename on every write, so a change shows here. */
@@ -53,6 +58,16 @@ const pidOf = (home: BenchHome, name: string): number => {
 }
 
 export const crashLatency = async (home: BenchHome, trials: number): Promise<ReadonlyArray<Figure>> => {
+  const peers = await startPeers(trials)
+  const peerSamples = new Map<PeerSlot, Array<number>>(peers.map((slot) => [slot, []]))
+  /** One trial of each peer, right after one of ours. */
+  const peerTrials = async () => {
+    for (const slot of peers) {
+      const ms = await slot.measure((peer) => peerKillOne(peer))
+      if (ms !== undefined) peerSamples.get(slot)!.push(ms)
+      await sleep(200)
+    }
+  }
   await home.startMonitor()
   const foreign: Array<number> = []
   const restartedAt: Array<number> = []
@@ -66,6 +81,7 @@ export const crashLatency = async (home: BenchHome, trials: number): Promise<Rea
     foreign.push((await waitForNewPid(home, name, pid)) - t0)
     restartedAt.push(Date.now())
     await sleep(200)
+    await peerTrials()
   }
   // Backoff reset: each box must have been up 30 s since the monitor restarted it.
   const resetAt = Math.max(...restartedAt) + 31_000
@@ -78,10 +94,21 @@ export const crashLatency = async (home: BenchHome, trials: number): Promise<Rea
     process.kill(pid, "SIGKILL")
     own.push((await waitForNewPid(home, name, pid)) - t0)
     await sleep(200)
+    await peerTrials()
   }
   await home.stopMonitor()
+  await stopPeers(peers)
   const poll = "kill -9 of the box's pid, then the state file's stat polled every 1 ms (read only when it changed) until it records a new pid that /proc shows alive with that start time"
-  return [
+  const peerFigures = peers.map((slot) =>
+    peerFigure(slot, {
+      id: "crash_latency",
+      title: "crash -> new pid",
+      unit: "ms",
+      samples: peerSamples.get(slot)!,
+      method: `${trials} boxes (\`sleep\`), ${2 * trials} trials, each right after one of ours (interleaved, both parts); kill -9 of its oldest box, then its supervisor's /proc/PID/task/*/children polled every 1 ms until a pid that was not its child shows, exec'd (comm sleep) and not a zombie`
+    })
+  )
+  const ours = [
     figure({
       id: "crash_latency_monitor_booted",
       title: "crash -> new pid, box the monitor booted",
@@ -99,4 +126,5 @@ export const crashLatency = async (home: BenchHome, trials: number): Promise<Rea
       method: `${trials} boxes, each started by \`run -d\` while the monitor runs and killed as soon as \`run -d\` returns; monitor at the default interval (5 s); ${poll}`
     })
   ]
+  return [...ours.map((f) => withRatios(f, peerFigures)), ...peerFigures]
 }

@@ -39,6 +39,40 @@ export const startTimeOf = (pid: number): number | undefined => {
   }
 }
 
+/** The command of a wrapped fleet's boxes (`unbootedFleet`): a real `sleep`, run in its box dir. */
+export const BOX_COMMAND: ReadonlyArray<string> = ["sleep", "100000"]
+
+/** Record `i` of a fleet of `home`: the fixture's fields, then the fleet's; `run` is its process (none: not booted yet). */
+const fleetRecord = (
+  base: Record<string, unknown>,
+  i: number,
+  home: string,
+  now: string,
+  run: LiveProcess | null
+): Record<string, unknown> => {
+  const id = boxId(i)
+  const dir = path.join(home, "boxes", id)
+  return {
+    ...base,
+    id,
+    short_id: id.replaceAll("-", "").slice(0, 12),
+    name: `box-${i}`,
+    status: run === null ? "created" : "running",
+    pid: run?.pid ?? null,
+    pid_start_time: run?.startTime ?? null,
+    box_dir: dir,
+    console_log: path.join(dir, "console.log"),
+    exec_socket_path: path.join(dir, "sockets", "exec.sock"),
+    started_at: run === null ? null : now,
+    restart_policy: "always",
+    health_check: i % 2 === 0
+      ? { cmd: ["true"], interval_secs: 3600, timeout_secs: 5, retries: 3, start_period_secs: 0 }
+      : null,
+    health_status: i % 2 === 0 ? "healthy" : "none",
+    health_last_check: i % 2 === 0 ? now : null
+  }
+}
+
 /**
  * `count` records, every one `running` with a live pid from `pool` (round robin) and its start
  * time, restart policy `always`; every other one has a health check that is not due for an hour.
@@ -47,32 +81,20 @@ export const startTimeOf = (pid: number): number | undefined => {
 export const idleFleet = (count: number, pool: ReadonlyArray<LiveProcess>, home: string): Array<Record<string, unknown>> => {
   const base = fixtureRecord()
   const now = new Date().toISOString()
-  const out: Array<Record<string, unknown>> = []
-  for (let i = 0; i < count; i++) {
-    const id = boxId(i)
-    const proc = pool[i % pool.length]!
-    const dir = path.join(home, "boxes", id)
-    out.push({
-      ...base,
-      id,
-      short_id: id.replaceAll("-", "").slice(0, 12),
-      name: `box-${i}`,
-      status: "running",
-      pid: proc.pid,
-      pid_start_time: proc.startTime,
-      box_dir: dir,
-      console_log: path.join(dir, "console.log"),
-      exec_socket_path: path.join(dir, "sockets", "exec.sock"),
-      started_at: now,
-      restart_policy: "always",
-      health_check: i % 2 === 0
-        ? { cmd: ["true"], interval_secs: 3600, timeout_secs: 5, retries: 3, start_period_secs: 0 }
-        : null,
-      health_status: i % 2 === 0 ? "healthy" : "none",
-      health_last_check: i % 2 === 0 ? now : null
-    })
-  }
-  return out
+  return Array.from({ length: count }, (_, i) => fleetRecord(base, i, home, now, pool[i % pool.length]!))
+}
+
+/**
+ * The same fleet before its boxes are booted, as `run` creates a record before it boots it:
+ * status `created`, no pid, no start; the command a real `sleep` (BOX_COMMAND), run in the box dir
+ * (the fixture's workdir, /app, is no directory here). `bootFleet.ts` boots them as `run -d` does
+ * and records each `running` with its pid; the health fields stay as idleFleet's (checked an
+ * instant ago, not due for an hour), so that a poll cycle over the booted fleet has nothing to do.
+ */
+export const unbootedFleet = (count: number, home: string): Array<Record<string, unknown>> => {
+  const base = { ...fixtureRecord(), cmd: [...BOX_COMMAND], workdir: null }
+  const now = new Date().toISOString()
+  return Array.from({ length: count }, (_, i) => fleetRecord(base, i, home, now, null))
 }
 
 /** Starts `count` detached `sleep` processes (each leads its own process group). */

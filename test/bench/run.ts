@@ -8,6 +8,11 @@
  *   npm run bench -- --only crash,cycle  some groups: startup, cycle, crash, hundred, metrics, probes
  *   npm run bench -- --quick            fewer trials (a smoke run, ~3 minutes)
  *
+ * The crash and hundred groups also measure the peers (peers.ts: PM2, installed once per run into a
+ * temp prefix, and the floor, floor.mjs), interleaved with ours; each of our figures there has a
+ * "ratios:" note, and the peers' figures are entries of their own (`peer` set; `missing` with
+ * why when a peer could not be measured).
+ *
  * Every process a benchmark starts is killed (after checking it is still the same process) and
  * every temp home removed, also when a benchmark fails or the run is interrupted.
  */
@@ -19,7 +24,7 @@ import { hundredBoxes } from "./hundred.js"
 import { metricsLatency } from "./metrics.js"
 import { probeCost } from "./probes.js"
 import { coldStart } from "./startup.js"
-import { BenchHome, cleanupAll, type Figure, machine, met, repoRoot, requireBuild } from "./support.js"
+import { BenchHome, cleanupAll, cleanupRun, type Figure, fmt, machine, met, repoRoot, requireBuild } from "./support.js"
 
 const GROUPS = ["startup", "cycle", "crash", "hundred", "metrics", "probes"] as const
 type Group = (typeof GROUPS)[number]
@@ -46,10 +51,11 @@ const groups: Record<Group, () => Promise<ReadonlyArray<Figure>>> = {
   probes: () => probeCost(quick ? 1 : 2, quick ? 15_000 : 30_000)
 }
 
-const fmt = (n: number | undefined): string =>
-  n === undefined || Number.isNaN(n) ? "-" : Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2)
-
 const show = (f: Figure): void => {
+  if (f.missing !== undefined) {
+    console.log(`\n${f.title}\n  missing: ${f.missing}`)
+    return
+  }
   const ok = met(f)
   const target = f.target === undefined ? "" : `  target ${f.targetOn ?? "median"} <= ${f.target} ${f.unit}: ${ok ? "MET" : "MISSED"}`
   const p99 = f.p99 === undefined ? "" : `  p99 ${fmt(f.p99)}`
@@ -60,7 +66,7 @@ const show = (f: Figure): void => {
 
 const stop = (signal: NodeJS.Signals) => {
   console.error(`\nbench: ${signal}, cleaning up`)
-  cleanupAll()
+  cleanupRun()
   process.exit(130)
 }
 process.once("SIGINT", stop)
@@ -91,6 +97,10 @@ const main = async () => {
   }
   console.log("\n| figure | median | p90 | target | met? |\n|---|---|---|---|---|")
   for (const f of results) {
+    if (f.missing !== undefined) {
+      console.log(`| ${f.title} | missing: ${f.missing} | - | - | - |`)
+      continue
+    }
     const ok = met(f)
     const target = f.target === undefined ? "-" : `${f.targetOn === undefined ? "" : `${f.targetOn} `}<= ${f.target} ${f.unit}`
     console.log(
@@ -111,4 +121,4 @@ const main = async () => {
 main().catch((error) => {
   console.error(error)
   process.exitCode = 1
-}).finally(cleanupAll)
+}).finally(cleanupRun)

@@ -41,6 +41,10 @@ export interface Figure {
   readonly samples: ReadonlyArray<number>
   readonly method: string
   readonly notes?: ReadonlyArray<string>
+  /** Set on a peer's figure (issue 13: the same measure of another supervisor): its name, e.g. "PM2", "floor". */
+  readonly peer?: string
+  /** Set when the peer could not be measured (e.g. its install failed): why. Its samples are then empty. */
+  readonly missing?: string
 }
 
 export const figure = (
@@ -48,15 +52,32 @@ export const figure = (
 ): Figure => ({ ...fields, median: fields.median ?? median(fields.samples), p90: fields.p90 ?? p90(fields.samples) })
 
 export const met = (f: Figure): boolean | undefined => {
-  if (f.target === undefined) return undefined
+  if (f.target === undefined || f.missing !== undefined) return undefined
   const value = f.targetOn === "p90" ? f.p90 : f.targetOn === "p99" ? f.p99 ?? Number.NaN : f.median
   return value <= f.target
 }
+
+/** A figure's number as printed: 3 significant digits or so. */
+export const fmt = (n: number | undefined): string =>
+  n === undefined || Number.isNaN(n)
+    ? "-"
+    : Math.abs(n) >= 100
+    ? n.toFixed(0)
+    : Math.abs(n) >= 10
+    ? n.toFixed(1)
+    : Math.abs(n) >= 0.01 || n === 0
+    ? n.toFixed(2)
+    : n.toPrecision(2)
 
 // ---------------------------------------------------------------------------
 // Time and processes
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Blocks the thread for `ms` (for the synchronous cleanup). */
+export const syncSleep = (ms: number): void => {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+}
 
 export const now = (): number => Number(process.hrtime.bigint()) / 1e6
 
@@ -125,6 +146,8 @@ export const machine = () => ({
 
 const tracked = new Map<number, number | undefined>()
 const dirs = new Set<string>()
+const runDirs = new Set<string>()
+const finalizers = new Set<() => void>()
 
 /** Remembers `pid` (with its start time now) so that cleanup kills it, and its group, if still the same process. */
 export const track = (pid: number | null | undefined): void => {
@@ -138,8 +161,32 @@ export const tempDir = (prefix: string): string => {
   return dir
 }
 
-/** Kills every tracked process that is still the process it was, then removes every temp dir. */
+/** A temp dir for the whole run (e.g. an install shared by groups): cleanupAll leaves it, cleanupRun removes it. */
+export const runTempDir = (prefix: string): string => {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix))
+  runDirs.add(dir)
+  return dir
+}
+
+/**
+ * Registers a synchronous step for cleanupAll to run first (e.g. `pm2 kill`, which needs its home);
+ * returns a function that unregisters it (after the benchmark did it itself).
+ */
+export const onCleanup = (step: () => void): (() => void) => {
+  finalizers.add(step)
+  return () => finalizers.delete(step)
+}
+
+/** Runs the registered cleanup steps, kills every tracked process that is still the process it was, then removes every temp dir. */
 export const cleanupAll = (): void => {
+  for (const step of [...finalizers].reverse()) {
+    finalizers.delete(step)
+    try {
+      step()
+    } catch (error) {
+      console.error(`bench cleanup: ${error instanceof Error ? error.message : String(error)}`)
+    }
+  }
   for (const [pid, startTime] of tracked) {
     if (startTime === undefined || startTimeOf(pid) !== startTime) continue
     let pgid: number | undefined
@@ -158,8 +205,35 @@ export const cleanupAll = (): void => {
     }
   }
   tracked.clear()
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+  for (const dir of dirs) removeDir(dir)
   dirs.clear()
+}
+
+/**
+ * rm -rf that retries (a box's wrapper may still be writing its exit code into the home just
+ * after its box was killed: ENOTEMPTY) and reports instead of throwing, so a cleanup never fails.
+ */
+const removeDir = (dir: string): void => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // Each attempt walks the tree again (rmSync's own retries do not: a file written after its walk stays).
+      rmSync(dir, { recursive: true, force: true })
+      return
+    } catch (error) {
+      if (attempt === 50) {
+        console.error(`bench cleanup: could not remove ${dir}: ${error instanceof Error ? error.message : String(error)}`)
+        return
+      }
+      syncSleep(100)
+    }
+  }
+}
+
+/** cleanupAll, then the run's temp dirs too: at the end of the run. */
+export const cleanupRun = (): void => {
+  cleanupAll()
+  for (const dir of runDirs) removeDir(dir)
+  runDirs.clear()
 }
 
 // ---------------------------------------------------------------------------
