@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { type BoxRecord, hasHealthCheck, isActive, markDead, shortIdOf, stopSignal, stopTimeoutSecs } from "../../src/domain/BoxRecord.js"
-import { invalidRecordProblem, parseStateFile, renderState, renderStateFile } from "../../src/domain/StateFileCodec.js"
+import { decodeCacheSize, invalidRecordProblem, parseStateFile, renderState, renderStateFile } from "../../src/domain/StateFileCodec.js"
 import { decodeStateBytes, firstInvalidUtf8 } from "../../src/domain/StateFileText.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -180,6 +180,26 @@ describe("parseStateFile", () => {
     expect(stopTimeoutSecs(box)).toBe(10)
     const knuth = byName(parseOrThrow(fixtureText).records, "tiny_knuth")
     expect(knuth.health_check).toMatchObject({ interval_secs: 30, timeout_secs: 5, retries: 3, start_period_secs: 0 })
+  })
+})
+
+describe("parseStateFile: the decode cache holds what the latest file holds", () => {
+  it("restart after restart (a new version of each record every time), the cache stays bounded by the file, and a parse gives the same records", () => {
+    const first = parseOrThrow(renderStateFile([]))
+    expect(first.records).toStrictEqual([])
+    let records = parseOrThrow(readFileSync(path.join(here, "fixtures", "boxes.json"), "utf8")).records
+    const size = records.length
+    for (let storm = 1; storm <= 200; storm++) {
+      records = records.map((box) => ({ ...box, pid: 10_000 + storm, restart_count: storm }))
+      const text = renderStateFile(records)
+      const parsed = parseOrThrow(text)
+      expect(parsed.records.map((box) => [box.id, box.pid, box.restart_count])).toStrictEqual(
+        records.map((box) => [box.id, box.pid, box.restart_count])
+      )
+      // Unchanged text: the same decoded records (the cache still works).
+      expect(parseOrThrow(text).records[0]).toBe(parsed.records[0])
+      expect(decodeCacheSize()).toBeLessThanOrEqual(2 * size + 64 + size)
+    }
   })
 })
 
