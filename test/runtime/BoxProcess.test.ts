@@ -123,3 +123,27 @@ describe("BoxProcess.parsePsListing", () => {
     expect(BoxProcess.parsePsListing(text).map((p) => [p.pid, p.ppid, p.pgid])).toEqual([[412, 1, 412], [413, 412, 412]])
   })
 })
+
+describe("BoxProcess.isWrapperOf: whether a command line is the wrapper of this box", () => {
+  const dirOf = (i: number) => `/home/u/.a3s/boxes/box-${i}`
+  /** A launcher of a batch boot: `... a3s-box-wrapper N` then per box `GATE LOG EXIT_FILE CWD ARGC CMD...`. */
+  const batch = (n: number, exitFile: (i: number) => string = (i) => `${dirOf(i)}/exit_code`) => {
+    const argv = ["/bin/bash", "--norc", "--noprofile", "-c", "program", BoxProcess.WRAPPER_NAME, String(n)]
+    for (let i = 0; i < n; i++) argv.push(String(3 + 2 * i), String(4 + 2 * i), exitFile(i), "/work", "2", "sleep", "100")
+    return argv
+  }
+
+  it("names a box of its batch, wherever it is in it, and no other box", () => {
+    const argv = batch(100)
+    for (const i of [0, 57, 99]) expect(BoxProcess.isWrapperOf(argv, { box_dir: dirOf(i) })).toBe(true)
+    expect(BoxProcess.isWrapperOf(argv, { box_dir: dirOf(100) })).toBe(false)
+    expect(BoxProcess.isWrapperOf(argv, { box_dir: "/home/u/.a3s/boxes/box-1/sub" })).toBe(false)
+  })
+
+  it("the same file spelled another way counts; an empty argument or a command line without the wrapper's name does not", () => {
+    expect(BoxProcess.isWrapperOf(batch(3, (i) => `${dirOf(i)}/./x/../exit_code`), { box_dir: dirOf(2) })).toBe(true)
+    expect(BoxProcess.isWrapperOf(batch(3), { box_dir: `${dirOf(1)}/` })).toBe(true)
+    expect(BoxProcess.isWrapperOf(batch(3).filter((arg) => arg !== BoxProcess.WRAPPER_NAME), { box_dir: dirOf(1) })).toBe(false)
+    expect(BoxProcess.isWrapperOf(["bash", BoxProcess.WRAPPER_NAME, ""], { box_dir: process.cwd() })).toBe(false)
+  })
+})
