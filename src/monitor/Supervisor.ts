@@ -202,12 +202,10 @@ export const make: Effect.Effect<
    * After a cycle: the end of every active box not booted by this monitor is watched (a fiber per
    * box in `exitWatches`), and the watches of boxes no longer active are dropped.
    */
-  let watchedFrom: ReadonlyArray<unknown> | undefined
   const watchExits = (state: SupervisorState.State) =>
     Effect.gen(function*() {
       const boxes = SupervisorState.exitsToWatch(state)
-      if (boxes.length === 0 && watchedFrom === state.known) return state
-      watchedFrom = state.known
+      if (boxes.length === 0 && state.exitsWatchedFor === state.known) return state
       const next = SupervisorState.update(state, SupervisorState.Change.ExitsWatched({ boxes }))
       for (const [id] of [...exitWatches]) if (!next.exitWatched.has(id)) yield* FiberMap.remove(exitWatches, id)
       for (const box of boxes) {

@@ -60,6 +60,8 @@ export interface State {
   readonly exitWatched: ReadonlyMap<string, number>
   /** Boxes whose end the runtime cannot watch (id -> pid): the liveness tick polls them. */
   readonly exitUnwatchable: ReadonlyMap<string, number>
+  /** The records the exit watches were last set up for (`ExitsWatched`): the same array again, with nothing new to watch, is nothing to do. */
+  readonly exitsWatchedFor: ReadonlyArray<BoxRecord> | undefined
   /** When a cycle last verified the identity of every active box (see `identitySweepDue`). */
   readonly identitySweptAt: number
   /** The last state-file error logged, and when (an unchanged one is repeated once a minute: ThrottledLog.isDue). */
@@ -91,6 +93,7 @@ export const initial: State = {
   fileWatched: false,
   exitWatched: new Map(),
   exitUnwatchable: new Map(),
+  exitsWatchedFor: undefined,
   identitySweptAt: Number.NEGATIVE_INFINITY,
   lastStateError: undefined,
   reportedInvalid: new Set(),
@@ -281,7 +284,7 @@ export const update = (state: State, change: Change): State => {
       for (const box of change.boxes) if (box.pid !== null) exitWatched.set(box.id, box.pid)
       const exitUnwatchable = new Map<string, number>()
       for (const [id, pid] of state.exitUnwatchable) if (active.has(id)) exitUnwatchable.set(id, pid)
-      return { ...state, exitWatched, exitUnwatchable }
+      return { ...state, exitWatched, exitUnwatchable, exitsWatchedFor: state.known }
     }
     case "ExitsUnwatchable": {
       if (change.runs.length === 0) return state
@@ -325,7 +328,7 @@ export const exitsToWatch = (state: State): ReadonlyArray<BoxRecord> => {
   const boxes: Array<BoxRecord> = []
   for (const box of state.known) {
     if (!isActive(box) || box.pid === null) continue
-    if (state.exitWatched.get(box.id) === box.pid || state.exitUnwatchable.get(box.id) === box.pid) continue
+    if (exitIsEvent(state, box) || state.exitUnwatchable.get(box.id) === box.pid) continue
     boxes.push(box)
   }
   return boxes
