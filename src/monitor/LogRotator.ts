@@ -105,24 +105,31 @@ export const makeWith = (ports: Ports, ownLog?: string) =>
     )
     const gap = Duration.toMillis(CHECK_GAP)
 
-    /** Arm the log's watch (before the look, so a write during the look is not missed), then look. */
+    /** Arms a watch of the log: its first event (or failure) takes it down and tells the fiber. */
+    const arm = (log: Kept) => {
+      const armed = ++log.armed
+      // Node calls this, not the fiber: it takes its own watch down and tells the fiber, once.
+      let own: FileWatch.Watch | undefined
+      let fired = false
+      const changed = () => {
+        if (fired) return
+        fired = true
+        own?.close()
+        Queue.unsafeOffer(events, Event.Changed({ key: log.key, armed }))
+      }
+      own = log.watch = Either.getOrUndefined(ports.watch(log.wanted.file, changed, changed))
+    }
+
+    /**
+     * Looks at the log, its watch armed first (so a write during the look is not missed). A watch
+     * that has not fired is still armed: kept (a rotation truncates the live file in place, the
+     * same inode; a file replaced or removed fires it).
+     */
     const look = (log: Kept, now: number) =>
       Effect.gen(function*() {
-        log.watch?.close()
-        const armed = ++log.armed
-        // Node calls this, not the fiber: it takes its own watch down and tells the fiber, once.
-        let own: FileWatch.Watch | undefined
-        let fired = false
-        const changed = () => {
-          if (fired) return
-          fired = true
-          own?.close()
-          Queue.unsafeOffer(events, Event.Changed({ key: log.key, armed }))
-        }
-        const watched = ports.watch(log.wanted.file, changed, changed)
-        own = log.watch = Either.getOrUndefined(watched)
+        if (log.watch === undefined) arm(log)
         log.lookedAt = now
-        log.dueAt = now + Duration.toMillis(Either.isRight(watched) ? SAFETY_NET : FALLBACK)
+        log.dueAt = now + Duration.toMillis(log.watch !== undefined ? SAFETY_NET : FALLBACK)
         const { file, owner } = log.wanted
         const outcome = yield* Effect.try(() => ports.rotateIfOver(file, log.wanted.limits)).pipe(
           Effect.tapError((error) =>
