@@ -171,7 +171,8 @@ describe("NodeStateStore across processes", () => {
     expect((await second.exited).signal).toBe("SIGKILL")
     fs.writeFileSync(barrier, "")
     const exits = await Promise.all(waiters.map((w) => w.exited))
-    expect(exits.map((e) => e.code)).toStrictEqual(Array(WAITERS).fill(0))
+    // A waiter that failed says why (its stderr).
+    expect(exits.map((e) => e.code), waiters.map((w) => w.output()).join("\n")).toStrictEqual(Array(WAITERS).fill(0))
     expect(counterIn(fs.readFileSync(path.join(home, "boxes.json"), "utf8"))).toBe(WAITERS * EACH)
     expect(fs.existsSync(lockDir)).toBe(false)
     // nothing left of the take-overs

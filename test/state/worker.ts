@@ -74,7 +74,8 @@ const program = Effect.gen(function*() {
 Effect.runPromise(Effect.provide(program, layer)).then(
   () => process.exit(0),
   (error) => {
-    process.stderr.write(`worker failed: ${String(error)}\n`)
+    // The whole cause (a FiberFailure's message is only its first line): the e2e test prints it when a worker fails.
+    process.stderr.write(`worker failed: ${String(error)}\n${error instanceof Error && error.stack !== undefined ? error.stack : ""}\n`)
     process.exit(1)
   }
 )
