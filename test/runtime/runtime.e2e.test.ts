@@ -459,7 +459,8 @@ describe("LocalBoxRuntime.watchExit (issue 13: the end of a box this process is 
       expect(w.settled()).toBe(false)
       process.kill(rec.pid!, "SIGKILL")
       await w.ended
-      expect(readText(path.join(rec.box_dir, "exit_code"))).toBe("137\n")
+      // The watch ends when the file is there; the wrapper's one write may follow its creation a moment later.
+      await eventually("the wrapper's exit code 137", () => readText(path.join(rec.box_dir, "exit_code")) === "137\n", 5_000)
     } finally {
       await w.close()
     }
