@@ -42,12 +42,12 @@ export interface LogRotatorShape {
 
 export class LogRotator extends Context.Tag("a3s-box/LogRotator")<LogRotator, LogRotatorShape>() {}
 
-export const CHECK_GAP = Duration.millis(100)
-export const FALLBACK = Duration.seconds(5)
-export const SAFETY_NET = Duration.seconds(60)
+const CHECK_GAP = Duration.millis(100)
+const FALLBACK = Duration.seconds(5)
+const SAFETY_NET = Duration.seconds(60)
 
 /** A log to keep under its cap: its file, its limits, and whose it is (for log lines). */
-export interface Wanted {
+interface Wanted {
   readonly file: string
   readonly limits: LogLimits.LogLimits
   readonly owner: string
@@ -77,7 +77,7 @@ export interface Ports {
 }
 
 const nodePorts: Ports = {
-  watch: (file, onChange, onError) => FileWatch.watch(file, onChange, onError),
+  watch: FileWatch.watch,
   rotateIfOver: LogRotation.rotateIfOver
 }
 
